@@ -1,0 +1,88 @@
+"""The API's plumbing: bearer-token authentication, JSON bodies and the error format.
+
+Every error leaves as ``{"error": {"code", "message", "fields"?}}``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+from flask import g, jsonify, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from errors import Forbidden, ServiceError, ValidationError
+from people import services as people
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None):
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    response = jsonify({"error": body})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="polso"'
+    return response
+
+
+def handle_service_error(error: ServiceError):
+    return error_response(error.status, error.code, error.message, error.fields or None)
+
+
+def handle_http_error(error: HTTPException):
+    codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+             405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+             422: "validation_error", 429: "too_many_requests"}
+    return error_response(error.code or 500, codes.get(error.code, "error"), error.description or error.name)
+
+
+def handle_unexpected(error: Exception):
+    from flask import current_app
+
+    current_app.logger.exception("API error")
+    return error_response(500, "internal_error", _("Something went wrong on our side."))
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 naming the problem."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ServiceError(_("The body must be a JSON object."))
+    return data
+
+
+def require_fields(data: dict[str, Any], *names: str) -> None:
+    missing = {name: _("This field is required.") for name in names if data.get(name) in (None, "")}
+    if missing:
+        raise ValidationError(_("Some fields are not valid."), missing)
+
+
+def token_required(*roles: str):
+    """Authenticate the bearer token; with ``roles``, also require one of them."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            scheme, _sep, token = header.partition(" ")
+            person = None
+            if scheme.lower() == "bearer" and token.strip():
+                person = people.person_for_api_token(token.strip(), datetime.now(UTC))
+            if person is None:
+                raise Unauthorized(_("A valid bearer token is required."))
+            if roles and person.role not in roles:
+                raise Forbidden(_("Your role does not allow this."))
+            g.api_user = person
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,121 @@
+"""API v1 endpoints. Each one parses, calls a service and serialises."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import Blueprint, g, jsonify, request, url_for
+from flask_babel import gettext as _
+
+from api import core
+from api.openapi import document
+from errors import ServiceError, ValidationError
+from extensions import csrf, db
+from people import services as people
+from people.models import Department, Person
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+bp.register_error_handler(ServiceError, core.handle_service_error)
+
+
+def department_json(dept: Department) -> dict:
+    return {"id": dept.id, "name": dept.name, "parent_id": dept.parent_id}
+
+
+def employee_json(person: Person) -> dict:
+    return {
+        "id": person.id,
+        "email": person.email,
+        "name": person.name,
+        "department_id": person.department_id,
+        "manager_email": person.manager.email if person.manager else None,
+        "role": person.role,
+        "kind": person.kind,
+        "active": person.active,
+        "hired_on": person.hired_on.isoformat() if person.hired_on else None,
+        "locale": person.locale,
+        "timezone": person.timezone,
+    }
+
+
+@bp.post("/auth/token")
+def auth_token():
+    data = core.json_body()
+    core.require_fields(data, "email", "password")
+    if not isinstance(data["email"], str) or not isinstance(data["password"], str):
+        raise ValidationError(_("Some fields are not valid."), {
+            k: _("Must be text.") for k in ("email", "password") if not isinstance(data[k], str)})
+    now = datetime.now(UTC)
+    person = people.authenticate(data["email"], data["password"], request.remote_addr, now)
+    if person is None:
+        raise core.Unauthorized(_("E-mail or password is not correct."))
+    return jsonify({"token": people.issue_api_token(person, now), "token_type": "Bearer"}), 201
+
+
+@bp.get("/departments")
+@core.token_required("hr_admin")
+def departments_list():
+    departments = db.session.scalars(sa.select(Department).order_by(Department.id))
+    return jsonify({"items": [department_json(d) for d in departments]})
+
+
+@bp.post("/departments")
+@core.token_required("hr_admin")
+def departments_create():
+    data = core.json_body()
+    dept = people.create_department(data.get("name"), data.get("parent_id"))
+    return jsonify(department_json(dept)), 201
+
+
+def _page_args() -> tuple[int, int]:
+    errors = {}
+    values = {}
+    for name, default, high in (("page", 1, None), ("per_page", 50, 200)):
+        raw = request.args.get(name, str(default))
+        try:
+            value = int(raw)
+            if value < 1 or (high and value > high):
+                raise ValueError
+            values[name] = value
+        except ValueError:
+            errors[name] = (_("Must be a whole number from 1 to %(high)s.", high=high) if high
+                            else _("Must be a whole number of at least 1."))
+    if errors:
+        raise ValidationError(_("Some fields are not valid."), errors)
+    return values["page"], values["per_page"]
+
+
+@bp.get("/employees")
+@core.token_required("hr_admin")
+def employees_list():
+    page, per_page = _page_args()
+    stmt = sa.select(Person).order_by(Person.id)
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return jsonify({
+        "items": [employee_json(p) for p in pagination.items],
+        "page": page, "per_page": per_page, "total": pagination.total, "pages": pagination.pages,
+    })
+
+
+@bp.post("/employees")
+@core.token_required("hr_admin")
+def employees_upsert():
+    data = core.json_body()
+    core.require_fields(data, "email", "name")
+    unknown = sorted(set(data) - set(people.PERSON_FIELDS))
+    if unknown:
+        raise ValidationError(_("Some fields are not valid."), {k: _("Unknown field.") for k in unknown})
+    existed = isinstance(data.get("email"), str) and bool(people.people_by_email([data["email"].strip().lower()]))
+    (person,) = people.upsert_people([data])
+    response = jsonify(employee_json(person))
+    response.status_code = 200 if existed else 201
+    if not existed:
+        response.headers["Location"] = url_for("api.employees_list", _external=False)
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())

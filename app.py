@@ -1,0 +1,162 @@
+"""The application factory: read top to bottom, it names every part of Polso."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, render_template, request, session
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
+
+import settings
+from extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with ``config`` overriding it (tests pass a mapping)."""
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR), instance_relative_config=True)
+    app.config.update(settings.from_environment())
+    if config:
+        app.config.update(config)
+    check_config(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_security_headers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    configure_logger(app)
+    return app
+
+
+def check_config(app: Flask) -> None:
+    if not app.config.get("SECRET_KEY"):
+        if app.config["POLSO_ENV"] != "development" and not app.testing:
+            raise RuntimeError("SECRET_KEY must be set outside development (POLSO_ENV=development).")
+        app.config["SECRET_KEY"] = "development-only-not-secret"
+    k = app.config["POLSO_MIN_GROUP_SIZE"]
+    if not 3 <= int(k) <= 10:
+        raise RuntimeError("POLSO_MIN_GROUP_SIZE must be between 3 and 10.")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        settings.INSTANCE_DIR.mkdir(exist_ok=True)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # SQLite enforces foreign keys only when asked, per connection; WAL lets readers and a writer overlap.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def select_locale() -> str | None:
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    if session.get("locale") in settings.LANGUAGES:
+        return session["locale"]
+    return request.accept_languages.best_match(settings.LANGUAGES) or "en"
+
+
+def select_timezone() -> str | None:
+    if current_user and current_user.is_authenticated:
+        return current_user.timezone
+    return None
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(settings.BASE_DIR / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    import people.auth  # noqa: F401  (registers the user loader)
+
+
+def register_blueprints(app: Flask) -> None:
+    from api import bp as api_bp
+    from people.views import bp as people_bp
+    from dashboards.views import bp as dashboards_bp
+
+    app.register_blueprint(people_bp)
+    app.register_blueprint(dashboards_bp)
+    app.register_blueprint(api_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from api import core as api_core
+
+    def is_api() -> bool:
+        return request.path.startswith("/api/")
+
+    def handle_http(error: HTTPException):
+        if is_api():
+            return api_core.handle_http_error(error)
+        if error.code in (400, 403, 404, 405, 429):
+            return render_template(f"errors/{error.code}.html", error=error), error.code
+        return error
+
+    def handle_500(error: Exception):
+        db.session.rollback()
+        if is_api():
+            return api_core.handle_unexpected(error)
+        app.logger.exception("Unhandled error")
+        return render_template("errors/500.html"), 500
+
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(Exception, handle_500)
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+def register_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def inject():
+        from people.forms import EmptyForm
+
+        return {"current_locale": str(get_locale() or "en"), "languages": settings.LANGUAGES,
+                "nav_form": EmptyForm(), "company_name": app.config["POLSO_COMPANY_NAME"]}
+
+    app.jinja_env.globals.update(format_date=format_date, format_datetime=format_datetime,
+                                 format_decimal=format_decimal, format_percent=format_percent,
+                                 now_utc=lambda: datetime.now(UTC))
+
+
+def register_commands(app: Flask) -> None:
+    from demo import demo_cli
+    from people.cli import people_cli, users_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(people_cli)
+    app.cli.add_command(demo_cli)
+
+
+def configure_logger(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,1 @@
+"""Results pages for HR and managers, and how the numbers are computed."""

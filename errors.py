@@ -1,0 +1,51 @@
+"""Errors raised by services; the HTML views and the JSON API both translate them.
+
+A service raises one of these before it writes anything, so a refused
+request never leaves a partial change behind.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class ValidationError(ServiceError):
+    """Input that breaks a rule; ``fields`` maps each bad field to its message.
+
+    For batches (a CSV file), ``rows`` lists every bad row with its fields.
+    """
+
+    status = 422
+    code = "validation_error"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, rows: list | None = None):
+        super().__init__(message, fields)
+        self.rows = rows or []
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class TooManyAttempts(ServiceError):
+    status = 429
+    code = "too_many_attempts"

@@ -1,0 +1,1 @@
+"""People: employees and contractors, departments, roles, sign-in, CSV import."""

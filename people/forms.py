@@ -1,0 +1,69 @@
+"""Forms for signing in and for HR's people pages."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, SelectChoice, DateField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from people.models import KINDS, ROLES
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email()])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    remember_me = BooleanField(_l("Keep me signed in"))
+    submit = SubmitField(_l("Sign in"))
+
+
+def language_choices():
+    return [SelectChoice("", _l("Browser default")), SelectChoice("en", "English"), SelectChoice("it", "Italiano")]
+
+
+def role_labels():
+    return {"employee": _l("Employee"), "hr_admin": _l("HR administrator")}
+
+
+def kind_labels():
+    return {"employee": _l("Employee"), "contractor": _l("Contractor")}
+
+
+class PersonForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    department_id = SelectField(_l("Department"), coerce=int, validators=[Optional()])
+    manager_email = EmailField(_l("Manager's e-mail"), validators=[Optional(), Email()])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, role_labels()[r]) for r in ROLES])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, kind_labels()[k]) for k in KINDS])
+    hired_on = DateField(_l("Hire date"), validators=[Optional()])
+    locale = SelectField(_l("Language"), choices=language_choices)
+    timezone = StringField(_l("Time zone"), validators=[Optional(), Length(max=64)])
+    submit = SubmitField(_l("Save"))
+
+    def to_data(self) -> dict:
+        return {
+            "name": self.name.data,
+            "email": self.email.data,
+            "department_id": self.department_id.data or None,
+            "manager_email": self.manager_email.data or None,
+            "role": self.role.data,
+            "kind": self.kind.data,
+            "hired_on": self.hired_on.data,
+            "locale": self.locale.data or None,
+            "timezone": self.timezone.data or None,
+        }
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired(), FileAllowed(["csv"], _l("Choose a .csv file."))])
+    submit = SubmitField(_l("Import"))
+
+
+class SettingsForm(FlaskForm):
+    locale = SelectField(_l("Language"), choices=language_choices)
+    timezone = StringField(_l("Time zone"), validators=[Optional(), Length(max=64)])
+    submit = SubmitField(_l("Save"))
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for POST buttons."""

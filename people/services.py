@@ -1,0 +1,485 @@
+"""Business rules for people and departments.
+
+Every write goes through here, whether it comes from an HR page, the JSON
+API, the CSV importer or the CLI, so all of them accept and refuse alike.
+Services validate everything first and raise ``errors.ValidationError``
+(field → message) before writing anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import gettext as _
+
+from errors import NotFound, TooManyAttempts, ValidationError
+from extensions import db
+from people.models import KINDS, ROLES, ApiToken, Department, LoginAttempt, Person
+from settings import LANGUAGES
+
+PERSON_FIELDS = ("email", "name", "department", "department_id", "manager_email", "role", "kind",
+                 "hired_on", "locale", "timezone", "active")
+CSV_COLUMNS = ("email", "name", "department", "manager_email", "role", "kind", "hired_on",
+               "locale", "timezone", "active")
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def normalize_email(value: Any) -> str:
+    """Return the canonical (lower-cased) e-mail or raise ``ValueError`` with a reason."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(_("An e-mail address is required."))
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise ValueError(_("Not a valid e-mail address.")) from None
+    return result.normalized.lower()
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError
+    return value.strip() or None
+
+
+def clean_person(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check the shape of one person's fields, without looking at the database.
+
+    Returns the cleaned values (only fields present in ``raw``) and the errors.
+    """
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+
+    def text(name: str) -> str | None:
+        try:
+            return _text(raw.get(name))
+        except TypeError:
+            errors[name] = _("Must be text.")
+            return None
+
+    try:
+        values["email"] = normalize_email(raw.get("email"))
+    except ValueError as exc:
+        errors["email"] = str(exc)
+
+    name = text("name")
+    if not name and "name" not in errors:
+        errors["name"] = _("A name is required.")
+    elif name and len(name) > 120:
+        errors["name"] = _("At most 120 characters.")
+    values["name"] = name
+
+    if "department" in raw:
+        dept = text("department")
+        if dept and len(dept) > 120:
+            errors["department"] = _("At most 120 characters.")
+        values["department"] = dept
+    if "department_id" in raw:
+        dep_id = raw.get("department_id")
+        if dep_id is not None and (isinstance(dep_id, bool) or not isinstance(dep_id, int)):
+            errors["department_id"] = _("Must be a department id.")
+        values["department_id"] = dep_id
+    if "manager_email" in raw:
+        manager = text("manager_email")
+        if manager:
+            try:
+                manager = normalize_email(manager)
+            except ValueError as exc:
+                errors["manager_email"] = str(exc)
+        values["manager_email"] = manager
+    for name, allowed, default in (("role", ROLES, "employee"), ("kind", KINDS, "employee")):
+        if name in raw:
+            value = text(name) or default
+            if value not in allowed:
+                errors[name] = _("Must be one of: %(choices)s.", choices=", ".join(allowed))
+            values[name] = value
+    if "hired_on" in raw:
+        hired = raw.get("hired_on")
+        if isinstance(hired, date):
+            values["hired_on"] = hired
+        else:
+            try:
+                hired_text = _text(hired)
+                values["hired_on"] = date.fromisoformat(hired_text) if hired_text else None
+            except (TypeError, ValueError):
+                errors["hired_on"] = _("Must be a date as YYYY-MM-DD.")
+    if "locale" in raw:
+        loc = text("locale")
+        if loc and loc not in LANGUAGES:
+            errors["locale"] = _("Must be one of: %(choices)s.", choices=", ".join(LANGUAGES))
+        values["locale"] = loc
+    if "timezone" in raw:
+        tz = text("timezone")
+        if tz and tz not in _timezones():
+            errors["timezone"] = _("Not a known time zone (use names like Europe/Rome).")
+        values["timezone"] = tz
+    if "active" in raw:
+        active = raw.get("active")
+        if isinstance(active, str):
+            lowered = active.strip().lower()
+            active = {"": True, "1": True, "true": True, "yes": True,
+                      "0": False, "false": False, "no": False}.get(lowered, active)
+        if not isinstance(active, bool):
+            errors["active"] = _("Must be true or false.")
+        values["active"] = active
+    return values, errors
+
+
+def _manager_map() -> dict[str, str | None]:
+    manager = so.aliased(Person)
+    rows = db.session.execute(
+        sa.select(Person.email, manager.email).outerjoin(manager, Person.manager_id == manager.id)
+    )
+    return {email: manager_email for email, manager_email in rows}
+
+
+def _in_cycle(start: str, managers: Mapping[str, str | None]) -> bool:
+    seen = {start}
+    current = managers.get(start)
+    while current is not None:
+        if current in seen:
+            # A loop not through ``start`` is reported on the rows that form it.
+            return current == start
+        seen.add(current)
+        current = managers.get(current)
+    return False
+
+
+@dataclass
+class RowError:
+    row: int
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def _department_id(name_or_id: str | int | None, *, create: bool) -> int | None:
+    if name_or_id is None:
+        return None
+    if isinstance(name_or_id, int):
+        return name_or_id
+    dept = db.session.scalar(sa.select(Department).where(Department.name_key == name_or_id.lower()))
+    if dept is None:
+        if not create:
+            return None
+        dept = Department(name=name_or_id, name_key=name_or_id.lower())
+        db.session.add(dept)
+        db.session.flush()
+    return dept.id
+
+
+def upsert_people(rows: list[Mapping[str, Any]], *, first_row: int = 1,
+                  report_rows: bool | None = None) -> list[Person]:
+    """Create or update people keyed by e-mail, all or nothing.
+
+    Managers are referenced by e-mail (in the database or earlier/later in
+    ``rows``); departments by id, or by name and created on first use.
+    :raise ValidationError: with ``fields`` for a single row, or with
+        ``rows`` (a list of ``RowError``) for several; nothing is written.
+    """
+    cleaned: list[dict[str, Any]] = []
+    row_errors: list[RowError] = []
+    seen: dict[str, int] = {}
+    known_departments = set(db.session.scalars(sa.select(Department.id)))
+    for offset, raw in enumerate(rows):
+        number = first_row + offset
+        values, errors = clean_person(raw)
+        email = values.get("email")
+        if email and email in seen:
+            errors["email"] = _("Duplicate e-mail: also on row %(row)s.", row=seen[email])
+        elif email:
+            seen[email] = number
+        dep_id = values.get("department_id")
+        if dep_id is not None and "department_id" not in errors and dep_id not in known_departments:
+            errors["department_id"] = _("No department with this id.")
+        cleaned.append(values)
+        if errors:
+            row_errors.append(RowError(number, errors))
+
+    managers = _manager_map()
+    for values in cleaned:
+        if values.get("email") and "manager_email" in values:
+            managers[values["email"]] = values["manager_email"]
+    errors_by_row = {e.row: e for e in row_errors}
+    for offset, values in enumerate(cleaned):
+        number = first_row + offset
+        email, manager = values.get("email"), values.get("manager_email")
+        if not email or not manager:
+            continue
+        problem = None
+        if manager == email:
+            problem = _("A person cannot be their own manager.")
+        elif manager not in managers:
+            problem = _("Unknown manager: %(email)s.", email=manager)
+        elif _in_cycle(email, managers):
+            problem = _("This manager would create a reporting cycle.")
+        if problem:
+            errors_by_row.setdefault(number, RowError(number)).fields.setdefault("manager_email", problem)
+    if errors_by_row:
+        ordered = [errors_by_row[n] for n in sorted(errors_by_row)]
+        if not (len(rows) > 1 if report_rows is None else report_rows):
+            raise ValidationError(_("Some fields are not valid."), ordered[0].fields)
+        raise ValidationError(_("%(count)s rows have errors; nothing was imported.", count=len(ordered)),
+                              rows=ordered)
+
+    try:
+        people: dict[str, Person] = {}
+        for values in cleaned:
+            person = db.session.scalar(sa.select(Person).where(Person.email == values["email"]))
+            if person is None:
+                person = Person(email=values["email"], role="employee", kind="employee", active=True,
+                                timezone=current_app.config["POLSO_DEFAULT_TIMEZONE"])
+                db.session.add(person)
+            for name in ("name", "role", "kind", "hired_on", "locale", "active"):
+                if name in values:
+                    setattr(person, name, values[name])
+            if values.get("timezone"):
+                person.timezone = values["timezone"]
+            if "department_id" in values:
+                person.department_id = values["department_id"]
+            if "department" in values:
+                person.department_id = _department_id(values["department"], create=True)
+            people[values["email"]] = person
+        db.session.flush()
+        for values in cleaned:
+            if "manager_email" in values:
+                manager = values["manager_email"]
+                people[values["email"]].manager_id = (
+                    None if manager is None
+                    else (people.get(manager) or db.session.scalar(
+                        sa.select(Person).where(Person.email == manager))).id
+                )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return list(people.values())
+
+
+def update_person(person: Person, raw: Mapping[str, Any]) -> Person:
+    """Change one person's fields (the e-mail included), or raise ``ValidationError``."""
+    values, errors = clean_person(raw)
+    email = values.get("email")
+    if email and email != person.email and db.session.scalar(
+        sa.select(Person.id).where(Person.email == email)
+    ):
+        errors["email"] = _("Another person already has this e-mail.")
+    dep_id = values.get("department_id")
+    if dep_id is not None and "department_id" not in errors and db.session.get(Department, dep_id) is None:
+        errors["department_id"] = _("No department with this id.")
+    manager_email = values.get("manager_email")
+    manager = None
+    if manager_email and "manager_email" not in errors:
+        manager = db.session.scalar(sa.select(Person).where(Person.email == manager_email))
+        if manager is None:
+            errors["manager_email"] = _("Unknown manager: %(email)s.", email=manager_email)
+        elif manager.id == person.id:
+            errors["manager_email"] = _("A person cannot be their own manager.")
+        else:
+            chain = manager
+            while chain is not None:
+                if chain.id == person.id:
+                    errors["manager_email"] = _("This manager would create a reporting cycle.")
+                    break
+                chain = chain.manager
+    if errors:
+        raise ValidationError(_("Some fields are not valid."), errors)
+    for name in ("email", "name", "role", "kind", "hired_on", "locale", "active", "department_id"):
+        if name in values:
+            setattr(person, name, values[name])
+    if values.get("timezone"):
+        person.timezone = values["timezone"]
+    if "manager_email" in values:
+        person.manager_id = manager.id if manager else None
+    db.session.commit()
+    return person
+
+
+def set_active(person: Person, active: bool) -> None:
+    person.active = active
+    db.session.commit()
+
+
+def create_department(name: Any, parent_id: Any = None) -> Department:
+    """Create a department under an optional parent; names are unique, ignoring case."""
+    errors: dict[str, str] = {}
+    try:
+        clean = _text(name)
+    except TypeError:
+        clean = None
+    if not clean:
+        errors["name"] = _("A name is required.")
+    elif len(clean) > 120:
+        errors["name"] = _("At most 120 characters.")
+    elif db.session.scalar(sa.select(Department.id).where(Department.name_key == clean.lower())):
+        errors["name"] = _("A department with this name already exists.")
+    if parent_id is not None:
+        if isinstance(parent_id, bool) or not isinstance(parent_id, int):
+            errors["parent_id"] = _("Must be a department id.")
+        elif db.session.get(Department, parent_id) is None:
+            errors["parent_id"] = _("No department with this id.")
+    if errors:
+        raise ValidationError(_("Some fields are not valid."), errors)
+    dept = Department(name=clean, name_key=clean.lower(), parent_id=parent_id)
+    db.session.add(dept)
+    db.session.commit()
+    return dept
+
+
+def department_choices() -> list[tuple[int, str]]:
+    """All departments as (id, "Parent / Child" path), sorted by path."""
+    departments = {d.id: d for d in db.session.scalars(sa.select(Department))}
+
+    def path(dept: Department) -> str:
+        parts, seen = [], set()
+        while dept is not None and dept.id not in seen:
+            seen.add(dept.id)
+            parts.append(dept.name)
+            dept = departments.get(dept.parent_id)
+        return " / ".join(reversed(parts))
+
+    return sorted(((d.id, path(d)) for d in departments.values()), key=lambda item: item[1].lower())
+
+
+def search_people(query: str | None, page: int, per_page: int, *, include_inactive: bool = True):
+    """A page of people whose name or e-mail contains ``query``, ordered by name."""
+    stmt = sa.select(Person).order_by(sa.func.lower(Person.name), Person.id)
+    if query:
+        like = f"%{query.strip().lower()}%"
+        stmt = stmt.where(sa.or_(sa.func.lower(Person.name).like(like), Person.email.like(like)))
+    if not include_inactive:
+        stmt = stmt.where(Person.active)
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+def get_person(person_id: int) -> Person:
+    person = db.session.get(Person, person_id)
+    if person is None:
+        raise NotFound(_("No such person."))
+    return person
+
+
+# --- CSV import -------------------------------------------------------------------------
+
+
+def import_people_csv(data: bytes) -> list[Person]:
+    """Upsert people from a CSV file, all or nothing.
+
+    The header names the columns (``email`` and ``name`` required; the
+    others of ``CSV_COLUMNS`` optional). Row numbers in errors are the
+    file's line numbers, the header being line 1.
+    :raise ValidationError: listing every bad row (``error.rows``); nothing is written.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError(_("The file is not UTF-8 text; save it as CSV UTF-8 and try again."),
+                              {"file": _("Not UTF-8.")}) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in ("email", "name") if c not in header]
+    unknown = [c for c in header if c not in CSV_COLUMNS]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(_("missing columns: %(cols)s", cols=", ".join(missing)))
+        if unknown:
+            parts.append(_("unknown columns: %(cols)s", cols=", ".join(unknown)))
+        raise ValidationError(_("The header is not valid (%(problems)s).", problems="; ".join(parts)),
+                              {"file": "; ".join(parts)})
+    reader.fieldnames = header
+    rows = []
+    for raw in reader:
+        # DictReader files surplus cells under None and leaves missing ones None.
+        rows.append({k: v for k, v in raw.items() if k is not None and v is not None})
+    if not rows:
+        raise ValidationError(_("The file has no rows."), {"file": _("No rows.")})
+    return upsert_people(rows, first_row=2, report_rows=True)
+
+
+# --- Sign-in ----------------------------------------------------------------------------
+
+
+def authenticate(email: str, password: str, remote_addr: str | None, now: datetime) -> Person | None:
+    """Return the person for these credentials, or None.
+
+    Failed attempts are recorded; after ``LOGIN_MAX_FAILURES`` failures for the
+    same e-mail or address within ``LOGIN_LOCKOUT_MINUTES`` every attempt is
+    refused until the window has passed.
+    :raise TooManyAttempts: while locked out (checked before the password).
+    """
+    cfg = current_app.config
+    window_start = now - timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
+    key = (email or "").strip().lower()
+    who = [LoginAttempt.email == key]
+    if remote_addr:
+        who.append(LoginAttempt.remote_addr == remote_addr)
+    failures = db.session.scalar(
+        sa.select(sa.func.count()).select_from(LoginAttempt).where(sa.or_(*who), LoginAttempt.at > window_start)
+    )
+    if failures >= cfg["LOGIN_MAX_FAILURES"]:
+        raise TooManyAttempts(_("Too many failed sign-in attempts. Try again in %(minutes)s minutes.",
+                                minutes=cfg["LOGIN_LOCKOUT_MINUTES"]))
+    person = db.session.scalar(sa.select(Person).where(Person.email == key)) if key else None
+    if person is not None and person.active and person.check_password(password or ""):
+        return person
+    db.session.add(LoginAttempt(email=key[:254], remote_addr=remote_addr, at=now))
+    db.session.commit()
+    return None
+
+
+def issue_api_token(person: Person, now: datetime) -> str:
+    """Create a bearer token for ``person``; only its hash is kept."""
+    raw = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(person_id=person.id, token_hash=hashlib.sha256(raw.encode()).hexdigest(),
+                            created_at=now, expires_at=now + timedelta(days=current_app.config["API_TOKEN_DAYS"])))
+    db.session.commit()
+    return raw
+
+
+def person_for_api_token(raw: str, now: datetime) -> Person | None:
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
+    if token is None or token.expires_at <= now or not token.person.active:
+        return None
+    return token.person
+
+
+def create_user(email: str, name: str, role: str, password: str | None = None,
+                manager_email: str | None = None, department: str | None = None) -> Person:
+    """The ``users create`` command: a new person, with a department created if missing."""
+    if db.session.scalar(sa.select(Person.id).where(Person.email == (email or "").strip().lower())):
+        raise ValidationError(_("Some fields are not valid."), {"email": _("Another person already has this e-mail.")})
+    row: dict[str, Any] = {"email": email, "name": name, "role": role}
+    if manager_email:
+        row["manager_email"] = manager_email
+    if department:
+        row["department"] = department
+    if password is not None and len(password) < 8:
+        raise ValidationError(_("Some fields are not valid."), {"password": _("At least 8 characters.")})
+    (person,) = upsert_people([row])
+    if password:
+        person.set_password(password)
+        db.session.commit()
+    return person
+
+
+def people_by_email(emails: Iterable[str]) -> dict[str, Person]:
+    emails = list(emails)
+    return {p.email: p for p in db.session.scalars(sa.select(Person).where(Person.email.in_(emails)))}

@@ -1,0 +1,208 @@
+"""HTML pages for signing in, personal settings and HR's people administration."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from wtforms import SelectChoice
+
+from errors import TooManyAttempts, ValidationError
+from people import services
+from people.auth import hr_required
+from people.forms import EmptyForm, ImportForm, LoginForm, PersonForm, SettingsForm
+from settings import LANGUAGES
+
+bp = Blueprint("people", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("people.home")
+
+
+def _apply_field_errors(form, error: ValidationError) -> None:
+    for name, message in error.fields.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "danger")
+
+
+@bp.route("/")
+@login_required
+def home():
+    return render_template("home.html")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("people.home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            person = services.authenticate(form.email.data, form.password.data, request.remote_addr,
+                                           datetime.now(UTC))
+        except TooManyAttempts as exc:
+            flash(exc.message, "danger")
+            return render_template("people/login.html", form=form), 429
+        if person is None:
+            flash(_("E-mail or password is not correct."), "danger")
+            status = 401
+        else:
+            login_user(person, remember=form.remember_me.data)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("people/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if EmptyForm().validate_on_submit():
+        logout_user()
+        flash(_("You have signed out."), "info")
+    return redirect(url_for("people.login"))
+
+
+@bp.route("/language/<code>", methods=["POST"])
+def set_language(code: str):
+    """The language switcher: remembered on the account, or in the session when signed out."""
+    if code in LANGUAGES and EmptyForm().validate_on_submit():
+        session["locale"] = code
+        if current_user.is_authenticated:
+            services.update_person(current_user, {"email": current_user.email, "name": current_user.name,
+                                                  "locale": code})
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    form = SettingsForm(obj=current_user)
+    if form.validate_on_submit():
+        try:
+            services.update_person(current_user, {"email": current_user.email, "name": current_user.name,
+                                                  "locale": form.locale.data or None,
+                                                  "timezone": form.timezone.data or None})
+        except ValidationError as error:
+            _apply_field_errors(form, error)
+        else:
+            session.pop("locale", None)
+            flash(_("Your settings are saved."), "success")
+            return redirect(url_for("people.settings"))
+    return render_template("people/settings.html", form=form)
+
+
+@bp.route("/people")
+@hr_required
+def people_list():
+    query = request.args.get("q", "").strip()
+    page = request.args.get("page", 1, type=int)
+    pagination = services.search_people(query, page, current_app.config["PEOPLE_PER_PAGE"])
+    return render_template("people/list.html", pagination=pagination, query=query, form=EmptyForm())
+
+
+def _person_form(person=None) -> PersonForm:
+    form = PersonForm(obj=person)
+    form.department_id.choices = [SelectChoice(0, _("No department"))] + [
+        SelectChoice(dept_id, path) for dept_id, path in services.department_choices()]
+    if person is not None and request.method == "GET":
+        form.manager_email.data = person.manager.email if person.manager else ""
+        form.department_id.data = person.department_id or 0
+        form.locale.data = person.locale or ""
+    return form
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@hr_required
+def person_new():
+    form = _person_form()
+    if form.validate_on_submit():
+        data = form.to_data()
+        if services.people_by_email([data["email"].strip().lower()]):
+            form.email.errors = [*form.email.errors, _("Another person already has this e-mail.")]
+        else:
+            try:
+                (person,) = services.upsert_people([data])
+            except ValidationError as error:
+                _apply_field_errors(form, error)
+            else:
+                flash(_("%(name)s was added.", name=person.name), "success")
+                return redirect(url_for("people.people_list", q=person.email))
+    return render_template("people/form.html", form=form, person=None)
+
+
+@bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
+@hr_required
+def person_edit(person_id: int):
+    person = services.get_person(person_id)
+    form = _person_form(person)
+    if form.validate_on_submit():
+        try:
+            services.update_person(person, form.to_data())
+        except ValidationError as error:
+            _apply_field_errors(form, error)
+        else:
+            flash(_("%(name)s was saved.", name=person.name), "success")
+            return redirect(url_for("people.people_list", q=person.email))
+    return render_template("people/form.html", form=form, person=person, toggle=EmptyForm())
+
+
+@bp.route("/people/<int:person_id>/active", methods=["POST"])
+@hr_required
+def person_set_active(person_id: int):
+    person = services.get_person(person_id)
+    if EmptyForm().validate_on_submit():
+        active = request.form.get("active") == "1"
+        if person.id == current_user.id and not active:
+            flash(_("You cannot deactivate yourself."), "danger")
+        else:
+            services.set_active(person, active)
+            flash(_("%(name)s was reactivated.", name=person.name) if active
+                  else _("%(name)s was deactivated.", name=person.name), "success")
+    return redirect(url_for("people.person_edit", person_id=person.id))
+
+
+@bp.route("/people/import", methods=["GET", "POST"])
+@hr_required
+def people_import():
+    form = ImportForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            people = services.import_people_csv(form.file.data.read())
+        except ValidationError as exc:
+            error = exc
+            status = 422
+        else:
+            flash(_("%(count)s people were imported.", count=len(people)), "success")
+            return redirect(url_for("people.people_list"))
+    elif form.is_submitted():
+        status = 422
+    return render_template("people/import.html", form=form, error=error,
+                           columns=services.CSV_COLUMNS), status
+
+
+@bp.route("/departments", methods=["GET", "POST"])
+@hr_required
+def departments():
+    form = EmptyForm()
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        parent = request.form.get("parent_id", type=int) or None
+        try:
+            dept = services.create_department(request.form.get("name"), parent)
+        except ValidationError as exc:
+            errors = exc.fields
+        else:
+            flash(_("Department %(name)s was added.", name=dept.name), "success")
+            return redirect(url_for("people.departments"))
+    return render_template("people/departments.html", form=form, errors=errors,
+                           departments=services.department_choices()), (422 if errors else 200)

@@ -1,0 +1,66 @@
+"""Configuration read from the environment (12-factor).
+
+Every setting has a safe default for development; production must set
+``SECRET_KEY`` (``create_app`` refuses to start without it).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+LANGUAGES = ("en", "it")
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def from_environment() -> dict:
+    """Return the app configuration as read from ``os.environ`` now."""
+    env = os.environ.get("POLSO_ENV", "production").strip().lower()
+    development = env == "development"
+    return {
+        "POLSO_ENV": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        "SQLALCHEMY_DATABASE_URI": os.environ.get(
+            "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'polso.sqlite3'}"
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "POLSO_MIN_GROUP_SIZE": _int("POLSO_MIN_GROUP_SIZE", 5),
+        "POLSO_BASE_URL": os.environ.get("POLSO_BASE_URL", "http://127.0.0.1:5000"),
+        "POLSO_COMPANY_NAME": os.environ.get("POLSO_COMPANY_NAME", "Polso Demo"),
+        "POLSO_DEFAULT_TIMEZONE": os.environ.get("POLSO_DEFAULT_TIMEZONE", "Europe/Rome"),
+        "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
+        "LOGIN_LOCKOUT_MINUTES": _int("LOGIN_LOCKOUT_MINUTES", 15),
+        "API_TOKEN_DAYS": _int("API_TOKEN_DAYS", 30),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int("MAIL_PORT", 587),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", True),
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "polso@localhost"),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not development),
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not development),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
+        "PEOPLE_PER_PAGE": 25,
+        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+    }

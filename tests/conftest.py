@@ -1,0 +1,238 @@
+"""Fixtures: every test gets its own migrated database.
+
+On SQLite (the default) each test copies a file migrated once per session.
+With ``TEST_DATABASE_URL`` set to a PostgreSQL server, each test gets a fresh
+database cloned from a migrated template database on that server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import uuid
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from app import create_app
+from extensions import db as _db
+from people.models import Department, Person
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+PASSWORD = "correct horse battery"
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _config(uri: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "WTF_CSRF_ENABLED": False,
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+        "POLSO_BASE_URL": "http://localhost",
+        "MAIL_SERVER": None,
+    }
+
+
+def _migrate(uri: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(_config(uri))
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+
+
+class _Postgres:
+    def __init__(self, url: str):
+        self.url = sa.make_url(url)
+        self.admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        self.template = f"polso_tpl_{_WORKER}"
+
+    def _execute(self, sql: str) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(sql)
+
+    def url_for(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def prepare(self) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        self._execute(f'CREATE DATABASE "{self.template}"')
+        _migrate(self.url_for(self.template))
+
+    def new(self) -> tuple[str, str]:
+        name = f"polso_t_{_WORKER}_{uuid.uuid4().hex[:10]}"
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        return name, self.url_for(name)
+
+    def drop(self, name: str) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _database_source(tmp_path_factory):
+    if TEST_DATABASE_URL:
+        pg = _Postgres(TEST_DATABASE_URL)
+        pg.prepare()
+        yield pg
+        pg.drop(pg.template)
+    else:
+        template = tmp_path_factory.mktemp("db") / "template.sqlite3"
+        _migrate(f"sqlite:///{template}")
+        yield template
+
+
+@pytest.fixture
+def database_uri(_database_source, tmp_path):
+    if isinstance(_database_source, _Postgres):
+        name, uri = _database_source.new()
+        yield uri
+        _database_source.drop(name)
+    else:
+        path = tmp_path / "polso.sqlite3"
+        shutil.copy(_database_source, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_config(database_uri) -> dict:
+    """Override in a test module (or parametrize) to change settings."""
+    return _config(database_uri)
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Factory:
+    """Builds people and departments with sensible defaults."""
+
+    def __init__(self, db):
+        self.db = db
+        self.count = 0
+
+    def department(self, name: str, parent: Department | None = None) -> Department:
+        dept = Department(name=name, name_key=name.lower(), parent_id=parent.id if parent else None)
+        self.db.session.add(dept)
+        self.db.session.commit()
+        return dept
+
+    def person(self, email: str | None = None, *, name: str | None = None, role: str = "employee",
+               kind: str = "employee", manager: Person | None = None, department: Department | None = None,
+               password: str | None = PASSWORD, active: bool = True, locale: str | None = None,
+               hired_on: date | None = date(2020, 1, 15), timezone: str = "Europe/Rome") -> Person:
+        self.count += 1
+        email = email or f"person{self.count}@example.com"
+        person = Person(email=email, name=name or f"Person {self.count}", role=role, kind=kind,
+                        manager_id=manager.id if manager else None,
+                        department_id=department.id if department else None, active=active, locale=locale,
+                        hired_on=hired_on, timezone=timezone)
+        if password:
+            person.set_password(password)
+        self.db.session.add(person)
+        self.db.session.commit()
+        return person
+
+
+@pytest.fixture
+def factory(db):
+    return Factory(db)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = PASSWORD, **kwargs):
+        return self.client.post("/login", data={"email": email, "password": password}, **kwargs)
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def api_token(client):
+    def token_for(email: str, password: str = PASSWORD) -> dict[str, str]:
+        response = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return token_for
+
+
+# --- Real Chromium through Playwright ----------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}; install Debian's chromium (see .ci/run).")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                  "--no-first-run", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve ``app`` on a free loopback port in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser page that records console errors and requests to other origins."""
+    context = browser.new_context(base_url=live_server, locale="en-GB")
+    page = context.new_page()
+    page.console_errors = []
+    page.foreign_requests = []
+    page.on("console", lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+    page.on("request", lambda req: page.foreign_requests.append(req.url)
+            if not req.url.startswith(live_server) and not req.url.startswith("data:") else None)
+    yield page
+    context.close()
