@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, render_template, request, session
+from flask import Flask, has_request_context, render_template, request, session
 from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_login import current_user
 from sqlalchemy import event
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 import settings
+from errors import ServiceError
 from extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -59,6 +60,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def select_locale() -> str | None:
+    if not has_request_context():
+        return None
     if current_user and current_user.is_authenticated and current_user.locale:
         return current_user.locale
     if session.get("locale") in settings.LANGUAGES:
@@ -67,7 +70,7 @@ def select_locale() -> str | None:
 
 
 def select_timezone() -> str | None:
-    if current_user and current_user.is_authenticated:
+    if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.timezone
     return None
 
@@ -111,6 +114,15 @@ def register_errorhandlers(app: Flask) -> None:
         app.logger.exception("Unhandled error")
         return render_template("errors/500.html"), 500
 
+    def handle_service_error(error: ServiceError):
+        # A refusal that reached a page unhandled: show the matching error page, never a 500.
+        db.session.rollback()
+        if is_api():
+            return api_core.handle_service_error(error)
+        code = error.status if error.status in (400, 403, 404, 429) else 400
+        return render_template(f"errors/{code}.html", error=error), code
+
+    app.register_error_handler(ServiceError, handle_service_error)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(Exception, handle_500)
 

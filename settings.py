@@ -42,6 +42,7 @@ def from_environment() -> dict:
         "POLSO_BASE_URL": os.environ.get("POLSO_BASE_URL", "http://127.0.0.1:5000"),
         "POLSO_COMPANY_NAME": os.environ.get("POLSO_COMPANY_NAME", "Polso Demo"),
         "POLSO_DEFAULT_TIMEZONE": os.environ.get("POLSO_DEFAULT_TIMEZONE", "Europe/Rome"),
+        "PASSWORD_HASH_METHOD": "scrypt",
         "LOGIN_MAX_FAILURES": _int("LOGIN_MAX_FAILURES", 5),
         "LOGIN_LOCKOUT_MINUTES": _int("LOGIN_LOCKOUT_MINUTES", 15),
         "API_TOKEN_DAYS": _int("API_TOKEN_DAYS", 30),

@@ -33,10 +33,12 @@ class PersonForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     department_id = SelectField(_l("Department"), coerce=int, validators=[Optional()])
     manager_email = EmailField(_l("Manager's e-mail"), validators=[Optional(), Email()])
-    role = SelectField(_l("Role"), choices=[SelectChoice(r, role_labels()[r]) for r in ROLES])
-    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, kind_labels()[k]) for k in KINDS])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, role_labels()[r]) for r in ROLES],
+                       default="employee")
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, kind_labels()[k]) for k in KINDS],
+                       default="employee")
     hired_on = DateField(_l("Hire date"), validators=[Optional()])
-    locale = SelectField(_l("Language"), choices=language_choices)
+    locale = SelectField(_l("Language"), choices=language_choices, default="")
     timezone = StringField(_l("Time zone"), validators=[Optional(), Length(max=64)])
     submit = SubmitField(_l("Save"))
 
@@ -60,7 +62,7 @@ class ImportForm(FlaskForm):
 
 
 class SettingsForm(FlaskForm):
-    locale = SelectField(_l("Language"), choices=language_choices)
+    locale = SelectField(_l("Language"), choices=language_choices, default="")
     timezone = StringField(_l("Time zone"), validators=[Optional(), Length(max=64)])
     submit = SubmitField(_l("Save"))
 

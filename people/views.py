@@ -85,6 +85,7 @@ def set_language(code: str):
 @login_required
 def settings():
     form = SettingsForm(obj=current_user)
+    form.locale.data = form.locale.data or ""
     if form.validate_on_submit():
         try:
             services.update_person(current_user, {"email": current_user.email, "name": current_user.name,
@@ -112,6 +113,7 @@ def _person_form(person=None) -> PersonForm:
     form = PersonForm(obj=person)
     form.department_id.choices = [SelectChoice(0, _("No department"))] + [
         SelectChoice(dept_id, path) for dept_id, path in services.department_choices()]
+    form.locale.data = form.locale.data or ""  # a person without a language setting
     if person is not None and request.method == "GET":
         form.manager_email.data = person.manager.email if person.manager else ""
         form.department_id.data = person.department_id or 0

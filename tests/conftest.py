@@ -36,6 +36,7 @@ def _config(uri: str) -> dict:
         "REMEMBER_COOKIE_SECURE": False,
         "POLSO_BASE_URL": "http://localhost",
         "MAIL_SERVER": None,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 

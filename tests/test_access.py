@@ -1,0 +1,76 @@
+"""Access control as one table: every route × every role.
+
+Adding a route without adding it here fails ``test_every_route_is_in_the_table``.
+"""
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+ANON, EMPLOYEE, MANAGER, HR = "anonymous", "employee", "manager", "hr_admin"
+LOGIN = "login"  # a redirect to the sign-in page
+
+HTML = {
+    # endpoint: (method, path, {role: expected status})
+    "people.home": ("GET", "/", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "people.login": ("GET", "/login", {ANON: 200, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
+    "people.logout": ("POST", "/logout", {ANON: 302, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
+    "people.set_language": ("POST", "/language/it", {ANON: 302, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
+    "people.settings": ("GET", "/settings", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "people.people_list": ("GET", "/people", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "people.person_new": ("GET", "/people/new", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "people.person_edit": ("GET", "/people/{report}/edit", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "people.person_set_active": ("POST", "/people/{report}/active",
+                                 {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 302}),
+    "people.people_import": ("GET", "/people/import", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "people.departments": ("GET", "/departments", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "dashboards.methodology": ("GET", "/methodology", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+}
+
+API = {
+    "api.auth_token": ("POST", "/api/v1/auth/token", {ANON: 400, EMPLOYEE: 400, MANAGER: 400, HR: 400}),
+    "api.departments_list": ("GET", "/api/v1/departments", {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "api.departments_create": ("POST", "/api/v1/departments", {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 400}),
+    "api.employees_list": ("GET", "/api/v1/employees", {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "api.employees_upsert": ("POST", "/api/v1/employees", {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 400}),
+    "api.openapi": ("GET", "/api/v1/openapi.json", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+}
+
+TABLE = {**HTML, **API}
+CASES = [(endpoint, role) for endpoint, (_m, _p, expected) in TABLE.items() for role in expected]
+
+
+@pytest.fixture
+def people(factory):
+    manager = factory.person("manager@example.com")
+    return {
+        HR: factory.person("hr@example.com", role="hr_admin"),
+        MANAGER: manager,
+        EMPLOYEE: factory.person("employee@example.com", manager=manager),
+    }
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    assert endpoints == set(TABLE)
+
+
+@pytest.mark.parametrize(("endpoint", "role"), CASES)
+def test_access(client, people, endpoint, role):
+    method, path, expected = TABLE[endpoint]
+    path = path.format(report=people[EMPLOYEE].id)
+    headers = {}
+    if role != ANON:
+        email = people[role].email
+        if endpoint.startswith("api."):
+            token = client.post("/api/v1/auth/token", json={"email": email, "password": PASSWORD})
+            headers["Authorization"] = f"Bearer {token.get_json()['token']}"
+        else:
+            assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    response = client.open(path, method=method, headers=headers, data="" if method == "POST" else None)
+    want = expected[role]
+    if want == LOGIN:
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+    else:
+        assert response.status_code == want, response.data[:300]

@@ -1,0 +1,183 @@
+"""HR's people pages and the rules behind them."""
+
+import pytest
+import sqlalchemy as sa
+
+from errors import ValidationError
+from people import services
+from people.models import Person
+
+
+@pytest.fixture
+def hr(factory, auth):
+    person = factory.person("hr@example.com", role="hr_admin", name="Helena HR")
+    auth.login("hr@example.com")
+    return person
+
+
+def count_people(db):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Person))
+
+
+def test_list_shows_people_sorted_by_name(client, hr, factory):
+    factory.person("zed@example.com", name="Zed Zero")
+    factory.person("amy@example.com", name="Amy Alpha")
+    html = client.get("/people").get_data(as_text=True).split("<tbody>")[1]
+    assert html.index("Amy Alpha") < html.index("Helena HR") < html.index("Zed Zero")
+
+
+def test_list_searches_name_and_email(client, hr, factory):
+    factory.person("zed@example.com", name="Zed Zero")
+    factory.person("amy@example.com", name="Amy Alpha")
+    html = client.get("/people?q=ZED").get_data(as_text=True)
+    assert "Zed Zero" in html and "Amy Alpha" not in html
+    html = client.get("/people?q=amy@").get_data(as_text=True)
+    assert "Amy Alpha" in html and "Zed Zero" not in html
+
+
+def test_list_paginates(app, client, hr, factory):
+    app.config["PEOPLE_PER_PAGE"] = 2
+    for i in range(4):
+        factory.person(f"p{i}@example.com", name=f"Person {i}")
+    first = client.get("/people").get_data(as_text=True)
+    third = client.get("/people?page=3").get_data(as_text=True)
+    # Sorted by name: Helena HR, Person 0 | Person 1, Person 2 | Person 3
+    assert "Person 0" in first and "Person 1" not in first
+    assert "Person 3" in third and "Person 0" not in third
+    assert 'aria-current="page"' in third
+
+
+def test_hr_adds_a_person(client, hr, factory, db):
+    dept = factory.department("Engineering")
+    response = client.post("/people/new", data={
+        "name": "New Person", "email": "New@Example.com", "department_id": dept.id,
+        "manager_email": "hr@example.com", "role": "employee", "kind": "contractor",
+        "hired_on": "2024-03-01", "locale": "it", "timezone": "Europe/Rome"})
+    assert response.status_code == 302
+    person = db.session.scalar(sa.select(Person).where(Person.email == "new@example.com"))
+    assert person.name == "New Person" and person.kind == "contractor" and person.manager_id == hr.id
+    assert person.department_id == dept.id and str(person.hired_on) == "2024-03-01" and person.locale == "it"
+
+
+def test_adding_a_duplicate_email_is_refused_ignoring_case(client, hr, db):
+    before = count_people(db)
+    response = client.post("/people/new", data={"name": "Dup", "email": "HR@example.com", "role": "employee",
+                                                "kind": "employee", "department_id": 0})
+    assert response.status_code == 200
+    assert b"Another person already has this e-mail." in response.data
+    assert count_people(db) == before
+
+
+def test_adding_with_an_unknown_manager_names_the_field(client, hr, db):
+    before = count_people(db)
+    response = client.post("/people/new", data={"name": "X", "email": "x@example.com", "role": "employee",
+                                                "kind": "employee", "department_id": 0,
+                                                "manager_email": "ghost@example.com"})
+    assert b"Unknown manager: ghost@example.com." in response.data
+    assert count_people(db) == before
+
+
+def test_adding_with_a_bad_time_zone_is_refused(client, hr, db):
+    before = count_people(db)
+    response = client.post("/people/new", data={"name": "X", "email": "x@example.com", "role": "employee",
+                                                "kind": "employee", "department_id": 0, "timezone": "Mars/Base"})
+    assert b"Not a known time zone" in response.data
+    assert count_people(db) == before
+
+
+def test_hr_edits_a_person(client, hr, factory, db):
+    person = factory.person("p@example.com", name="Old Name")
+    response = client.post(f"/people/{person.id}/edit", data={
+        "name": "New Name", "email": "p2@example.com", "role": "hr_admin", "kind": "employee",
+        "department_id": 0, "timezone": "America/New_York"})
+    assert response.status_code == 302
+    db.session.refresh(person)
+    assert (person.name, person.email, person.role, person.timezone) == (
+        "New Name", "p2@example.com", "hr_admin", "America/New_York")
+
+
+def test_editing_a_manager_into_a_cycle_is_refused(client, hr, factory, db):
+    boss = factory.person("boss@example.com")
+    mid = factory.person("mid@example.com", manager=boss)
+    low = factory.person("low@example.com", manager=mid)
+    response = client.post(f"/people/{boss.id}/edit", data={
+        "name": boss.name, "email": boss.email, "role": "employee", "kind": "employee", "department_id": 0,
+        "manager_email": low.email})
+    assert b"This manager would create a reporting cycle." in response.data
+    db.session.refresh(boss)
+    assert boss.manager_id is None
+
+
+def test_a_person_cannot_manage_themselves(factory):
+    person = factory.person("me@example.com")
+    with pytest.raises(ValidationError) as error:
+        services.update_person(person, {"email": person.email, "name": person.name, "manager_email": person.email})
+    assert error.value.fields == {"manager_email": "A person cannot be their own manager."}
+
+
+def test_hr_deactivates_and_reactivates_a_person(client, hr, factory, db):
+    person = factory.person("p@example.com")
+    client.post(f"/people/{person.id}/active", data={"active": "0"})
+    db.session.refresh(person)
+    assert person.active is False
+    client.post(f"/people/{person.id}/active", data={"active": "1"})
+    db.session.refresh(person)
+    assert person.active is True
+
+
+def test_hr_cannot_deactivate_themselves(client, hr, db):
+    response = client.post(f"/people/{hr.id}/active", data={"active": "0"}, follow_redirects=True)
+    assert b"You cannot deactivate yourself." in response.data
+    db.session.refresh(hr)
+    assert hr.active
+
+
+def test_editing_a_missing_person_is_404(client, hr):
+    assert client.get("/people/99999/edit").status_code == 404
+
+
+def test_database_refuses_a_second_person_with_the_same_email(db, factory):
+    factory.person("same@example.com")
+    db.session.add(Person(email="same@example.com", name="Twin", timezone="UTC"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_database_refuses_an_unknown_role(db):
+    db.session.add(Person(email="r@example.com", name="R", role="superuser", timezone="UTC"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_hr_adds_a_department_under_a_parent(client, hr, factory, db):
+    parent = factory.department("Engineering")
+    response = client.post("/departments", data={"name": "Platform", "parent_id": parent.id})
+    assert response.status_code == 302
+    assert "Engineering / Platform" in client.get("/departments").get_data(as_text=True)
+
+
+def test_duplicate_department_name_is_refused(client, hr, factory):
+    factory.department("Engineering")
+    response = client.post("/departments", data={"name": "engineering"})
+    assert response.status_code == 422
+    assert b"A department with this name already exists." in response.data
+
+
+def test_manager_is_anyone_with_active_reports(factory):
+    boss = factory.person("boss@example.com")
+    assert not boss.is_manager
+    report = factory.person("r@example.com", manager=boss)
+    assert boss.is_manager
+    services.set_active(report, False)
+    assert not boss.is_manager
+
+
+def test_settings_change_language_and_time_zone(client, factory, auth, db):
+    person = factory.person("p@example.com")
+    auth.login("p@example.com")
+    response = client.post("/settings", data={"locale": "it", "timezone": "America/New_York"})
+    assert response.status_code == 302
+    db.session.refresh(person)
+    assert (person.locale, person.timezone) == ("it", "America/New_York")
