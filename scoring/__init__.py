@@ -1,0 +1,67 @@
+"""Polso's statistics: pure functions from counts to results.
+
+No Flask, no database, no I/O, standard library only. Every public function
+takes counts (histograms), never rows or people, and raises ``ValueError``
+for invalid values (``TypeError`` when handed the wrong kind of container).
+See each module for its promise:
+
+- :mod:`scoring.enps`: ``classify``, ``enps``, ``compare``.
+- :mod:`scoring.likert`: ``favorability``, ``driver_impact``.
+- :mod:`scoring.participation`: ``participation``, ``trend``.
+- :mod:`scoring.anonymity`: ``guard``, ``is_shown``.
+"""
+
+from scoring.anonymity import (
+    COMMENT_THRESHOLD,
+    DEFAULT_MIN_GROUP_SIZE,
+    MIN_GROUP_SIZE_RANGE,
+    GroupCount,
+    Visibility,
+    check_min_group_size,
+    guard,
+    is_shown,
+)
+from scoring.enps import (
+    SIGNIFICANCE_LEVEL,
+    Comparison,
+    ENPSResult,
+    classify,
+    compare,
+    enps,
+    z_value,
+)
+from scoring.likert import (
+    MIN_DRIVER_N,
+    DriverImpact,
+    Favorability,
+    driver_impact,
+    favorability,
+)
+from scoring.participation import Participation, TrendPoint, participation, trend
+
+__all__ = [
+    "COMMENT_THRESHOLD",
+    "DEFAULT_MIN_GROUP_SIZE",
+    "MIN_DRIVER_N",
+    "MIN_GROUP_SIZE_RANGE",
+    "SIGNIFICANCE_LEVEL",
+    "Comparison",
+    "DriverImpact",
+    "ENPSResult",
+    "Favorability",
+    "GroupCount",
+    "Participation",
+    "TrendPoint",
+    "Visibility",
+    "check_min_group_size",
+    "classify",
+    "compare",
+    "driver_impact",
+    "enps",
+    "favorability",
+    "guard",
+    "is_shown",
+    "participation",
+    "trend",
+    "z_value",
+]
