@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, has_request_context, render_template, request, session
@@ -86,8 +86,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from api import bp as api_bp
-    from people.views import bp as people_bp
     from dashboards.views import bp as dashboards_bp
+    from people.views import bp as people_bp
 
     app.register_blueprint(people_bp)
     app.register_blueprint(dashboards_bp)

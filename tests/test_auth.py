@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from people.models import LoginAttempt, Person
+from people.models import LoginAttempt
 from tests.conftest import PASSWORD
 
 
