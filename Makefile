@@ -32,7 +32,7 @@ install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 translations: install
-	$(BIN)/pybabel compile -q -d translations
+	$(BIN)/pybabel compile -d translations >/dev/null
 
 # Extract new strings and merge them into the catalogs (then translate translations/it/...).
 messages: install

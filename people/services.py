@@ -148,7 +148,7 @@ def _manager_map() -> dict[str, str | None]:
     rows = db.session.execute(
         sa.select(Person.email, manager.email).outerjoin(manager, Person.manager_id == manager.id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def _in_cycle(start: str, managers: Mapping[str, str | None]) -> bool:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from flask_babel import format_date, format_decimal
+from flask_babel import format_date, format_decimal, refresh
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "translations" / "it" / "LC_MESSAGES" / "messages.po"
@@ -54,9 +54,11 @@ def test_switcher_ignores_unknown_languages_and_foreign_redirects(client):
 
 def test_dates_and_numbers_follow_the_locale(app):
     with app.test_request_context(headers={"Accept-Language": "it"}):
+        refresh()  # the test's app context outlives each request; drop the cached locale
         assert format_date(date(2026, 3, 1), "long") == "1 marzo 2026"
         assert format_decimal(1234.5) == "1.234,5"
     with app.test_request_context(headers={"Accept-Language": "en"}):
+        refresh()
         assert format_date(date(2026, 3, 1), "long") == "March 1, 2026"
         assert format_decimal(1234.5) == "1,234.5"
 
