@@ -37,7 +37,7 @@ translations: install
 # Extract new strings and merge them into the catalogs (then translate translations/it/...).
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --ignore-dirs='.venv tests migrations bench .git .* _*' . >/dev/null
-	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching >/dev/null
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -81,15 +81,19 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    import mail.models  # noqa: F401  (tables known to migrations)
     import people.auth  # noqa: F401  (registers the user loader)
+    import surveys.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
     from api import bp as api_bp
     from dashboards.views import bp as dashboards_bp
     from people.views import bp as people_bp
+    from surveys.views import bp as surveys_bp
 
     app.register_blueprint(people_bp)
+    app.register_blueprint(surveys_bp)
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(api_bp)
 
@@ -163,10 +167,12 @@ def register_template_helpers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from demo import demo_cli
     from people.cli import people_cli, users_cli
+    from surveys.cli import pulses_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(people_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(pulses_cli)
 
 
 def configure_logger(app: Flask) -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import click
 import sqlalchemy as sa
@@ -134,6 +135,123 @@ def write_org(org: DemoOrg) -> None:
         {"id": ids[p["email"]], "manager_id": ids[p["manager"]]} for p in org.people if p["manager"]])
 
 
+# --- A weekly pulse with a history of closed rounds ------------------------------------
+
+PULSE_QUESTIONS = ("enps", "recognition_valued", "growth_learning", "manager_support_feedback",
+                   "workload_manageable")
+COMMENTS = (
+    "More clarity on priorities would help.", "Great team, too many meetings.",
+    "I would like more time for learning.", "The new tools made my week easier.",
+    "Workload was heavy before the release.", "Thanks for the flexible hours.",
+    "Più chiarezza sugli obiettivi, per favore.", "Il team è fantastico.",
+    "Vorrei più occasioni di formazione.", "Troppe riunioni questa settimana.",
+)
+# Each division's mood and how it drifts per week, so departments differ and move over time.
+DIVISION_MOOD = {"Engineering": (0.35, 0.004), "Sales": (-0.15, 0.012), "Operations": (-0.35, -0.006),
+                 "Customer Success": (0.05, 0.0), "Marketing": (0.25, -0.01), "Finance": (0.0, 0.003),
+                 "People & Culture": (0.45, 0.0)}
+
+
+def bulk_insert(table: sa.Table, columns: list[str], rows: list[tuple]) -> None:
+    """Insert many rows fast: COPY on PostgreSQL, the driver's executemany on SQLite."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    raw = connection.connection.driver_connection
+    if connection.dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(
+                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" for _ in columns)
+        raw.cursor().executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def seed_pulse(weeks: int, seed: int, today: date) -> dict:
+    """A weekly pulse (eNPS, four Likert drivers, a comment) with ``weeks`` closed rounds.
+
+    About 70 % of the invited answer; each division has its own mood and drift.
+    Returns counts of what was written.
+    """
+    from surveys import services as surveys
+    from surveys.models import Answer, Invitation, Response, Round
+
+    rng = random.Random(seed * 7919 + 1)
+    monday = today - timedelta(days=today.weekday())
+    starts_on = monday - timedelta(weeks=weeks)
+    survey = surveys.create_survey({
+        "title": "Weekly pulse", "cadence": "weekly", "starts_on": starts_on.isoformat(),
+        "questions": [{"library_key": key, "required": key == "enps"} for key in PULSE_QUESTIONS]
+        + [{"kind": "text", "text": "Anything you would like to add?",
+            "text_it": "Vuoi aggiungere qualcosa?"}]}, datetime.now(UTC))
+    questions = survey.questions
+    departments = dict(db.session.execute(sa.select(Department.id, Department.parent_id)).all())
+    names = dict(db.session.execute(sa.select(Department.id, Department.name)).all())
+
+    def division(dept_id: int) -> str:
+        while departments.get(dept_id) is not None and departments[departments[dept_id]] is not None:
+            dept_id = departments[dept_id]
+        return names[dept_id]
+
+    people = db.session.execute(sa.select(Person.id, Person.department_id, Person.manager_id, Person.hired_on)
+                                .where(Person.active, Person.kind == "employee").order_by(Person.id)).all()
+    team_mood = {d: rng.gauss(0, 0.25) for d in departments}
+    team_turnout = {d: min(0.95, max(0.4, rng.gauss(0.7, 0.1))) for d in departments}
+    person_mood = {p.id: rng.gauss(0, 0.5) for p in people}
+
+    counts = {"rounds": 0, "invitations": 0, "responses": 0, "answers": 0}
+    round_rows = []
+    for index in range(weeks):
+        opens, closes, remind = surveys.window(survey, surveys.occurrence(survey, index))
+        round_rows.append({"survey_id": survey.id, "opens_at": opens, "closes_at": closes, "remind_at": remind,
+                           "status": "closed", "invited_count": 0, "reminders_queued": True})
+    if round_rows:
+        db.session.execute(sa.insert(Round), round_rows)
+    rounds = db.session.execute(sa.select(Round.id, Round.opens_at).where(Round.survey_id == survey.id)
+                                .order_by(Round.opens_at)).all()
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    invited_counts = []
+    for week, (round_id, opens_at) in enumerate(rounds):
+        opened_on = opens_at.date()
+        invitations, responses, answers = [], [], []
+        for person in people:
+            if person.hired_on is not None and person.hired_on > opened_on:
+                continue
+            answered = rng.random() < team_turnout[person.department_id]
+            invitations.append((round_id, person.id, answered))
+            if not answered:
+                continue
+            base, drift = DIVISION_MOOD.get(division(person.department_id), (0.0, 0.0))
+            mood = base + drift * week + team_mood[person.department_id] + person_mood[person.id] \
+                + rng.gauss(0, 0.35)
+            key = uuid.UUID(int=rng.getrandbits(128), version=4)
+            response_key = key.hex if sqlite else key
+            on = opened_on + timedelta(days=rng.randrange(survey.open_days))
+            responses.append((response_key, round_id, on, person.department_id, person.manager_id,
+                              surveys.tenure_band(person.hired_on, on)))
+            enps = min(10, max(0, round(7.4 + 2.6 * mood + rng.gauss(0, 0.9))))
+            answers.append((response_key, questions[0].id, "enps", enps, None))
+            for question in questions[1:5]:
+                if rng.random() < 0.97:
+                    value = min(5, max(1, round(3.6 + 1.1 * mood + rng.gauss(0, 0.7))))
+                    answers.append((response_key, question.id, "likert", value, None))
+            if rng.random() < 0.12:
+                answers.append((response_key, questions[5].id, "text", None, rng.choice(COMMENTS)))
+        bulk_insert(Invitation.__table__, ["round_id", "person_id", "answered"], invitations)
+        bulk_insert(Response.__table__, ["id", "round_id", "submitted_on", "department_id", "manager_id",
+                                         "tenure_band"], responses)
+        bulk_insert(Answer.__table__, ["response_id", "question_id", "kind", "value_int", "value_text"], answers)
+        invited_counts.append({"id": round_id, "invited_count": len(invitations)})
+        counts["invitations"] += len(invitations)
+        counts["responses"] += len(responses)
+        counts["answers"] += len(answers)
+    if invited_counts:
+        db.session.execute(sa.update(Round), invited_counts)
+    counts["rounds"] = len(rounds)
+    return counts
+
+
 def print_logins() -> None:
     base = current_app.config["POLSO_BASE_URL"]
     click.echo(f"\nPolso is at {base}\nDemo logins (password: {DEMO_PASSWORD}):")
@@ -156,13 +274,17 @@ def seed(employees: int, weeks: int, seed: int, if_empty: bool):
             return
         raise click.ClickException("The database already has people; seed an empty database.")
     started = time.perf_counter()
-    org = build_org(employees, seed, date.today())
+    today = date.today()
+    org = build_org(employees, seed, today)
     try:
         write_org(org)
+        pulse = seed_pulse(weeks, seed, today)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    click.echo(f"Seeded {len(org.people)} people in {len(org.departments)} departments "
+    click.echo(f"Seeded {len(org.people)} people in {len(org.departments)} departments, "
+               f"{pulse['rounds']} weekly rounds with {pulse['invitations']} invitations, "
+               f"{pulse['responses']} responses and {pulse['answers']} answers "
                f"in {time.perf_counter() - started:.1f} s.")
     print_logins()

@@ -73,6 +73,80 @@ SCHEMAS: dict = {
     },
 }
 
+SCHEMAS.update({
+    "QuestionInput": {
+        "type": "object",
+        "description": "A question written here (kind and text) or taken from the library (library_key).",
+        "properties": {
+            "kind": {"enum": ["enps", "likert", "choice", "text"]}, "text": {"type": "string", "maxLength": 300},
+            "text_it": {"type": ["string", "null"], "maxLength": 300},
+            "options": {"type": ["array", "null"], "items": {"type": "string"}, "minItems": 2, "maxItems": 10},
+            "required": {"type": "boolean"}, "library_key": {"type": "string"},
+        },
+    },
+    "Question": {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "position": {"type": "integer"},
+                       "kind": {"enum": ["enps", "likert", "choice", "text"]}, "text": {"type": "string"},
+                       "text_it": {"type": ["string", "null"]},
+                       "options": {"type": ["array", "null"], "items": {"type": "string"}},
+                       "required": {"type": "boolean"}, "library_key": {"type": ["string", "null"]}},
+    },
+    "SurveyInput": {
+        "type": "object", "required": ["title", "cadence", "questions"],
+        "properties": {
+            "title": {"type": "string", "maxLength": 200},
+            "cadence": {"enum": ["weekly", "biweekly", "monthly", "quarterly", "once"]},
+            "starts_on": {"type": "string", "format": "date"},
+            "open_days": {"type": "integer", "minimum": 1, "maximum": 28},
+            "remind_days_before_close": {"type": "integer", "minimum": 0},
+            "audience_department_id": {"type": ["integer", "null"]},
+            "min_group_size": {"type": "integer", "minimum": 3, "maximum": 10},
+            "timezone": {"type": "string"},
+            "questions": {"type": "array", "items": _ref("QuestionInput"), "minItems": 1, "maxItems": 10,
+                          "description": "At most 10, at most one of kind enps."},
+        },
+    },
+    "Survey": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "title": {"type": "string"}, "cadence": {"type": "string"},
+            "starts_on": {"type": "string", "format": "date"}, "open_days": {"type": "integer"},
+            "remind_days_before_close": {"type": "integer"}, "timezone": {"type": "string"},
+            "audience_department_id": {"type": ["integer", "null"]}, "min_group_size": {"type": "integer"},
+            "status": {"enum": ["active", "archived"]},
+            "questions": {"type": "array", "items": _ref("Question")},
+        },
+    },
+    "Round": {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "survey_id": {"type": "integer"},
+                       "opens_at": {"type": "string", "format": "date-time"},
+                       "closes_at": {"type": "string", "format": "date-time"},
+                       "status": {"enum": ["open", "closed"]}, "invited": {"type": "integer"}},
+    },
+    "Invitation": {
+        "type": "object",
+        "properties": {"round_id": {"type": "integer"}, "survey_id": {"type": "integer"},
+                       "title": {"type": "string"}, "closes_at": {"type": "string", "format": "date-time"},
+                       "questions": {"type": "array", "items": _ref("Question")}},
+    },
+    "ResponseInput": {
+        "type": "object", "required": ["answers"],
+        "properties": {"answers": {"type": "array", "items": {
+            "type": "object", "required": ["question_id", "value"],
+            "properties": {"question_id": {"type": "integer"},
+                           "value": {"description": "eNPS: integer 0..10; likert: integer 1..5; choice: one of "
+                                                    "the options (string); text: string of at most 2000 "
+                                                    "characters. Omit a question to skip it."}}}}},
+    },
+})
+
+
+def _id(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
 PATHS: dict = {
     "/auth/token": {"post": {
         "summary": "Exchange e-mail and password for a bearer token", "security": [],
@@ -110,6 +184,33 @@ PATHS: dict = {
                                "201": {"description": "Created", **_json(_ref("Employee"))},
                                **_errors(400, 401, 403, 422)}},
     },
+    "/surveys": {
+        "get": {"summary": "Surveys: all for hr_admin, those one was invited to for others",
+                "responses": {"200": {"description": "Surveys", **_json({"type": "object", "properties": {
+                    "items": {"type": "array", "items": _ref("Survey")}}})}, **_errors(401)}},
+        "post": {"summary": "Create a pulse survey (hr_admin)",
+                 "requestBody": {"required": True, **_json(_ref("SurveyInput"))},
+                 "responses": {"201": {"description": "Created", **_json(_ref("Survey"))},
+                               **_errors(400, 401, 403, 422)}},
+    },
+    "/surveys/{survey_id}": {"get": {
+        "summary": "One survey (hr_admin)", "parameters": [_id("survey_id")],
+        "responses": {"200": {"description": "The survey", **_json(_ref("Survey"))}, **_errors(401, 403, 404)}}},
+    "/surveys/{survey_id}/rounds": {"post": {
+        "summary": "Open a round now and invite the audience (hr_admin)", "parameters": [_id("survey_id")],
+        "responses": {"201": {"description": "The open round", **_json(_ref("Round"))},
+                      **_errors(401, 403, 404, 409)}}},
+    "/me/invitations": {"get": {
+        "summary": "Open rounds the caller is invited to and has not answered, with their questions",
+        "responses": {"200": {"description": "Invitations", **_json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("Invitation")}}})}, **_errors(401)}}},
+    "/rounds/{round_id}/responses": {"post": {
+        "summary": "Answer a round as the invited employee; stored anonymously",
+        "parameters": [_id("round_id")],
+        "requestBody": {"required": True, **_json(_ref("ResponseInput"))},
+        "responses": {"201": {"description": "Recorded", **_json({"type": "object", "properties": {
+            "status": {"const": "recorded"}}})},
+            **_errors(400, 401, 403, 404, 409, 422)}}},
     "/openapi.json": {"get": {"summary": "This document", "security": [],
                               "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
 }

@@ -37,7 +37,11 @@ def _apply_field_errors(form, error: ValidationError) -> None:
 @bp.route("/")
 @login_required
 def home():
-    return render_template("home.html")
+    from surveys.services import invitation_token, open_invitations
+
+    links = [(inv, url_for("surveys.answer", token=invitation_token(inv.id)))
+             for inv in open_invitations(current_user, datetime.now(UTC))]
+    return render_template("home.html", links=links)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import threading
 import uuid
 from datetime import date
+from email import message_from_bytes, policy
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -190,6 +193,45 @@ def api_token(client):
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
     return token_for
+
+
+# --- A real SMTP server on loopback -------------------------------------------------------
+
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it accepts, and which SMTP session brought it."""
+
+    def __init__(self):
+        self.envelopes = []
+        self.sessions = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        self.sessions.append(id(session))
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self):
+        return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server on loopback, with the app configured to send to it."""
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    mailbox.port = controller.port
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_USE_TLS=False,
+                      MAIL_USE_SSL=False, MAIL_DEFAULT_SENDER="Polso <polso@example.com>")
+    yield mailbox
+    controller.stop()
+
 
 
 # --- Real Chromium through Playwright ----------------------------------------------------

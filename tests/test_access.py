@@ -3,8 +3,11 @@
 Adding a route without adding it here fails ``test_every_route_is_in_the_table``.
 """
 
+from datetime import UTC, datetime
+
 import pytest
 
+from surveys import services as surveys
 from tests.conftest import PASSWORD
 
 ANON, EMPLOYEE, MANAGER, HR = "anonymous", "employee", "manager", "hr_admin"
@@ -24,6 +27,19 @@ HTML = {
                                  {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 302}),
     "people.people_import": ("GET", "/people/import", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
     "people.departments": ("GET", "/departments", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "surveys.survey_list": ("GET", "/surveys", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "surveys.survey_new": ("GET", "/surveys/new", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "surveys.survey_detail": ("GET", "/surveys/{survey}", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "surveys.question_add": ("POST", "/surveys/{survey}/questions",
+                             {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 302}),
+    "surveys.question_change": ("POST", "/surveys/{survey}/questions/{question}/up",
+                                {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 302}),
+    "surveys.survey_action": ("POST", "/surveys/{survey}/archive",
+                              {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 302}),
+    # The personal link is its own credential: whoever holds it sees that one survey.
+    "surveys.answer": ("GET", "/s/{token}", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "surveys.thanks": ("GET", "/s/thanks", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "surveys.my_surveys": ("GET", "/my/surveys", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "dashboards.methodology": ("GET", "/methodology", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
 }
 
@@ -33,6 +49,14 @@ API = {
     "api.departments_create": ("POST", "/api/v1/departments", {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 400}),
     "api.employees_list": ("GET", "/api/v1/employees", {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
     "api.employees_upsert": ("POST", "/api/v1/employees", {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 400}),
+    "api.surveys_list": ("GET", "/api/v1/surveys", {ANON: 401, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "api.surveys_create": ("POST", "/api/v1/surveys", {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 400}),
+    "api.surveys_get": ("GET", "/api/v1/surveys/{survey}", {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "api.rounds_open": ("POST", "/api/v1/surveys/{survey}/rounds", {ANON: 401, EMPLOYEE: 403, MANAGER: 403,
+                                                                    HR: 409}),
+    "api.my_invitations": ("GET", "/api/v1/me/invitations", {ANON: 401, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "api.responses_create": ("POST", "/api/v1/rounds/{round}/responses",
+                             {ANON: 401, EMPLOYEE: 400, MANAGER: 400, HR: 400}),
     "api.openapi": ("GET", "/api/v1/openapi.json", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
 }
 
@@ -50,15 +74,27 @@ def people(factory):
     }
 
 
+@pytest.fixture
+def ids(people):
+    """The objects the paths name: a survey with an open round the employee is invited to."""
+    now = datetime.now(UTC)
+    survey = surveys.create_survey({"title": "Pulse", "cadence": "weekly", "questions": [
+        {"library_key": "enps"}, {"kind": "text", "text": "Anything else?"}]}, now)
+    round_ = surveys.open_round_now(survey, now)
+    invitation = surveys.invitation_for(people[EMPLOYEE], round_.id)
+    return {"report": people[EMPLOYEE].id, "survey": survey.id, "question": survey.questions[1].id,
+            "round": round_.id, "token": surveys.invitation_token(invitation.id)}
+
+
 def test_every_route_is_in_the_table(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
     assert endpoints == set(TABLE)
 
 
 @pytest.mark.parametrize(("endpoint", "role"), CASES)
-def test_access(client, people, endpoint, role):
+def test_access(client, people, ids, endpoint, role):
     method, path, expected = TABLE[endpoint]
-    path = path.format(report=people[EMPLOYEE].id)
+    path = path.format(**ids)
     headers = {}
     if role != ANON:
         email = people[role].email

@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from people.models import Department, Person
+from surveys.models import Answer, Invitation, Question, Response, Round, Survey
 
 
 def test_users_create_makes_a_person_who_can_sign_in(runner, db, auth):
@@ -75,19 +76,50 @@ def test_demo_seed_builds_a_realistic_organisation(runner, db):
     assert manager.is_manager
 
 
+def _survey_dump(db):
+    """Answers by week, question position, kind and value: the whole survey history, without ids."""
+    week = sa.func.dense_rank().over(order_by=Round.opens_at)
+    rows = db.session.execute(
+        sa.select(week.label("week"), Question.position, Answer.kind, Answer.value_int, Answer.value_text,
+                  Response.submitted_on, Response.tenure_band)
+        .join(Response, Response.id == Answer.response_id).join(Round, Round.id == Response.round_id)
+        .join(Question, Question.id == Answer.question_id)).all()
+    return sorted(rows, key=repr)
+
+
 def test_demo_seed_is_reproducible(app, runner, db, tmp_path):
-    assert runner.invoke(args=["demo", "seed", "--employees", "150", "--seed", "3"]).exit_code == 0
-    first = _dump(db)
+    assert runner.invoke(args=["demo", "seed", "--employees", "150", "--weeks", "3", "--seed", "3"]).exit_code == 0
+    first, first_answers = _dump(db), _survey_dump(db)
+    assert len(first_answers) > 150
+    for model in (Answer, Response, Invitation, Round, Question, Survey):
+        db.session.execute(sa.delete(model))
     db.session.execute(sa.update(Person).values(manager_id=None))
     db.session.execute(sa.delete(Person))
     db.session.execute(sa.update(Department).values(parent_id=None))
     db.session.execute(sa.delete(Department))
     db.session.commit()
-    assert runner.invoke(args=["demo", "seed", "--employees", "150", "--seed", "3"]).exit_code == 0
+    assert runner.invoke(args=["demo", "seed", "--employees", "150", "--weeks", "3", "--seed", "3"]).exit_code == 0
     second = _dump(db)
     # ids differ between runs on PostgreSQL (sequences continue); compare everything else by position
     strip = [row[:6] for row in first[0]], [row[1] for row in first[1]]
     assert strip == ([row[:6] for row in second[0]], [row[1] for row in second[1]])
+    assert _survey_dump(db) == first_answers
+
+
+def test_demo_seed_builds_a_pulse_history_with_about_70_percent_participation(runner, db):
+    assert runner.invoke(args=["demo", "seed", "--employees", "300", "--weeks", "4", "--seed", "5"]).exit_code == 0
+    rounds = db.session.scalars(sa.select(Round).order_by(Round.opens_at)).all()
+    assert len(rounds) == 4 and all(r.status == "closed" for r in rounds)
+    invited = db.session.scalar(sa.select(sa.func.count()).select_from(Invitation))
+    answered = db.session.scalar(sa.select(sa.func.count()).select_from(Invitation).where(Invitation.answered))
+    responses = db.session.scalar(sa.select(sa.func.count()).select_from(Response))
+    assert answered == responses
+    assert 0.6 <= responses / invited <= 0.8
+    kinds = dict(db.session.execute(sa.select(Answer.kind, sa.func.count()).group_by(Answer.kind)).all())
+    assert kinds["enps"] == responses and kinds["likert"] > 3 * responses and kinds.get("text", 0) > 0
+    contractors = sa.select(Person.id).where(Person.kind == "contractor")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)
+                             .where(Invitation.person_id.in_(contractors))) == 0
 
 
 def test_demo_seed_if_empty_leaves_existing_data_alone(runner, db, factory):

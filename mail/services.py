@@ -1,0 +1,275 @@
+"""Queueing e-mail with the change that caused it, rendering it in the recipient's language, sending it.
+
+``queue`` only adds a row to the session: the caller's commit makes the message
+real together with its own change, and a rollback drops both. ``send_pending``
+(run by ``tick``, possibly on several hosts at once) delivers due messages over
+SMTP, claiming each with a conditional UPDATE so that no two senders send it,
+and reschedules failures with exponential backoff, so an SMTP outage loses
+nothing. With no ``MAIL_SERVER`` configured, messages go to the ``polso.mail``
+log instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from extensions import db
+from mail.models import OutboxMessage
+
+logger = logging.getLogger("polso.mail")
+
+# A claim must outlast one delivery (a handful of SMTP commands, each bounded by SMTP_TIMEOUT).
+LEASE = timedelta(minutes=5)
+SMTP_TIMEOUT = 10  # seconds, per socket operation
+FIRST_BACKOFF = timedelta(minutes=1)
+MAX_BACKOFF = timedelta(hours=6)
+# 1, 2, 4 ... 256 minutes, then every 6 hours: the last attempt comes about three days after the
+# first, longer than a long-weekend outage. Then the message stays unsent with next_attempt_at NULL.
+MAX_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class SendReport:
+    sent: int
+    failed: int
+    skipped: int  # due, but claimed by another sender first
+
+
+def queue(to: str, subject: str, body_text: str, *, body_html: str | None = None, kind: str,
+          dedupe_key: str | None = None, now: datetime) -> OutboxMessage | None:
+    """Add a message to the outbox in the current transaction, due at ``now``; the caller commits.
+
+    Nothing is committed or sent here: if the caller's transaction rolls back,
+    the message is gone with it. With a ``dedupe_key`` already in the outbox
+    (sent or not), nothing is added and None is returned, so repeating an
+    operation queues its e-mail once. That check cannot see a concurrent
+    uncommitted transaction queueing the same key; the UNIQUE constraint on
+    ``dedupe_key`` is the final guard, and the later of the two commits fails
+    with ``IntegrityError``.
+    """
+    if dedupe_key is not None and db.session.scalar(
+        sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+    ) is not None:
+        return None
+    message = OutboxMessage(
+        to_address=to, subject=_one_line(subject), body_text=body_text, body_html=body_html, kind=kind,
+        dedupe_key=dedupe_key, created_at=now, attempts=0, next_attempt_at=now,
+    )
+    db.session.add(message)
+    return message
+
+
+def render(template_base: str, locale: str | None, **context) -> tuple[str, str, str]:
+    """Render ``templates/mail/<template_base>.subject.txt``, ``.txt`` and ``.html`` in ``locale``.
+
+    Returns ``(subject, text, html)``; the subject is folded onto one line.
+    ``locale`` None means the default language. The templates are rendered in
+    a request context of their own based on ``POLSO_BASE_URL``, because Flask
+    renders templates only within a request and so that
+    ``url_for(..., _external=True)`` gives links that work from a mailbox,
+    whoever or whatever (a view, ``tick``) queues the message.
+    """
+    app = current_app._get_current_object()
+    with app.test_request_context(base_url=app.config["POLSO_BASE_URL"]), \
+            force_locale(locale or app.config["BABEL_DEFAULT_LOCALE"]):
+        subject = render_template(f"mail/{template_base}.subject.txt", **context)
+        text = render_template(f"mail/{template_base}.txt", **context)
+        html = render_template(f"mail/{template_base}.html", **context)
+    return _one_line(subject), text, html
+
+
+def send_pending(now: datetime, *, batch: int = 100) -> SendReport:
+    """Send up to ``batch`` due messages, committing after each; call it outside any other work.
+
+    Safe to run concurrently from several threads or hosts: each message is
+    claimed for ``LEASE`` by an atomic conditional UPDATE before it is sent,
+    and one claimed by another sender is skipped. Delivery is at least once:
+    if a sender dies after the SMTP server accepted a message but before its
+    commit, the claim expires and the message is sent again.
+
+    A failure (server down, recipient refused, ...) counts an attempt, keeps
+    the error in ``last_error`` and reschedules the message after 1, 2, 4 ...
+    minutes (at most 6 hours). After ``MAX_ATTEMPTS`` failures the message
+    stays unsent with ``next_attempt_at`` NULL, for an operator to look at;
+    setting ``next_attempt_at`` again re-arms it. One SMTP connection serves
+    the whole run; if it cannot be opened, every message claimed in this run
+    fails and is rescheduled. With no ``MAIL_SERVER``, messages are written to
+    the ``polso.mail`` log (INFO) and count as sent.
+    """
+    due = db.session.scalars(
+        sa.select(OutboxMessage.id)
+        .where(_is_due(now, now))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(batch)
+    ).all()
+    db.session.commit()
+    started = time.monotonic()
+    sent = failed = skipped = 0
+    with _Transport(current_app.config) as transport:
+        for message_id in due:
+            # A slow run must not hand out leases that have already run out in real time.
+            clock = now + timedelta(seconds=time.monotonic() - started)
+            message = _claim(message_id, now, clock)
+            if message is None:
+                skipped += 1
+                continue
+            try:
+                transport.send(message)
+            except Exception as error:  # one bad message or an outage must not stop the queue
+                _reschedule(message, error, now)
+                failed += 1
+            else:
+                message.sent_at = now
+                message.next_attempt_at = None
+                message.claimed_until = None
+                sent += 1
+            db.session.commit()
+    return SendReport(sent=sent, failed=failed, skipped=skipped)
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failure: 1, 2, 4, 8 ... minutes, at most 6 hours."""
+    return min(FIRST_BACKOFF * 2 ** min(attempts - 1, 30), MAX_BACKOFF)
+
+
+def _is_due(now: datetime, clock: datetime):
+    return sa.and_(
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.next_attempt_at <= now,
+        sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < clock),
+    )
+
+
+def _claim(message_id: int, now: datetime, clock: datetime) -> OutboxMessage | None:
+    # The WHERE clause is re-checked under the row's write lock, so of two senders racing for the
+    # same row exactly one sees rowcount 1. Committing at once makes the lease visible to the others.
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, _is_due(now, clock))
+        .values(claimed_until=clock + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        return None
+    return db.session.get(OutboxMessage, message_id)
+
+
+def _reschedule(message: OutboxMessage, error: Exception, now: datetime) -> None:
+    message.attempts += 1
+    message.last_error = f"{type(error).__name__}: {error}"[:2000]
+    message.claimed_until = None
+    if message.attempts >= MAX_ATTEMPTS:
+        message.next_attempt_at = None
+        logger.error("Giving up on e-mail %s to %s after %d attempts: %s",
+                     message.id, message.to_address, message.attempts, message.last_error)
+    else:
+        message.next_attempt_at = now + backoff(message.attempts)
+        logger.warning("E-mail %s to %s failed (attempt %d), retrying at %s: %s", message.id,
+                       message.to_address, message.attempts, message.next_attempt_at.isoformat(),
+                       message.last_error)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class SMTPUnavailable(Exception):
+    """The SMTP connection for this run could not be opened; the message was not tried."""
+
+
+class _Transport:
+    """Delivers outbox messages over one lazily opened SMTP connection, or to the log."""
+
+    def __init__(self, config):
+        self.config = config
+        self.sender = config["MAIL_DEFAULT_SENDER"]
+        self.smtp: smtplib.SMTP | None = None
+        self.connect_error: str | None = None
+
+    def __enter__(self) -> _Transport:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._disconnect()
+
+    def send(self, message: OutboxMessage) -> None:
+        if not self.config.get("MAIL_SERVER"):
+            logger.info("MAIL_SERVER is not set; this e-mail is logged instead of sent:\n%s", _readable(message))
+            return
+        email = build_email(message, self.sender)
+        if self.smtp is None:
+            if self.connect_error is not None:
+                raise SMTPUnavailable(self.connect_error)
+            try:
+                self.smtp = self._connect()
+            except Exception as error:
+                self.connect_error = f"{type(error).__name__}: {error}"
+                raise
+        try:
+            self.smtp.send_message(email)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self._disconnect()  # the next message tries a fresh connection
+            raise
+
+    def _connect(self) -> smtplib.SMTP:
+        host, port = self.config["MAIL_SERVER"], int(self.config["MAIL_PORT"])
+        context = ssl.create_default_context()
+        if self.config.get("MAIL_USE_SSL"):
+            smtp = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT, context=context)
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
+        try:
+            if self.config.get("MAIL_USE_TLS") and not self.config.get("MAIL_USE_SSL"):
+                smtp.starttls(context=context)
+            if self.config.get("MAIL_USERNAME"):
+                smtp.login(self.config["MAIL_USERNAME"], self.config.get("MAIL_PASSWORD") or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _disconnect(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+
+def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
+    """The MIME message for an outbox row: plain text, or text and HTML as multipart/alternative."""
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(message.created_at)
+    # Stable across retries, so a receiver can recognise a message sent twice after a crash.
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    email["Message-ID"] = f"<{message.created_at:%Y%m%d%H%M%S%f}.{message.id}.outbox@{domain}>"
+    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
+    email.set_content(message.body_text)
+    if message.body_html:
+        email.add_alternative(message.body_html, subtype="html")
+    return email
+
+
+def _readable(message: OutboxMessage) -> str:
+    parts = [f"To: {message.to_address}", f"Subject: {message.subject}", f"Kind: {message.kind}", "",
+             message.body_text]
+    if message.body_html:
+        parts += ["", "--- HTML ---", message.body_html]
+    return "\n".join(parts)

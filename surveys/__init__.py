@@ -1,0 +1,1 @@
+"""Pulse surveys: builder, question library, rounds, invitations and anonymous responses."""

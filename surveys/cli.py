@@ -1,0 +1,35 @@
+"""``flask pulses tick``: the periodic work, run from cron."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from flask.cli import AppGroup
+
+from surveys import services
+
+pulses_cli = AppGroup("pulses", help="Pulse survey rounds.")
+
+
+def _parse_now(_ctx, _param, value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use ISO 8601, e.g. 2026-03-02T09:00:00+01:00") from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter("give an offset or Z, e.g. 2026-03-02T08:00:00Z")
+    return parsed.astimezone(UTC)
+
+
+@pulses_cli.command("tick")
+@click.option("--now", callback=_parse_now, help="Pretend it is this time (ISO 8601 with offset).")
+def tick(now: datetime):
+    """Open due rounds, send invitations and reminders, close rounds, send e-mail. Idempotent."""
+    report = services.tick(now)
+    mail = report.mail
+    click.echo(f"{now.isoformat()}: opened {len(report.opened)} round(s), invited {report.invited}, "
+               f"reminded {report.reminded}, closed {len(report.closed)}; "
+               f"e-mail sent {mail.sent}, failed {mail.failed}.")

@@ -1,0 +1,177 @@
+"""Surveys, their questions and rounds, invitations, and anonymous responses.
+
+A ``Response`` carries no link to the person who gave it: no person id, no
+invitation id, a random UUID key, the date only, and a snapshot of the
+respondent's segments. Who has answered is recorded on ``Invitation.answered``,
+used only for reminders and participation rates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from dbtypes import UTCDateTime
+from extensions import db
+from people.models import utcnow
+
+CADENCES = ("weekly", "biweekly", "monthly", "quarterly", "once")
+QUESTION_KINDS = ("enps", "likert", "choice", "text")
+SURVEY_STATUSES = ("active", "archived")
+TENURE_BANDS = ("<1y", "1-2y", "2-5y", "5y+")
+MAX_QUESTIONS = 10
+MAX_COMMENT_LENGTH = 2000
+
+
+class LibraryQuestion(db.Model):
+    """A ready-made question HR can pick; seeded by migration, in English and Italian."""
+
+    __tablename__ = "library_questions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    key: so.Mapped[str] = so.mapped_column(sa.String(60), unique=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10))
+    driver: so.Mapped[str] = so.mapped_column(sa.String(40))
+    text_en: so.Mapped[str] = so.mapped_column(sa.String(300))
+    text_it: so.Mapped[str] = so.mapped_column(sa.String(300))
+
+    __table_args__ = (sa.CheckConstraint("kind IN ('enps', 'likert')", name="kind_known"),)
+
+
+class Survey(db.Model):
+    __tablename__ = "surveys"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    cadence: so.Mapped[str] = so.mapped_column(sa.String(10))
+    starts_on: so.Mapped[date] = so.mapped_column()
+    open_days: so.Mapped[int] = so.mapped_column(default=5)
+    remind_days_before_close: so.Mapped[int] = so.mapped_column(default=2)
+    # Rounds open at 09:00 in this time zone, so they follow daylight-saving changes.
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Europe/Rome")
+    audience_department_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("departments.id", ondelete="RESTRICT"), index=True)
+    min_group_size: so.Mapped[int] = so.mapped_column(default=5)
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="active")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    questions: so.Mapped[list[Question]] = so.relationship(
+        back_populates="survey", order_by="Question.position", cascade="all, delete-orphan")
+    audience_department = so.relationship("Department")
+
+    __table_args__ = (
+        sa.CheckConstraint(f"cadence IN {CADENCES}", name="cadence_known"),
+        sa.CheckConstraint("min_group_size BETWEEN 3 AND 10", name="min_group_size_range"),
+        sa.CheckConstraint("open_days BETWEEN 1 AND 28", name="open_days_range"),
+        sa.CheckConstraint("remind_days_before_close >= 0 AND remind_days_before_close < open_days",
+                           name="reminder_in_window"),
+        sa.CheckConstraint(f"status IN {SURVEY_STATUSES}", name="status_known"),
+    )
+
+
+class Question(db.Model):
+    __tablename__ = "survey_questions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    survey_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    position: so.Mapped[int] = so.mapped_column()
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10))
+    text: so.Mapped[str] = so.mapped_column(sa.String(300))
+    text_it: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    options: so.Mapped[list[str] | None] = so.mapped_column(sa.JSON)
+    required: so.Mapped[bool] = so.mapped_column(default=False)
+    library_key: so.Mapped[str | None] = so.mapped_column(sa.String(60))
+    driver: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+
+    survey: so.Mapped[Survey] = so.relationship(back_populates="questions")
+
+    __table_args__ = (
+        sa.CheckConstraint(f"kind IN {QUESTION_KINDS}", name="kind_known"),
+        sa.CheckConstraint("position BETWEEN 1 AND 10", name="position_range"),
+    )
+
+    def text_for(self, locale: str) -> str:
+        return self.text_it if locale == "it" and self.text_it else self.text
+
+
+class Round(db.Model):
+    __tablename__ = "rounds"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    survey_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("surveys.id", ondelete="RESTRICT"), index=True)
+    opens_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    closes_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+    remind_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="open")
+    invited_count: so.Mapped[int] = so.mapped_column(default=0)
+    reminders_queued: so.Mapped[bool] = so.mapped_column(default=False)
+
+    survey: so.Mapped[Survey] = so.relationship()
+
+    __table_args__ = (
+        # One round per occurrence: concurrent ticks cannot open the same round twice.
+        sa.UniqueConstraint("survey_id", "opens_at", name="uq_rounds_survey_opens_at"),
+        sa.CheckConstraint("status IN ('open', 'closed')", name="status_known"),
+        sa.CheckConstraint("closes_at > opens_at", name="window_positive"),
+    )
+
+    def is_open(self, now: datetime) -> bool:
+        return self.status == "open" and self.opens_at <= now < self.closes_at
+
+
+class Invitation(db.Model):
+    """That a person was invited to a round, and whether they have answered (never what)."""
+
+    __tablename__ = "invitations"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    round_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"))
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    # A flag, not a time: a timestamp could be matched against the response's date.
+    answered: so.Mapped[bool] = so.mapped_column(default=False)
+
+    round: so.Mapped[Round] = so.relationship()
+    person = so.relationship("Person")
+
+    __table_args__ = (sa.UniqueConstraint("round_id", "person_id", name="uq_invitations_round_person"),)
+
+
+class Response(db.Model):
+    """One anonymous set of answers. Deliberately no person or invitation column."""
+
+    __tablename__ = "responses"
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    round_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    submitted_on: so.Mapped[date] = so.mapped_column()
+    department_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("departments.id", ondelete="SET NULL"))
+    manager_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("people.id", ondelete="SET NULL"))
+    tenure_band: so.Mapped[str | None] = so.mapped_column(sa.String(8))
+
+    answers: so.Mapped[list[Answer]] = so.relationship(cascade="all, delete-orphan")
+
+    __table_args__ = (sa.CheckConstraint(f"tenure_band IN {TENURE_BANDS}", name="tenure_band_known"),)
+
+
+class Answer(db.Model):
+    __tablename__ = "answers"
+
+    response_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
+    question_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("survey_questions.id", ondelete="CASCADE"), primary_key=True, index=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10))
+    value_int: so.Mapped[int | None] = so.mapped_column()
+    value_text: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(kind = 'enps' AND value_int BETWEEN 0 AND 10 AND value_text IS NULL)"
+            " OR (kind = 'likert' AND value_int BETWEEN 1 AND 5 AND value_text IS NULL)"
+            " OR (kind = 'choice' AND value_int >= 0 AND value_text IS NULL)"
+            f" OR (kind = 'text' AND value_int IS NULL AND length(value_text) BETWEEN 1 AND {MAX_COMMENT_LENGTH})",
+            name="value_fits_kind"),
+    )

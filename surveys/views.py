@@ -1,0 +1,235 @@
+"""HTML pages: HR's survey builder and the employee's answer page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from errors import Conflict, NotFound, ValidationError
+from people.auth import hr_required
+from people.forms import EmptyForm
+from people.services import department_choices
+from surveys import services
+from surveys.forms import LibraryPickForm, QuestionForm, SurveySettingsForm, cadence_choices, kind_choices
+from surveys.library import ENPS_ANCHORS_EN, ENPS_ANCHORS_IT, LIKERT_LABELS_EN, LIKERT_LABELS_IT
+
+bp = Blueprint("surveys", __name__)
+
+
+@bp.app_template_global()
+def cadence_label(cadence: str) -> str:
+    return next(str(c.label) for c in cadence_choices() if c.value == cadence)
+
+
+@bp.app_template_global()
+def kind_label(kind: str) -> str:
+    return next(str(c.label) for c in kind_choices() if c.value == kind)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _flash_errors(error: ValidationError) -> None:
+    for message in error.fields.values() or [error.message]:
+        flash(message, "danger")
+
+
+def _library_label(entry) -> str:
+    return entry.text_it if _locale() == "it" else entry.text_en
+
+
+def _settings_form(survey=None) -> SurveySettingsForm:
+    form = SurveySettingsForm(obj=survey)
+    form.audience_department_id.choices = [SelectChoice(0, _("Everyone"))] + [
+        SelectChoice(dept_id, path) for dept_id, path in department_choices()]
+    if survey is not None and request.method == "GET":
+        form.audience_department_id.data = survey.audience_department_id or 0
+    form.library_keys.choices = [SelectChoice(q.key, _library_label(q)) for q in services.library()]
+    return form
+
+
+@bp.route("/surveys")
+@hr_required
+def survey_list():
+    return render_template("surveys/list.html", surveys=services.list_surveys())
+
+
+@bp.route("/surveys/new", methods=["GET", "POST"])
+@hr_required
+def survey_new():
+    form = _settings_form()
+    if request.method == "GET":
+        form.starts_on.data = _now().date()
+        form.library_keys.data = ["enps"]
+    if form.validate_on_submit():
+        data = form.to_data()
+        keys = form.library_keys.data or []
+        data["questions"] = [{"library_key": key, "required": key == "enps"} for key in keys]
+        try:
+            survey = services.create_survey(data, _now())
+        except ValidationError as error:
+            for name, message in error.fields.items():
+                field = getattr(form, name.split(".")[0], None)
+                target = field if field is not None and name != "questions" else form.library_keys
+                target.errors = [*target.errors, message]
+        else:
+            flash(_("The survey was created."), "success")
+            return redirect(url_for("surveys.survey_detail", survey_id=survey.id))
+    return render_template("surveys/new.html", form=form)
+
+
+@bp.route("/surveys/<int:survey_id>", methods=["GET", "POST"])
+@hr_required
+def survey_detail(survey_id: int):
+    survey = services.get_survey(survey_id)
+    locked = services.has_rounds(survey)
+    settings = _settings_form(survey)
+    del settings.library_keys
+    if settings.validate_on_submit():
+        try:
+            services.update_survey(survey, settings.to_data(), _now())
+        except (ValidationError, Conflict) as error:
+            for name, message in (getattr(error, "fields", None) or {"title": error.message}).items():
+                field = getattr(settings, name, settings.title)
+                field.errors = [*field.errors, message]
+        else:
+            flash(_("The survey was saved."), "success")
+            return redirect(url_for("surveys.survey_detail", survey_id=survey.id))
+    question_form = QuestionForm(prefix="q")
+    pick = LibraryPickForm(prefix="lib")
+    used = {q.library_key for q in survey.questions}
+    pick.library_key.choices = [SelectChoice(q.key, _library_label(q)) for q in services.library()
+                                if q.key not in used]
+    return render_template("surveys/detail.html", survey=survey, locked=locked, settings=settings,
+                           question_form=question_form, pick=pick, rounds=services.recent_rounds(survey),
+                           action=EmptyForm(), now=_now())
+
+
+@bp.route("/surveys/<int:survey_id>/questions", methods=["POST"])
+@hr_required
+def question_add(survey_id: int):
+    survey = services.get_survey(survey_id)
+    form = QuestionForm(prefix="q")
+    pick = LibraryPickForm(prefix="lib")
+    pick.library_key.choices = [SelectChoice(q.key, q.key) for q in services.library()]
+    if "lib-submit" in request.form and pick.validate_on_submit():
+        data = {"library_key": pick.library_key.data, "required": pick.required.data}
+    elif form.validate_on_submit():
+        data = form.to_data()
+    else:
+        for errors in (form.errors | pick.errors).values():
+            for message in errors:
+                flash(message, "danger")
+        return redirect(url_for("surveys.survey_detail", survey_id=survey.id))
+    try:
+        services.add_question(survey, data)
+    except ValidationError as error:
+        _flash_errors(error)
+    except Conflict as error:
+        flash(error.message, "danger")
+    else:
+        flash(_("The question was added."), "success")
+    return redirect(url_for("surveys.survey_detail", survey_id=survey.id) + "#questions")
+
+
+@bp.route("/surveys/<int:survey_id>/questions/<int:question_id>/<any(up, down, remove):action>",
+          methods=["POST"])
+@hr_required
+def question_change(survey_id: int, question_id: int, action: str):
+    survey = services.get_survey(survey_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            if action == "remove":
+                services.remove_question(survey, question_id)
+            else:
+                services.move_question(survey, question_id, -1 if action == "up" else 1)
+        except (ValidationError, Conflict) as error:
+            if isinstance(error, ValidationError):
+                _flash_errors(error)
+            else:
+                flash(error.message, "danger")
+    return redirect(url_for("surveys.survey_detail", survey_id=survey.id) + "#questions")
+
+
+@bp.route("/surveys/<int:survey_id>/<any(archive, 'open-round'):action>", methods=["POST"])
+@hr_required
+def survey_action(survey_id: int, action: str):
+    survey = services.get_survey(survey_id)
+    if EmptyForm().validate_on_submit():
+        if action == "archive":
+            services.archive_survey(survey)
+            flash(_("The survey was archived: no new rounds will open."), "success")
+        else:
+            try:
+                round_ = services.open_round_now(survey, _now())
+            except Conflict as error:
+                flash(error.message, "danger")
+            else:
+                flash(_("A round is open; %(count)s people were invited.", count=round_.invited_count), "success")
+    return redirect(url_for("surveys.survey_detail", survey_id=survey.id))
+
+
+# --- Answering ------------------------------------------------------------------------
+
+
+def _labels() -> dict:
+    italian = _locale() == "it"
+    return {"likert": LIKERT_LABELS_IT if italian else LIKERT_LABELS_EN,
+            "enps": ENPS_ANCHORS_IT if italian else ENPS_ANCHORS_EN}
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
+def answer(token: str):
+    """The personal survey link: no password; the signed token opens only its own invitation."""
+    try:
+        invitation = services.invitation_from_token(token)
+    except NotFound:
+        abort(404)
+    round_ = invitation.round
+    now = _now()
+    if invitation.answered:
+        return render_template("surveys/done.html", state="already"), 200
+    if not round_.is_open(now):
+        return render_template("surveys/done.html", state="closed"), 410
+    survey = round_.survey
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    if request.method == "POST":
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        raw = {key[1:]: value for key, value in request.form.items() if key.startswith("q") and key[1:].isdigit()}
+        values = dict(raw)
+        try:
+            services.submit_response(invitation, raw, now, from_form=True)
+        except ValidationError as error:
+            errors = error.fields
+        except Conflict:
+            return render_template("surveys/done.html", state="already"), 409
+        else:
+            return redirect(url_for("surveys.thanks"))
+    return render_template("surveys/answer.html", survey=survey, round=round_, errors=errors, values=values,
+                           labels=_labels(), locale=_locale(), form=EmptyForm(),
+                           company=current_app.config["POLSO_COMPANY_NAME"]), (422 if errors else 200)
+
+
+@bp.route("/s/thanks")
+def thanks():
+    return render_template("surveys/done.html", state="thanks")
+
+
+@bp.route("/my/surveys")
+@login_required
+def my_surveys():
+    invitations = services.open_invitations(current_user, _now())
+    links = [(inv, url_for("surveys.answer", token=services.invitation_token(inv.id))) for inv in invitations]
+    return render_template("surveys/mine.html", links=links)

@@ -1,0 +1,230 @@
+"""The e-mail outbox: queued with the caller's change, sent by send_pending to a real SMTP server, with retries."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from mail.models import OutboxMessage
+from mail.services import MAX_ATTEMPTS, SendReport, backoff, queue, render, send_pending
+from tests.conftest import free_port
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def queue_one(db, n: int = 1, **kwargs) -> OutboxMessage:
+    kwargs.setdefault("kind", "test")
+    kwargs.setdefault("now", NOW)
+    message = queue(f"person{n}@example.com", f"Subject {n}", f"Body {n}", **kwargs)
+    db.session.commit()
+    return message
+
+
+def outbox(db) -> list[OutboxMessage]:
+    db.session.expire_all()
+    return db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+
+def test_queued_message_is_not_sent_until_send_pending(db, smtp):
+    queue_one(db)
+    assert smtp.envelopes == []
+    [message] = outbox(db)
+    assert message.sent_at is None and message.attempts == 0 and message.next_attempt_at == NOW
+
+    assert send_pending(NOW) == SendReport(sent=1, failed=0, skipped=0)
+    assert len(smtp.envelopes) == 1
+
+
+def test_send_pending_delivers_subject_bodies_and_addresses_over_smtp(db, smtp):
+    queue("ada@example.com", "Your pulse is open", "Answer here: https://x/1", body_html="<p>Answer <b>here</b></p>",
+          kind="invitation", now=NOW)
+    db.session.commit()
+
+    send_pending(NOW)
+
+    [envelope] = smtp.envelopes
+    assert envelope.mail_from == "polso@example.com" and envelope.rcpt_tos == ["ada@example.com"]
+    [received] = smtp.messages
+    assert received["Subject"] == "Your pulse is open"
+    assert received["From"] == "Polso <polso@example.com>" and received["To"] == "ada@example.com"
+    assert received.get_content_type() == "multipart/alternative"
+    assert received.get_body(("plain",)).get_content().strip() == "Answer here: https://x/1"
+    assert received.get_body(("html",)).get_content().strip() == "<p>Answer <b>here</b></p>"
+    [message] = outbox(db)
+    assert message.sent_at == NOW and message.next_attempt_at is None and message.claimed_until is None
+
+
+def test_plain_text_message_is_sent_as_a_single_part(db, smtp):
+    queue_one(db)
+    send_pending(NOW)
+    [received] = smtp.messages
+    assert received.get_content_type() == "text/plain"
+    assert received.get_content().strip() == "Body 1"
+
+
+def test_one_smtp_connection_serves_a_whole_batch(db, smtp):
+    for n in range(5):
+        queue_one(db, n)
+    assert send_pending(NOW).sent == 5
+    assert len(smtp.envelopes) == 5 and len(set(smtp.sessions)) == 1
+
+
+def test_without_mail_server_messages_are_logged_and_marked_sent(app, db, caplog):
+    app.config["MAIL_SERVER"] = None
+    queue("ada@example.com", "Your pulse is open", "Answer here.", body_html="<p>Answer.</p>", kind="invitation",
+          now=NOW)
+    db.session.commit()
+    caplog.set_level(logging.INFO, logger="polso.mail")
+
+    assert send_pending(NOW) == SendReport(sent=1, failed=0, skipped=0)
+
+    [record] = [r for r in caplog.records if r.name == "polso.mail"]
+    assert record.levelno == logging.INFO
+    for part in ("ada@example.com", "Your pulse is open", "Answer here.", "<p>Answer.</p>"):
+        assert part in record.getMessage()
+    assert outbox(db)[0].sent_at == NOW
+
+
+def test_smtp_outage_keeps_the_message_and_reschedules_it(app, db, smtp):
+    app.config["MAIL_PORT"] = free_port()  # nothing listens there
+    queue_one(db)
+
+    assert send_pending(NOW) == SendReport(sent=0, failed=1, skipped=0)
+
+    [message] = outbox(db)
+    assert message.sent_at is None and message.attempts == 1 and message.claimed_until is None
+    assert message.last_error and "Connection" in message.last_error
+    assert message.next_attempt_at == NOW + timedelta(minutes=1)
+
+
+def test_every_message_of_a_run_fails_and_is_kept_when_the_server_is_down(app, db, smtp):
+    app.config["MAIL_PORT"] = free_port()
+    for n in range(3):
+        queue_one(db, n)
+    assert send_pending(NOW) == SendReport(sent=0, failed=3, skipped=0)
+    assert [(m.attempts, m.sent_at, m.next_attempt_at) for m in outbox(db)] == [
+        (1, None, NOW + timedelta(minutes=1))] * 3
+
+
+def test_failed_message_is_not_retried_before_its_backoff(app, db, smtp):
+    app.config["MAIL_PORT"] = free_port()
+    queue_one(db)
+    send_pending(NOW)
+    app.config["MAIL_PORT"] = smtp.port
+
+    assert send_pending(NOW + timedelta(seconds=59)) == SendReport(sent=0, failed=0, skipped=0)
+    assert smtp.envelopes == [] and outbox(db)[0].attempts == 1
+
+
+def test_failed_message_is_delivered_once_when_the_server_is_back_after_its_backoff(app, db, smtp):
+    app.config["MAIL_PORT"] = free_port()
+    queue_one(db)
+    send_pending(NOW)
+    app.config["MAIL_PORT"] = smtp.port
+
+    later = NOW + timedelta(minutes=1)
+    assert send_pending(later) == SendReport(sent=1, failed=0, skipped=0)
+    assert send_pending(later + timedelta(hours=1)) == SendReport(sent=0, failed=0, skipped=0)
+    assert [m["Subject"] for m in smtp.messages] == ["Subject 1"]
+    [message] = outbox(db)
+    assert message.sent_at == later and message.attempts == 1 and message.last_error is not None
+
+
+def test_backoff_doubles_from_one_minute_up_to_six_hours():
+    assert [backoff(n) for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert backoff(10) == backoff(MAX_ATTEMPTS) == backoff(1000) == timedelta(hours=6)
+
+
+def test_message_is_given_up_after_the_last_attempt_and_kept_for_an_operator(app, db, smtp):
+    app.config["MAIL_PORT"] = free_port()
+    message = queue_one(db)
+    message.attempts = MAX_ATTEMPTS - 1
+    db.session.commit()
+
+    assert send_pending(NOW).failed == 1
+    [message] = outbox(db)
+    assert message.attempts == MAX_ATTEMPTS and message.sent_at is None and message.next_attempt_at is None
+    app.config["MAIL_PORT"] = smtp.port
+    assert send_pending(NOW + timedelta(days=30)) == SendReport(sent=0, failed=0, skipped=0)
+
+
+def test_message_claimed_by_another_sender_is_left_alone_until_its_lease_runs_out(db, smtp):
+    message = queue_one(db)
+    message.claimed_until = NOW + timedelta(minutes=5)  # a sender that then crashed
+    db.session.commit()
+
+    assert send_pending(NOW) == SendReport(sent=0, failed=0, skipped=0)
+    assert send_pending(NOW + timedelta(minutes=5, seconds=1)).sent == 1
+    assert len(smtp.envelopes) == 1
+
+
+def test_dedupe_key_makes_queueing_idempotent(db):
+    first = queue_one(db, dedupe_key="invite:7")
+    again = queue("other@example.com", "Other", "Other", kind="test", dedupe_key="invite:7", now=NOW)
+    db.session.commit()
+
+    assert first is not None and again is None
+    assert [m.to_address for m in outbox(db)] == ["person1@example.com"]
+
+
+def test_dedupe_key_is_unique_in_the_database(db):
+    queue_one(db, dedupe_key="invite:7")
+    db.session.add(OutboxMessage(to_address="x@example.com", subject="s", body_text="b", kind="test",
+                                 dedupe_key="invite:7", created_at=NOW, next_attempt_at=NOW))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_queue_does_not_commit_so_a_rollback_drops_the_message(db):
+    queue("ada@example.com", "Subject", "Body", kind="test", now=NOW)
+    db.session.rollback()
+    assert outbox(db) == []
+
+
+def test_concurrent_senders_deliver_each_message_exactly_once(app, db, smtp):
+    for n in range(30):
+        queue_one(db, n)
+    start = threading.Barrier(2)
+    reports, errors = [], []
+
+    def sender():
+        try:
+            with app.app_context():
+                start.wait(timeout=10)
+                reports.append(send_pending(NOW))
+        except Exception as error:  # surfaced by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    received = Counter(m["Subject"] for m in smtp.messages)
+    assert received == Counter(f"Subject {n}" for n in range(30))
+    assert sum(r.sent for r in reports) == 30 and sum(r.failed for r in reports) == 0
+    assert all(m.sent_at == NOW for m in outbox(db))
+
+
+def test_render_writes_the_message_in_the_recipients_language(app):
+    _subject, text, html = render("test_message", "it", name="Ada", day=date(2026, 3, 1))
+    assert "1 marzo 2026" in text and "1 marzo 2026" in html
+
+    subject, text, html = render("test_message", "en", name="Ada", day=date(2026, 3, 1))
+    assert subject == "A test message for Ada"
+    assert "Hello Ada," in text and "March 1, 2026" in text
+    assert "<p>Hello Ada,</p>" in html
+
+
+def test_render_escapes_the_context_in_html_only(app):
+    _subject, text, html = render("test_message", None, name="Ada & <Bob>", day=date(2026, 3, 1))
+    assert "Hello Ada & <Bob>," in text
+    assert "Hello Ada &amp; &lt;Bob&gt;," in html

@@ -1,0 +1,270 @@
+"""Answering: the personal link, one validation for page and API, anonymous storage."""
+
+import re
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from extensions import db as _db
+from surveys import services
+from surveys.models import Answer, Invitation, Response
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def setup(factory):
+    dept = factory.department("Engineering")
+    boss = factory.person("boss@example.com", department=dept)
+    person = factory.person("ada@example.com", name="Ada", department=dept, manager=boss,
+                            hired_on=NOW.date() - timedelta(days=800))
+    survey = services.create_survey({"title": "Pulse", "cadence": "weekly", "questions": [
+        {"library_key": "enps", "required": True},
+        {"library_key": "workload_manageable"},
+        {"kind": "choice", "text": "Where do you work?", "options": ["Office", "Home"]},
+        {"kind": "text", "text": "Anything else?"},
+    ]}, NOW)
+    round_ = services.open_round_now(survey, NOW)
+    invitation = services.invitation_for(person, round_.id)
+    q = {question.kind: question.id for question in survey.questions}
+    return {"person": person, "boss": boss, "dept": dept, "survey": survey, "round": round_,
+            "invitation": invitation, "q": q, "token": services.invitation_token(invitation.id)}
+
+
+def stored():
+    """Everything the answer tables hold, to show nothing changed."""
+    _db.session.expire_all()
+    return (_db.session.scalar(sa.select(sa.func.count()).select_from(Response)),
+            _db.session.scalar(sa.select(sa.func.count()).select_from(Answer)),
+            _db.session.scalars(sa.select(Invitation.answered).order_by(Invitation.id)).all())
+
+
+def form(setup, **values):
+    q = setup["q"]
+    data = {f"q{q['enps']}": "8", f"q{q['likert']}": "4", f"q{q['choice']}": "Home", f"q{q['text']}": "Fine."}
+    for kind, value in values.items():
+        key = f"q{q[kind]}"
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    return data
+
+
+def test_personal_link_opens_the_survey_without_signing_in(client, setup):
+    html = client.get(f"/s/{setup['token']}").get_data(as_text=True)
+    assert "Pulse" in html and "Polso Demo as a place to work?" in html
+    assert html.count('type="radio"') == 11 + 5 + 2
+    assert "Not at all likely" in html and "Extremely likely" in html and "Strongly agree" in html
+
+
+def test_tampered_link_is_404(client, setup):
+    assert client.get(f"/s/{setup['token']}x").status_code == 404
+    assert client.get("/s/not-a-token").status_code == 404
+
+
+def test_submitting_stores_an_anonymous_response_and_thanks(client, setup, db):
+    response = client.post(f"/s/{setup['token']}", data=form(setup))
+    assert response.status_code == 302 and response.headers["Location"] == "/s/thanks"
+    assert "Thank you" in client.get("/s/thanks").get_data(as_text=True)
+    stored_response = db.session.scalar(sa.select(Response))
+    assert stored_response.submitted_on == NOW.astimezone(datetime.now().astimezone().tzinfo).date() or \
+        abs((stored_response.submitted_on - NOW.date()).days) <= 1
+    assert stored_response.department_id == setup["dept"].id
+    assert stored_response.manager_id == setup["boss"].id
+    assert stored_response.tenure_band == "2-5y"
+    answers = {a.kind: (a.value_int, a.value_text) for a in stored_response.answers}
+    assert answers == {"enps": (8, None), "likert": (4, None), "choice": (1, None), "text": (None, "Fine.")}
+    db.session.refresh(setup["invitation"])
+    assert setup["invitation"].answered is True
+
+
+def test_zero_is_a_valid_enps_answer(client, setup, db):
+    assert client.post(f"/s/{setup['token']}", data=form(setup, enps="0")).status_code == 302
+    assert db.session.scalar(sa.select(Answer.value_int).where(Answer.kind == "enps")) == 0
+
+
+def test_skipped_optional_questions_are_not_stored(client, setup, db):
+    client.post(f"/s/{setup['token']}", data=form(setup, likert=None, choice=None, text=""))
+    assert db.session.scalars(sa.select(Answer.kind)).all() == ["enps"]
+
+
+def test_second_visit_says_already_answered(client, setup):
+    client.post(f"/s/{setup['token']}", data=form(setup))
+    assert "already answered" in client.get(f"/s/{setup['token']}").get_data(as_text=True)
+    again = client.post(f"/s/{setup['token']}", data=form(setup))
+    assert "already answered" in again.get_data(as_text=True)
+    assert stored()[0] == 1
+
+
+def test_closed_round_says_so_and_accepts_nothing(client, setup, db):
+    services.tick(setup["round"].closes_at)
+    page = client.get(f"/s/{setup['token']}")
+    assert page.status_code == 410 and "closed" in page.get_data(as_text=True)
+    assert client.post(f"/s/{setup['token']}", data=form(setup)).status_code == 410
+    assert stored()[0] == 0
+
+
+BAD_FORM = {
+    "enps 11": ({"enps": "11"}, "enps", "Choose a whole number from 0 to 10."),
+    "enps -1": ({"enps": "-1"}, "enps", "Choose a whole number from 0 to 10."),
+    "enps 6.5": ({"enps": "6.5"}, "enps", "Choose a whole number from 0 to 10."),
+    "enps seven": ({"enps": "seven"}, "enps", "Choose a whole number from 0 to 10."),
+    "enps missing": ({"enps": None}, "enps", "This question needs an answer."),
+    "enps empty": ({"enps": ""}, "enps", "This question needs an answer."),
+    "likert 0": ({"likert": "0"}, "likert", "Choose a whole number from 1 to 5."),
+    "likert 6": ({"likert": "6"}, "likert", "Choose a whole number from 1 to 5."),
+    "unlisted option": ({"choice": "Moon"}, "choice", "Choose one of the listed options."),
+    "comment too long": ({"text": "x" * 2001}, "text", "At most 2000 characters."),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FORM)
+def test_bad_answer_on_the_page_names_the_question_and_stores_nothing(client, setup, case):
+    values, kind, message = BAD_FORM[case]
+    before = stored()
+    response = client.post(f"/s/{setup['token']}", data=form(setup, **values))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert f'id="error-{setup["q"][kind]}"' in html and message in html
+    assert stored() == before
+
+
+def test_unknown_question_id_on_the_page_is_refused(client, setup):
+    before = stored()
+    response = client.post(f"/s/{setup['token']}", data={**form(setup), "q999999": "3"})
+    assert response.status_code == 422 and stored() == before
+
+
+def test_refused_page_keeps_what_was_typed(client, setup):
+    html = client.post(f"/s/{setup['token']}", data=form(setup, enps="11", text="Keep me")).get_data(as_text=True)
+    assert "Keep me</textarea>" in html
+
+
+def test_logged_in_employee_finds_open_surveys_on_the_home_page(client, setup, auth):
+    auth.login("ada@example.com")
+    html = client.get("/").get_data(as_text=True)
+    link = re.search(r'href="(/s/[^"]+)"', html).group(1)
+    assert "Pulse" in html and client.get(link).status_code == 200
+    client.post(link, data=form(setup))
+    assert "No surveys are waiting for you." in client.get("/").get_data(as_text=True)
+
+
+# --- The API: the same rules ------------------------------------------------------------
+
+
+def api_answers(setup, **values):
+    q = setup["q"]
+    answers = {"enps": 7, "likert": 5, "choice": "Office", "text": "Good week"} | values
+    return {"answers": [{"question_id": q[kind], "value": value} for kind, value in answers.items()
+                        if value is not ...]}
+
+
+def test_me_invitations_lists_open_rounds_with_questions(client, setup, api_token):
+    body = client.get("/api/v1/me/invitations", headers=api_token("ada@example.com")).get_json()
+    [item] = body["items"]
+    assert item["round_id"] == setup["round"].id
+    assert [q["kind"] for q in item["questions"]] == ["enps", "likert", "choice", "text"]
+
+
+def test_api_response_is_201_then_409(client, setup, api_token):
+    headers = api_token("ada@example.com")
+    url = f"/api/v1/rounds/{setup['round'].id}/responses"
+    assert client.post(url, json=api_answers(setup), headers=headers).status_code == 201
+    second = client.post(url, json=api_answers(setup), headers=headers)
+    assert second.status_code == 409 and second.get_json()["error"]["code"] == "conflict"
+    assert client.get("/api/v1/me/invitations", headers=headers).get_json()["items"] == []
+
+
+BAD_JSON = {
+    "6.5": {"enps": 6.5}, "-1": {"enps": -1}, "11": {"enps": 11}, "seven": {"enps": "seven"},
+    "string 7": {"enps": "7"}, "true": {"enps": True}, "empty": {"enps": ""}, "missing": {"enps": ...},
+    "null": {"enps": None}, "likert 6": {"likert": 6}, "likert true": {"likert": True},
+    "option": {"choice": "Moon"}, "option index": {"choice": 0}, "long comment": {"text": "x" * 2001},
+    "comment number": {"text": 5},
+}
+
+
+@pytest.mark.parametrize("case", BAD_JSON)
+def test_bad_api_answer_is_422_naming_the_question_and_stores_nothing(client, setup, api_token, case):
+    before = stored()
+    response = client.post(f"/api/v1/rounds/{setup['round'].id}/responses", json=api_answers(setup, **BAD_JSON[case]),
+                           headers=api_token("ada@example.com"))
+    assert response.status_code == 422, response.get_json()
+    fields = response.get_json()["error"]["fields"]
+    kind = next(iter(BAD_JSON[case]))
+    assert f"answers.{setup['q'][kind]}" in fields
+    assert stored() == before
+
+
+@pytest.mark.parametrize("body", [
+    {"answers": [{"question_id": 999999, "value": 3}]},
+    {"answers": [{"question_id": "1", "value": 3}]},
+    {"answers": "all good"},
+    {},
+])
+def test_malformed_api_answers_are_422_and_store_nothing(client, setup, api_token, body):
+    before = stored()
+    response = client.post(f"/api/v1/rounds/{setup['round'].id}/responses", json=body,
+                           headers=api_token("ada@example.com"))
+    assert response.status_code == 422
+    assert stored() == before
+
+
+def test_answering_a_round_you_were_not_invited_to_is_403(client, setup, factory, api_token):
+    factory.person("late@example.com", hired_on=date.today() + timedelta(days=30))
+    response = client.post(f"/api/v1/rounds/{setup['round'].id}/responses", json=api_answers(setup),
+                           headers=api_token("late@example.com"))
+    assert response.status_code == 403
+
+
+def test_concurrent_double_submit_stores_one_response(app, client, setup, api_token):
+    headers = api_token("ada@example.com")
+    url = f"/api/v1/rounds/{setup['round'].id}/responses"
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def submit():
+        with app.test_client() as own_client:
+            barrier.wait(timeout=10)
+            statuses.append(own_client.post(url, json=api_answers(setup), headers=headers).status_code)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(statuses) == [201, 409]
+    assert stored()[0] == 1
+
+
+# --- Anonymity of storage ---------------------------------------------------------------
+
+
+def test_response_table_has_no_column_that_identifies_a_person(db):
+    columns = {c["name"] for c in sa.inspect(db.engine).get_columns("responses")}
+    assert columns == {"id", "round_id", "submitted_on", "department_id", "manager_id", "tenure_band"}
+    types = {c["name"]: c["type"] for c in sa.inspect(db.engine).get_columns("responses")}
+    assert not isinstance(types["submitted_on"], sa.DateTime)  # the date only, never the time
+    foreign = {fk["referred_table"] + "." + fk["constrained_columns"][0]
+               for fk in sa.inspect(db.engine).get_foreign_keys("responses")}
+    assert "invitations.id" not in " ".join(foreign)
+    answer_columns = {c["name"] for c in sa.inspect(db.engine).get_columns("answers")}
+    assert answer_columns == {"response_id", "question_id", "kind", "value_int", "value_text"}
+
+
+def test_response_keys_are_random_uuids(client, setup, db, factory, api_token):
+    client.post(f"/s/{setup['token']}", data=form(setup))
+    key = db.session.scalar(sa.select(Response.id))
+    assert key.version == 4
+
+
+def test_database_refuses_out_of_range_scores(db, setup):
+    response = Response(round_id=setup["round"].id, submitted_on=date.today())
+    response.answers = [Answer(question_id=setup["q"]["enps"], kind="enps", value_int=11)]
+    db.session.add(response)
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()

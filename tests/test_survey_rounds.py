@@ -1,0 +1,156 @@
+"""``pulses tick``: rounds open by cadence, invitations, reminders, closing, e-mail once."""
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from extensions import db as _db
+from mail.models import OutboxMessage
+from surveys import services
+from surveys.models import Invitation, Round
+
+MONDAY = date(2026, 3, 2)
+OPEN = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # 09:00 in Rome
+DURING = OPEN + timedelta(hours=1)
+
+
+@pytest.fixture
+def org(factory):
+    company = factory.department("Company")
+    sales = factory.department("Sales", company)
+    north = factory.department("Sales North", sales)
+    ops = factory.department("Operations", company)
+    boss = factory.person("boss@example.com", department=company, locale="it")
+    return {
+        "company": company, "sales": sales, "ops": ops,
+        "boss": boss,
+        "seller": factory.person("seller@example.com", department=north, manager=boss),
+        "ops_person": factory.person("ops@example.com", department=ops, manager=boss),
+        "contractor": factory.person("contractor@example.com", kind="contractor", department=sales),
+        "inactive": factory.person("gone@example.com", active=False, department=sales),
+        "new_hire": factory.person("new@example.com", department=sales, hired_on=date(2026, 3, 3)),
+    }
+
+
+def weekly(**extra):
+    return services.create_survey({"title": "Weekly pulse", "cadence": "weekly", "starts_on": MONDAY.isoformat(),
+                                   "questions": [{"library_key": "enps", "required": True},
+                                                 {"kind": "text", "text": "Anything else?"}], **extra}, OPEN)
+
+
+def invited_emails(round_id):
+    return sorted(i.person.email for i in _db.session.scalars(
+        sa.select(Invitation).where(Invitation.round_id == round_id)))
+
+
+def outbox(kind=None):
+    stmt = sa.select(OutboxMessage).order_by(OutboxMessage.id)
+    if kind:
+        stmt = stmt.where(OutboxMessage.kind == kind)
+    return _db.session.scalars(stmt).all()
+
+
+def test_tick_before_the_first_opening_does_nothing(db, org):
+    weekly()
+    report = services.tick(OPEN - timedelta(minutes=1))
+    assert report.opened == [] and db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 0
+
+
+def test_tick_opens_the_round_and_invites_active_employees_hired_in_time(db, org):
+    weekly()
+    report = services.tick(DURING)
+    assert len(report.opened) == 1
+    # never contractors, deactivated people, or people hired after the round opened
+    assert invited_emails(report.opened[0]) == ["boss@example.com", "ops@example.com", "seller@example.com"]
+    assert sorted(m.to_address for m in outbox("invitation")) == invited_emails(report.opened[0])
+
+
+def test_audience_is_a_department_subtree(db, org):
+    weekly(audience_department_id=org["sales"].id)
+    round_id = services.tick(DURING).opened[0]
+    assert invited_emails(round_id) == ["seller@example.com"]
+
+
+def test_invitation_email_is_in_the_recipients_language_with_a_personal_link(db, org):
+    weekly()
+    services.tick(DURING)
+    by_person = {m.to_address: m for m in outbox("invitation")}
+    italian, english = by_person["boss@example.com"], by_person["seller@example.com"]
+    assert "sondaggio" in italian.subject.lower() and "Weekly pulse" in italian.subject
+    assert "pulse survey" in english.subject.lower()
+    links = {address: next(w for w in m.body_text.split() if "/s/" in w) for address, m in by_person.items()}
+    assert len(set(links.values())) == 3  # one personal link each
+    assert all(link.startswith("http://localhost/s/") for link in links.values())
+
+
+def test_second_tick_at_the_same_time_does_nothing_new(db, org):
+    weekly()
+    first = services.tick(DURING)
+    second = services.tick(DURING)
+    assert second.opened == [] and second.invited == 0 and second.reminded == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 1
+    assert len(outbox("invitation")) == first.invited == 3
+
+
+def test_next_week_opens_the_next_round_after_closing_this_one(db, org):
+    weekly()
+    first = services.tick(DURING).opened[0]
+    report = services.tick(OPEN + timedelta(days=7, minutes=5))
+    assert report.closed == [first] and len(report.opened) == 1
+    assert db.session.get(Round, report.opened[0]).opens_at == OPEN + timedelta(days=7)
+
+
+def test_round_closes_at_the_end_of_its_window(db, org):
+    weekly()
+    round_id = services.tick(DURING).opened[0]
+    closes = db.session.get(Round, round_id).closes_at
+    assert services.tick(closes - timedelta(seconds=1)).closed == []
+    assert services.tick(closes).closed == [round_id]
+    db.session.expire_all()
+    assert db.session.get(Round, round_id).status == "closed"
+
+
+def test_reminder_goes_once_and_only_to_those_who_have_not_answered(db, org):
+    weekly()
+    round_id = services.tick(DURING).opened[0]
+    answered = services.invitation_for(org["seller"], round_id)
+    services.submit_response(answered, {answered.round.survey.questions[0].id: 9}, DURING, from_form=False)
+    remind_at = db.session.get(Round, round_id).remind_at
+    assert services.tick(remind_at - timedelta(minutes=1)).reminded == 0
+    assert services.tick(remind_at).reminded == 2
+    assert services.tick(remind_at + timedelta(hours=1)).reminded == 0
+    assert sorted(m.to_address for m in outbox("reminder")) == ["boss@example.com", "ops@example.com"]
+
+
+def test_tick_on_the_command_line(runner, db, org):
+    weekly()
+    result = runner.invoke(args=["pulses", "tick", "--now", "2026-03-02T10:00:00+01:00"])
+    assert result.exit_code == 0, result.output
+    assert "opened 1 round(s), invited 3" in result.output
+    assert runner.invoke(args=["pulses", "tick", "--now", "yesterday"]).exit_code == 2
+    assert runner.invoke(args=["pulses", "tick", "--now", "2026-03-02T10:00:00"]).exit_code == 2
+
+
+def test_two_concurrent_ticks_open_one_round_and_send_each_email_once(app, db, org, smtp):
+    weekly()
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run():
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)
+                services.tick(DURING)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 1
+    assert sorted(m["To"] for m in smtp.messages) == ["boss@example.com", "ops@example.com", "seller@example.com"]
