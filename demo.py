@@ -196,8 +196,9 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
 
     people = db.session.execute(sa.select(Person.id, Person.department_id, Person.manager_id, Person.hired_on)
                                 .where(Person.active, Person.kind == "employee").order_by(Person.id)).all()
-    team_mood = {d: rng.gauss(0, 0.25) for d in departments}
-    team_turnout = {d: min(0.95, max(0.4, rng.gauss(0.7, 0.1))) for d in departments}
+    # Sorted, so the same seed gives the same data on every database.
+    team_mood = {d: rng.gauss(0, 0.25) for d in sorted(departments)}
+    team_turnout = {d: min(0.95, max(0.4, rng.gauss(0.7, 0.1))) for d in sorted(departments)}
     person_mood = {p.id: rng.gauss(0, 0.5) for p in people}
 
     counts = {"rounds": 0, "invitations": 0, "responses": 0, "answers": 0}

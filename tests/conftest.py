@@ -14,6 +14,7 @@ import threading
 import uuid
 from datetime import date
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -253,6 +254,17 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+AXE_SOURCE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
+
+
+def axe_violations(page, impacts=("serious", "critical")) -> list:
+    """Run axe-core (evaluated through the browser's debugging protocol, so the page's CSP stays on)."""
+    page.evaluate(AXE_SOURCE)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+            if v["impact"] in impacts]
 
 
 @pytest.fixture

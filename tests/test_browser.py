@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.conftest import axe_violations
+
 pytestmark = pytest.mark.browser
 
 
@@ -11,6 +13,7 @@ def test_hr_signs_in_lists_people_and_switches_to_italian(page, factory):
         factory.person(f"p{i}@example.com", name=f"Paola {i}")
 
     page.goto("/login")
+    assert axe_violations(page) == []
     page.get_by_label("E-mail").fill("hr@example.com")
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Sign in").click()
@@ -18,6 +21,7 @@ def test_hr_signs_in_lists_people_and_switches_to_italian(page, factory):
 
     page.get_by_role("link", name="People", exact=True).first.click()
     page.get_by_role("heading", name="People").wait_for()
+    assert axe_violations(page) == []
     rows = page.locator("tbody tr")
     assert rows.count() == 4
     page.get_by_label("Search by name or e-mail").fill("Paola 1")
@@ -30,6 +34,7 @@ def test_hr_signs_in_lists_people_and_switches_to_italian(page, factory):
     assert page.locator("html").get_attribute("lang") == "it"
     page.get_by_role("heading", name="Persone").wait_for()
     assert page.get_by_label("Cerca per nome o e-mail").is_visible()
+    assert axe_violations(page) == []
     assert page.console_errors == []
     assert page.foreign_requests == []
 
