@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, has_request_context, render_template, request, session
+from flask import Flask, g, has_request_context, render_template, request, session
 from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_login import current_user
 from sqlalchemy import event
@@ -70,9 +70,12 @@ def select_locale() -> str | None:
 
 
 def select_timezone() -> str | None:
-    if has_request_context() and current_user and current_user.is_authenticated:
+    if not has_request_context():
+        return None
+    if current_user and current_user.is_authenticated:
         return current_user.timezone
-    return None
+    # A page opened by a personal link (no session) sets the invited person's zone.
+    return g.get("timezone")
 
 
 def register_extensions(app: Flask) -> None:

@@ -138,6 +138,21 @@ def send_pending(now: datetime, *, batch: int = 100) -> SendReport:
     return SendReport(sent=sent, failed=failed, skipped=skipped)
 
 
+def send_all_pending(now: datetime, *, batch: int = 100) -> SendReport:
+    """Send due messages batch after batch until none is left or a batch sends nothing.
+
+    A batch that sends nothing (server down, or another sender has them) ends
+    the run; what failed waits for its backoff, so nothing is tried twice here.
+    """
+    total = SendReport(sent=0, failed=0, skipped=0)
+    while True:
+        report = send_pending(now, batch=batch)
+        total = SendReport(sent=total.sent + report.sent, failed=total.failed + report.failed,
+                           skipped=total.skipped + report.skipped)
+        if report.sent == 0 or report.sent + report.failed + report.skipped < batch:
+            return total
+
+
 def backoff(attempts: int) -> timedelta:
     """How long to wait after the ``attempts``-th failure: 1, 2, 4, 8 ... minutes, at most 6 hours."""
     return min(FIRST_BACKOFF * 2 ** min(attempts - 1, 30), MAX_BACKOFF)

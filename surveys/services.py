@@ -410,7 +410,10 @@ def _start_round(survey: Survey, opens: datetime, closes: datetime, remind: date
     if people:
         db.session.execute(sa.insert(Invitation), [
             {"round_id": round_id, "person_id": p.id, "answered": False} for p in people])
-    db.session.execute(sa.update(Round).where(Round.id == round_id).values(invited_count=len(people)))
+    # A round opened late (tick did not run for a while) gets no reminder on the heels of its invitation.
+    late = remind is not None and remind <= now
+    db.session.execute(sa.update(Round).where(Round.id == round_id).values(invited_count=len(people),
+                                                                          reminders_queued=late))
     invitations = dict(db.session.execute(
         sa.select(Invitation.person_id, Invitation.id).where(Invitation.round_id == round_id)).all())
     round_ = db.session.get(Round, round_id)
@@ -495,7 +498,7 @@ def tick(now: datetime) -> TickReport:
         db.session.commit()
         report.reminded += len(pending)
 
-    report.mail = mail.send_pending(now)
+    report.mail = mail.send_all_pending(now)
     return report
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -196,6 +196,7 @@ def answer(token: str):
     except NotFound:
         abort(404)
     round_ = invitation.round
+    g.timezone = invitation.person.timezone or round_.survey.timezone
     now = _now()
     if invitation.answered:
         return render_template("surveys/done.html", state="already"), 200

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from mail.models import OutboxMessage
-from mail.services import MAX_ATTEMPTS, SendReport, backoff, queue, render, send_pending
+from mail.services import MAX_ATTEMPTS, SendReport, backoff, queue, render, send_all_pending, send_pending
 from tests.conftest import free_port
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -228,3 +228,11 @@ def test_render_escapes_the_context_in_html_only(app):
     _subject, text, html = render("test_message", None, name="Ada & <Bob>", day=date(2026, 3, 1))
     assert "Hello Ada & <Bob>," in text
     assert "Hello Ada &amp; &lt;Bob&gt;," in html
+
+
+def test_send_all_pending_drains_more_than_one_batch(db, smtp):
+    for n in range(7):
+        queue_one(db, n)
+    report = send_all_pending(NOW, batch=3)
+    assert report.sent == 7 and len(smtp.envelopes) == 7
+    assert send_all_pending(NOW, batch=3).sent == 0

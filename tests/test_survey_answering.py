@@ -3,9 +3,11 @@
 import re
 import threading
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_datetime
 
 from extensions import db as _db
 from surveys import services
@@ -268,3 +270,11 @@ def test_database_refuses_out_of_range_scores(db, setup):
     with pytest.raises(sa.exc.IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_closing_time_is_shown_in_the_invited_persons_time_zone(client, setup, db):
+    setup["person"].timezone = "America/New_York"
+    db.session.commit()
+    html = client.get(f"/s/{setup['token']}").get_data(as_text=True)
+    expected = format_datetime(setup["round"].closes_at, "medium", tzinfo=ZoneInfo("America/New_York"), locale="en")
+    assert expected in html

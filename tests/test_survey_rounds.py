@@ -154,3 +154,19 @@ def test_two_concurrent_ticks_open_one_round_and_send_each_email_once(app, db, o
     assert errors == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 1
     assert sorted(m["To"] for m in smtp.messages) == ["boss@example.com", "ops@example.com", "seller@example.com"]
+
+
+def test_a_round_opened_after_its_reminder_time_sends_no_reminder_with_the_invitation(db, org):
+    weekly()
+    late = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # tick was down from Monday to Thursday noon
+    report = services.tick(late)
+    assert report.invited == 3 and report.reminded == 0
+    assert services.tick(late + timedelta(hours=1)).reminded == 0
+
+
+def test_tick_sends_every_invitation_even_beyond_one_batch(db, factory):
+    for i in range(130):
+        factory.person(f"p{i}@example.com", password=None)
+    weekly()
+    report = services.tick(DURING)
+    assert report.invited == 130 and report.mail.sent == 130
