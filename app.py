@@ -85,18 +85,24 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     import mail.models  # noqa: F401  (tables known to migrations)
+    import oneonones.models  # noqa: F401
     import people.auth  # noqa: F401  (registers the user loader)
+    import rewards.models  # noqa: F401
     import surveys.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
     from api import bp as api_bp
     from dashboards.views import bp as dashboards_bp
+    from oneonones.views import bp as oneonones_bp
     from people.views import bp as people_bp
+    from rewards.views import bp as rewards_bp
     from surveys.views import bp as surveys_bp
 
     app.register_blueprint(people_bp)
     app.register_blueprint(surveys_bp)
+    app.register_blueprint(oneonones_bp)
+    app.register_blueprint(rewards_bp)
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(api_bp)
 

@@ -19,7 +19,9 @@ from flask.cli import AppGroup
 from werkzeug.security import generate_password_hash
 
 from extensions import db
+from oneonones import demo as oneonones_demo
 from people.models import Department, Person
+from rewards import demo as rewards_demo
 
 demo_cli = AppGroup("demo", help="Demo data.")
 
@@ -280,12 +282,15 @@ def seed(employees: int, weeks: int, seed: int, if_empty: bool):
     try:
         write_org(org)
         pulse = seed_pulse(weeks, seed, today)
+        extra = {**oneonones_demo.seed(random.Random(seed * 31 + 2), today),
+                 **rewards_demo.seed(random.Random(seed * 37 + 3), today)}
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     click.echo(f"Seeded {len(org.people)} people in {len(org.departments)} departments, "
                f"{pulse['rounds']} weekly rounds with {pulse['invitations']} invitations, "
-               f"{pulse['responses']} responses and {pulse['answers']} answers "
-               f"in {time.perf_counter() - started:.1f} s.")
+               f"{pulse['responses']} responses and {pulse['answers']} answers"
+               + "".join(f", {count} {name}" for name, count in extra.items())
+               + f" in {time.perf_counter() - started:.1f} s.")
     print_logins()

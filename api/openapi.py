@@ -217,6 +217,10 @@ PATHS: dict = {
 
 
 def document() -> dict:
+    from api import oneonones, rewards
+
+    paths = {**PATHS, **oneonones.OPENAPI_PATHS, **rewards.OPENAPI_PATHS}
+    schemas = {**SCHEMAS, **oneonones.OPENAPI_SCHEMAS, **rewards.OPENAPI_SCHEMAS}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Polso API", "version": "1.0.0",
@@ -225,7 +229,7 @@ def document() -> dict:
                                 "{\"error\": {\"code\", \"message\", \"fields\"?}}."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": PATHS,
-        "components": {"schemas": SCHEMAS,
+        "paths": paths,
+        "components": {"schemas": schemas,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }

@@ -1,4 +1,4 @@
-"""``flask pulses tick``: the periodic work, run from cron."""
+"""``flask pulses tick``: all periodic work (see ``tasks.tick``), run from cron."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import click
 from flask.cli import AppGroup
 
-from surveys import services
+import tasks
 
 pulses_cli = AppGroup("pulses", help="Pulse survey rounds.")
 
@@ -28,8 +28,10 @@ def _parse_now(_ctx, _param, value: str | None) -> datetime:
 @click.option("--now", callback=_parse_now, help="Pretend it is this time (ISO 8601 with offset).")
 def tick(now: datetime):
     """Open due rounds, send invitations and reminders, close rounds, send e-mail. Idempotent."""
-    report = services.tick(now)
-    mail = report.mail
+    summary = tasks.tick(now)
+    report, mail = summary.pulses, summary.mail
+    others = "".join(f", {name.replace('_', ' ')} {count}"
+                     for name, count in {**summary.oneonones, **summary.rewards}.items())
     click.echo(f"{now.isoformat()}: opened {len(report.opened)} round(s), invited {report.invited}, "
-               f"reminded {report.reminded}, closed {len(report.closed)}; "
+               f"reminded {report.reminded}, closed {len(report.closed)}{others}; "
                f"e-mail sent {mail.sent}, failed {mail.failed}.")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from surveys import services as surveys
+from tests import access_oneonones, access_rewards
 from tests.conftest import PASSWORD
 
 ANON, EMPLOYEE, MANAGER, HR = "anonymous", "employee", "manager", "hr_admin"
@@ -60,7 +61,7 @@ API = {
     "api.openapi": ("GET", "/api/v1/openapi.json", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
 }
 
-TABLE = {**HTML, **API}
+TABLE = {**HTML, **API, **access_oneonones.TABLE, **access_rewards.TABLE}
 CASES = [(endpoint, role) for endpoint, (_m, _p, expected) in TABLE.items() for role in expected]
 
 
@@ -75,7 +76,7 @@ def people(factory):
 
 
 @pytest.fixture
-def ids(people):
+def ids(people, factory):
     """The objects the paths name: a survey with an open round the employee is invited to."""
     now = datetime.now(UTC)
     survey = surveys.create_survey({"title": "Pulse", "cadence": "weekly", "questions": [
@@ -83,7 +84,8 @@ def ids(people):
     round_ = surveys.open_round_now(survey, now)
     invitation = surveys.invitation_for(people[EMPLOYEE], round_.id)
     return {"report": people[EMPLOYEE].id, "survey": survey.id, "question": survey.questions[1].id,
-            "round": round_.id, "token": surveys.invitation_token(invitation.id)}
+            "round": round_.id, "token": surveys.invitation_token(invitation.id),
+            **access_oneonones.make_ids(people, factory), **access_rewards.make_ids(people, factory)}
 
 
 def test_every_route_is_in_the_table(app):

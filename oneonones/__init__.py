@@ -1,0 +1,1 @@
+"""One-on-ones: recurring series, occurrences, shared agenda, private notes, action items, calendar feed."""

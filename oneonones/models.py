@@ -1,0 +1,1 @@
+"""One-on-one series and their occurrences, agenda items, notes and action items."""

@@ -1,0 +1,1 @@
+"""Milestone rewards: plans, approvals, sequential payouts on an append-only ledger."""

@@ -1,0 +1,1 @@
+"""Milestone plans, milestones, their events and the payouts ledger."""
