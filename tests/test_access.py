@@ -41,6 +41,9 @@ HTML = {
     "surveys.answer": ("GET", "/s/{token}", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "surveys.thanks": ("GET", "/s/thanks", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "surveys.my_surveys": ("GET", "/my/surveys", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "dashboards.plotly_js": ("GET", "/vendor/plotly.min.js", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "dashboards.plotly_stylesheet": ("GET", "/vendor/plotly.css", {ANON: 200, EMPLOYEE: 200, MANAGER: 200,
+                                                                    HR: 200}),
     "dashboards.methodology": ("GET", "/methodology", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
 }
 
