@@ -44,7 +44,8 @@ def _object_literal(source: str, start: int) -> str:
         index += 1
 
 
-_GUARDED_STYLE = re.compile(r'if\(!document\.getElementById\("([0-9a-f]{16,64})"\)\)\{var \w+=document\.createElement\("style"\)')
+_GUARDED_STYLE = re.compile(
+    r'if\(!document\.getElementById\("([0-9a-f]{16,64})"\)\)\{var \w+=document\.createElement\("style"\)')
 
 
 @cache

@@ -285,7 +285,8 @@ def page(browser, live_server):
     page = context.new_page()
     page.console_errors = []
     page.foreign_requests = []
-    page.on("console", lambda msg: page.console_errors.append(f"{msg.text} @ {msg.location}") if msg.type == "error" else None)
+    page.on("console", lambda msg: page.console_errors.append(f"{msg.text} @ {msg.location}")
+            if msg.type == "error" else None)
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
     page.on("request", lambda req: page.foreign_requests.append(req.url)
             if not req.url.startswith(live_server) and not req.url.startswith("data:") else None)
