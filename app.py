@@ -84,7 +84,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    import mail.models  # noqa: F401  (tables known to migrations)
+    import dashboards.models  # noqa: F401  (tables known to migrations)
+    import mail.models  # noqa: F401
     import oneonones.models  # noqa: F401
     import people.auth  # noqa: F401  (registers the user loader)
     import rewards.models  # noqa: F401

@@ -176,6 +176,8 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
     About 70 % of the invited answer; each division has its own mood and drift.
     Returns counts of what was written.
     """
+    from dashboards.models import RoundResult
+    from dashboards.results import RoundTally, current_trees, question_sizes
     from surveys import services as surveys
     from surveys.models import Answer, Invitation, Response, Round
 
@@ -215,14 +217,20 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
                                 .order_by(Round.opens_at)).all()
     sqlite = db.session.get_bind().dialect.name == "sqlite"
     invited_counts = []
+    likert_ids = [q.id for q in questions[1:5]]
+    trees = current_trees()
     for week, (round_id, opens_at) in enumerate(rounds):
         opened_on = opens_at.date()
         invitations, responses, answers = [], [], []
+        # Counted here as they are drawn: re-reading 6,000 responses a round would double the seed time.
+        tally = RoundTally(question_sizes(round_id))
+        invited_by_department: dict[int, int] = {}
         for person in people:
             if person.hired_on is not None and person.hired_on > opened_on:
                 continue
             answered = rng.random() < team_turnout[person.department_id]
             invitations.append((round_id, person.id, answered))
+            invited_by_department[person.department_id] = invited_by_department.get(person.department_id, 0) + 1
             if not answered:
                 continue
             base, drift = DIVISION_MOOD.get(division(person.department_id), (0.0, 0.0))
@@ -231,26 +239,35 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
             key = uuid.UUID(int=rng.getrandbits(128), version=4)
             response_key = key.hex if sqlite else key
             on = opened_on + timedelta(days=rng.randrange(survey.open_days))
-            responses.append((response_key, round_id, on, person.department_id, person.manager_id,
-                              surveys.tenure_band(person.hired_on, on)))
+            band = surveys.tenure_band(person.hired_on, on)
+            segment = (person.department_id, person.manager_id, band)
+            responses.append((response_key, round_id, on, *segment))
+            tally.add_responses(*segment)
             enps = min(10, max(0, round(7.4 + 2.6 * mood + rng.gauss(0, 0.9))))
             answers.append((response_key, questions[0].id, "enps", enps, None))
-            for question in questions[1:5]:
+            tally.add_answer(*segment, questions[0].id, enps)
+            for question_id in likert_ids:
                 if rng.random() < 0.97:
                     value = min(5, max(1, round(3.6 + 1.1 * mood + rng.gauss(0, 0.7))))
-                    answers.append((response_key, question.id, "likert", value, None))
+                    answers.append((response_key, question_id, "likert", value, None))
+                    tally.add_answer(*segment, question_id, value)
+                    tally.add_pair(question_id, value, enps)
             if rng.random() < 0.12:
                 answers.append((response_key, questions[5].id, "text", None, rng.choice(COMMENTS)))
         bulk_insert(Invitation.__table__, ["round_id", "person_id", "answered"], invitations)
         bulk_insert(Response.__table__, ["id", "round_id", "submitted_on", "department_id", "manager_id",
                                          "tenure_band"], responses)
         bulk_insert(Answer.__table__, ["response_id", "question_id", "kind", "value_int", "value_text"], answers)
+        for department_id, count in invited_by_department.items():
+            tally.add_invited(department_id, count)
+        db.session.execute(sa.insert(RoundResult), tally.rows(round_id, trees))
         invited_counts.append({"id": round_id, "invited_count": len(invitations)})
         counts["invitations"] += len(invitations)
         counts["responses"] += len(responses)
         counts["answers"] += len(answers)
     if invited_counts:
         db.session.execute(sa.update(Round), invited_counts)
+
     counts["rounds"] = len(rounds)
     return counts
 

@@ -217,10 +217,11 @@ PATHS: dict = {
 
 
 def document() -> dict:
-    from api import oneonones, rewards
+    from api import dashboards, oneonones, rewards
 
-    paths = {**PATHS, **oneonones.OPENAPI_PATHS, **rewards.OPENAPI_PATHS}
-    schemas = {**SCHEMAS, **oneonones.OPENAPI_SCHEMAS, **rewards.OPENAPI_SCHEMAS}
+    modules = (dashboards, oneonones, rewards)
+    paths = {**PATHS, **{p: v for m in modules for p, v in m.OPENAPI_PATHS.items()}}
+    schemas = {**SCHEMAS, **{n: v for m in modules for n, v in m.OPENAPI_SCHEMAS.items()}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Polso API", "version": "1.0.0",

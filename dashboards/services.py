@@ -1,16 +1,422 @@
-"""Results for dashboards, exports and the API. Every number passes through ``scoring.guard``."""
+"""Results for dashboards, exports and the API.
+
+Every number shown anywhere passes through ``scoring.guard`` here: a group's
+counts are released only when the guard, called with every group of the
+same cut for the same round, marks it shown, and each metric also needs at
+least k answers of its own. Closed rounds are read from their stored counts
+(``dashboards.results``); open rounds show no scores at all, since watching
+an open round's numbers move would reveal single answers.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
+from dashboards import results
+from dashboards.models import SharedRound
+from dashboards.results import Counts
+from errors import Conflict, Forbidden, NotFound
 from extensions import db
-from people.models import Person
-from scoring import ENPSResult, Favorability, GroupCount, compare, enps, favorability, guard
+from people.models import Department, Person
+from scoring import (
+    COMMENT_THRESHOLD,
+    MIN_DRIVER_N,
+    DriverImpact,
+    ENPSResult,
+    Favorability,
+    GroupCount,
+    Participation,
+    TrendPoint,
+    Visibility,
+    driver_impact,
+    enps,
+    favorability,
+    guard,
+    participation,
+    trend,
+)
 from surveys.models import Answer, Question, Response, Round, Survey
+
+COMPANY = -1  # the root of every tree handed to the guard
+HIDDEN_REASONS = ("below_k", "parent_difference", "complementary", "cross_cut", "round_open", "no_results")
+
+
+# --- Trees ------------------------------------------------------------------------------
+
+
+def labels(cut: str) -> dict[int, str]:
+    """Current names of departments or managers (stored results keep only their ids)."""
+    if cut == "department":
+        return dict(db.session.execute(sa.select(Department.id, Department.name)).all())
+    return dict(db.session.execute(sa.select(Person.id, Person.name)).all())
+
+
+def stored_visibility(rows: dict[int, tuple[int, int]], company_n: int, k: int) -> dict[int, Visibility]:
+    """The guard over one round's stored tree (key → (parent key, subtree responses)) under the company."""
+    return guard([GroupCount(COMPANY, None, company_n)]
+                 + [GroupCount(key, parent, n) for key, (parent, n) in rows.items()], k)
+
+
+def report_tree(manager_id: int) -> set[int]:
+    """The ids of everyone below a manager, at any depth (not the manager)."""
+    reports: dict[int, list[int]] = {}
+    for person_id, boss_id in db.session.execute(sa.select(Person.id, Person.manager_id)
+                                                 .where(Person.manager_id.is_not(None))):
+        reports.setdefault(boss_id, []).append(person_id)
+    found, stack = set(), list(reports.get(manager_id, ()))
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(reports.get(current, ()))
+    return found
+
+
+# --- Results of one group ---------------------------------------------------------------
+
+
+@dataclass
+class QuestionResult:
+    question: Question
+    favorability: Favorability | None = None  # Likert
+    histogram: list[int] | None = None  # choice: counts per option
+    hidden: bool = False
+
+
+@dataclass
+class GroupResult:
+    """One group in one round: numbers only when ``shown``; otherwise ``reason`` and nothing else."""
+
+    key: int
+    label: str
+    shown: bool
+    reason: str | None
+    n: int | None = None
+    enps: ENPSResult | None = None
+    enps_histogram: list[int] | None = None
+    participation: Participation | None = None
+    questions: list[QuestionResult] = field(default_factory=list)
+
+
+def _enps_question(survey: Survey) -> Question | None:
+    return next((q for q in survey.questions if q.kind == "enps"), None)
+
+
+def group_result(survey: Survey, key: int, label: str, visibility: Visibility, counts: Counts | None) -> GroupResult:
+    """Turn a group's counts into results, releasing nothing the guard or the per-metric k forbids."""
+    if not visibility.shown or counts is None:
+        return GroupResult(key, label, False, visibility.reason or "below_k")
+    k = survey.min_group_size
+    out = GroupResult(key, label, True, None, n=counts.responses)
+    if counts.invited:
+        out.participation = participation(min(counts.responses, counts.invited), counts.invited)
+    question = _enps_question(survey)
+    histogram = counts.histograms.get(question.id) if question else None
+    if histogram and sum(histogram) >= k:
+        out.enps, out.enps_histogram = enps(histogram), histogram
+    for q in survey.questions:
+        if q.kind == "likert":
+            counts_q = counts.histograms.get(q.id, [0] * 5)
+            shown = sum(counts_q) >= k
+            out.questions.append(QuestionResult(q, favorability(counts_q) if shown else None, hidden=not shown))
+        elif q.kind == "choice":
+            counts_q = counts.histograms.get(q.id, [0] * len(q.options or []))
+            shown = sum(counts_q) >= k
+            out.questions.append(QuestionResult(q, histogram=counts_q if shown else None, hidden=not shown))
+    return out
+
+
+def _sum(counts: Iterable[Counts]) -> Counts:
+    total = Counts()
+    for c in counts:
+        total.add(c)
+    return total
+
+
+# --- Scope: what a viewer may see --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The cut and group a result is asked for: the company, a department subtree or a manager's team."""
+
+    cut: str  # "company" | "department" | "manager"
+    key: int = COMPANY
+
+
+def scope_for(viewer: Person, department_id: int | None = None, manager_id: int | None = None,
+              *, round_: Round | None = None) -> Scope:
+    """Check what ``viewer`` may ask for.
+
+    HR: anything. A manager: their own team subtree or a team below it.
+    Anyone else: company level of a round HR has shared.
+    :raise Forbidden: otherwise. :raise NotFound: unknown department or manager.
+    """
+    if department_id is not None and manager_id is not None:
+        raise Forbidden(_("Choose a department or a manager, not both."))
+    if department_id is not None and db.session.get(Department, department_id) is None:
+        raise NotFound(_("No such department."))
+    if manager_id is not None and db.session.get(Person, manager_id) is None:
+        raise NotFound(_("No such manager."))
+    if viewer.is_hr:
+        if department_id is not None:
+            return Scope("department", department_id)
+        if manager_id is not None:
+            return Scope("manager", manager_id)
+        return Scope("company")
+    if manager_id is not None and (manager_id == viewer.id or manager_id in report_tree(viewer.id)):
+        return Scope("manager", manager_id)
+    if department_id is None and manager_id is None and round_ is not None and is_shared(round_.id):
+        return Scope("company")
+    raise Forbidden(_("Your role does not give access to these results."))
+
+
+def _company_sizes(round_ids: list[int]) -> dict[int, int]:
+    return {round_id: group[0].responses for round_id, group in results.load(round_ids, "company").items()}
+
+
+def _results_for(survey: Survey, rounds: list[Round], scope: Scope) -> dict[int, GroupResult]:
+    """Each round's result for the scope, under the guard of the scope's whole cut in that round."""
+    ids = [r.id for r in rounds]
+    if not ids:
+        return {}
+    k = survey.min_group_size
+    out: dict[int, GroupResult] = {}
+    if scope.cut == "company":
+        company = results.load(ids, "company")
+        for round_id in ids:
+            counts = company.get(round_id, {}).get(0)
+            vis = guard([GroupCount(COMPANY, None, counts.responses if counts else 0)], k)[COMPANY]
+            out[round_id] = group_result(survey, COMPANY, "", vis, counts)
+        return out
+    company_n = _company_sizes(ids)
+    trees = results.load_tree(ids, scope.cut)
+    counts = results.load(ids, scope.cut, keys=[scope.key])
+    department_n = _department_sizes_for_manager(ids, scope, company_n, k) if scope.cut == "manager" else {}
+    label = labels(scope.cut).get(scope.key, "")
+    for round_id in ids:
+        rows = trees.get(round_id, {})
+        if scope.key not in rows:
+            out[round_id] = GroupResult(scope.key, label, False, "no_results")
+            continue
+        vis = stored_visibility(rows, company_n.get(round_id, 0), k)[scope.key]
+        group = counts[round_id][scope.key]
+        if vis.shown and scope.cut == "manager":
+            vis = _cross_cut(vis, group.responses, department_n.get(round_id), k)
+        out[round_id] = group_result(survey, scope.key, label, vis, group)
+    return out
+
+
+def _department_sizes_for_manager(round_ids: list[int], scope: Scope, company_n: dict[int, int],
+                                  k: int) -> dict[int, int | None]:
+    """For a manager's team: per round, the size of the manager's department subtree if it is shown."""
+    manager = db.session.get(Person, scope.key)
+    if manager is None or manager.department_id is None:
+        return {}
+    out: dict[int, int | None] = {}
+    for round_id, rows in results.load_tree(round_ids, "department").items():
+        node = manager.department_id
+        if node in rows:
+            shown = stored_visibility(rows, company_n.get(round_id, 0), k)[node].shown
+            out[round_id] = rows[node][1] if shown else None
+    return out
+
+
+def _cross_cut(vis: Visibility, team_n: int, department_n: int | None, k: int) -> Visibility:
+    """A team that would differ by 1..k-1 from its shown department is hidden (the two cuts nest)."""
+    if department_n is not None and 0 < abs(department_n - team_n) < k:
+        return Visibility(False, False, "cross_cut")
+    return vis
+
+
+# --- Surveys, rounds, sharing ------------------------------------------------------------
+
+
+def enps_survey() -> Survey | None:
+    """The survey dashboards show by default: the newest active one with an eNPS question."""
+    return db.session.scalar(
+        sa.select(Survey).join(Question).where(Question.kind == "enps")
+        .order_by((Survey.status == "active").desc(), Survey.created_at.desc()).limit(1))
+
+
+def surveys_with_results() -> list[Survey]:
+    return list(db.session.scalars(sa.select(Survey).where(
+        sa.exists().where(Round.survey_id == Survey.id, Round.status == "closed"))
+        .order_by(Survey.created_at.desc())))
+
+
+def closed_rounds(survey: Survey, first: date | None = None, last: date | None = None) -> list[Round]:
+    stmt = sa.select(Round).where(Round.survey_id == survey.id, Round.status == "closed")
+    if first:
+        stmt = stmt.where(Round.closes_at >= datetime.combine(first, time.min, tzinfo=UTC))
+    if last:
+        stmt = stmt.where(Round.opens_at <= datetime.combine(last, time.max, tzinfo=UTC))
+    return list(db.session.scalars(stmt.order_by(Round.closes_at)))
+
+
+def is_shared(round_id: int) -> bool:
+    return db.session.get(SharedRound, round_id) is not None
+
+
+def share_round(round_: Round, by: Person, now: datetime) -> None:
+    """Share a closed round's company-level results with every employee.
+
+    :raise Conflict: the round is still open.
+    """
+    if round_.status != "closed":
+        raise Conflict(_("Only a closed round can be shared."))
+    if not is_shared(round_.id):
+        db.session.add(SharedRound(round_id=round_.id, shared_by_id=by.id, shared_at=now))
+        db.session.commit()
+
+
+def unshare_round(round_: Round) -> None:
+    db.session.execute(sa.delete(SharedRound).where(SharedRound.round_id == round_.id))
+    db.session.commit()
+
+
+def shared_rounds(survey: Survey) -> list[Round]:
+    return list(db.session.scalars(sa.select(Round).join(SharedRound, SharedRound.round_id == Round.id)
+                                   .where(Round.survey_id == survey.id, Round.status == "closed")
+                                   .order_by(Round.closes_at)))
+
+
+def get_survey(survey_id: int) -> Survey:
+    survey = db.session.get(Survey, survey_id)
+    if survey is None:
+        raise NotFound(_("No such survey."))
+    return survey
+
+
+def team_choices(viewer: Person) -> list[tuple[int, str]]:
+    """Teams (managers) the viewer may pick: their own and those below them; HR: every manager."""
+    names = labels("manager")
+    managers = set(db.session.scalars(sa.select(Person.manager_id).where(Person.manager_id.is_not(None))
+                                      .distinct()))
+    allowed = managers if viewer.is_hr else (report_tree(viewer.id) | {viewer.id}) & managers
+    return sorted(((m, names.get(m, "?")) for m in allowed), key=lambda item: item[1].lower())
+
+
+def latest_shared_round() -> Round | None:
+    return db.session.scalar(sa.select(Round).join(SharedRound, SharedRound.round_id == Round.id)
+                             .order_by(Round.closes_at.desc()).limit(1))
+
+
+def get_round(round_id: int) -> Round:
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        raise NotFound(_("No such round."))
+    return round_
+
+
+# --- Dashboard --------------------------------------------------------------------------
+
+
+@dataclass
+class DriverImpactRow:
+    question: Question
+    impact: DriverImpact
+
+
+@dataclass
+class Dashboard:
+    survey: Survey
+    scope: Scope
+    scope_label: str
+    rounds: list[Round]
+    per_round: dict[int, GroupResult]
+    trend: list[TrendPoint]
+    latest: GroupResult | None
+    previous: GroupResult | None
+    change: TrendPoint | None
+    breakdown: list[GroupResult]  # child groups of the scope in the latest round
+    impacts: list[DriverImpactRow]
+    comments: list[str]
+    k: int
+
+
+def dashboard(survey: Survey, scope: Scope, *, first: date | None = None, last: date | None = None,
+              rounds: list[Round] | None = None, with_comments: bool = True,
+              rng: random.Random | None = None) -> Dashboard:
+    """Everything a results page shows for one scope, each number already through the guard.
+
+    ``rounds`` limits it to given closed rounds (the shared page), else all closed
+    rounds between ``first`` and ``last``. Driver impact and comments only at company level.
+    """
+    rounds = rounds if rounds is not None else closed_rounds(survey, first, last)
+    per_round = _results_for(survey, rounds, scope)
+    points = trend([(r.closes_at.date().isoformat(), per_round[r.id].enps) for r in rounds])
+    latest = per_round[rounds[-1].id] if rounds else None
+    previous = per_round[rounds[-2].id] if len(rounds) > 1 else None
+    breakdown = _breakdown(survey, rounds[-1], scope) if rounds else []
+    impacts = _impacts(survey, rounds[-1]) if rounds and scope.cut == "company" and latest.shown else []
+    comments = _comments(survey, rounds[-1], rng) if rounds and scope.cut == "company" and with_comments else []
+    label = labels(scope.cut).get(scope.key, "") if scope.cut != "company" else ""
+    return Dashboard(survey, scope, label, rounds, per_round, points, latest, previous,
+                     points[-1] if points else None, breakdown, impacts, comments, survey.min_group_size)
+
+
+def results_for_round(survey: Survey, round_: Round, scope: Scope) -> GroupResult:
+    """One closed round's result for a scope (the API's answer)."""
+    return _results_for(survey, [round_], scope)[round_.id]
+
+
+def department_breakdown(survey: Survey, round_: Round) -> list[GroupResult]:
+    return _breakdown(survey, round_, Scope("company"))
+
+
+def _breakdown(survey: Survey, round_: Round, scope: Scope) -> list[GroupResult]:
+    """The groups one level below the scope: departments of the company or of a department; sub-teams."""
+    cut = "manager" if scope.cut == "manager" else "department"
+    rows = results.load_tree([round_.id], cut).get(round_.id, {})
+    children = [key for key, (parent, _n) in rows.items() if parent == scope.key]
+    if scope.cut == "company" and len(children) == 1:  # one top department (the company itself): go one down
+        children = [key for key, (parent, _n) in rows.items() if parent == children[0]]
+    if not children:
+        return []
+    company_n = _company_sizes([round_.id]).get(round_.id, 0)
+    visibility = stored_visibility(rows, company_n, survey.min_group_size)
+    counts = results.load([round_.id], cut, keys=children).get(round_.id, {})
+    names = labels(cut)
+    ordered = sorted(children, key=lambda c: names.get(c, "").lower())
+    return [group_result(survey, c, names.get(c, "?"), visibility[c], counts.get(c)) for c in ordered]
+
+
+def _impacts(survey: Survey, round_: Round) -> list[DriverImpactRow]:
+    company = results.load([round_.id], "company").get(round_.id, {}).get(0)
+    if company is None or not company.pairs:
+        return []
+    rows = []
+    for q in survey.questions:
+        grid = company.pairs.get(q.id)
+        if q.kind == "likert" and grid:
+            paired = {(item + 1, score): count for item, row in enumerate(grid) for score, count in enumerate(row)
+                      if count}
+            rows.append(DriverImpactRow(q, driver_impact(paired, MIN_DRIVER_N)))
+    return rows
+
+
+def _comments(survey: Survey, round_: Round, rng: random.Random | None) -> list[str]:
+    """Company-level comments of a round, shuffled; none unless the comment threshold is met."""
+    company = results.load([round_.id], "company").get(round_.id, {}).get(0)
+    size = company.responses if company else 0
+    visibility = guard([GroupCount(COMPANY, None, size)], survey.min_group_size, COMMENT_THRESHOLD)[COMPANY]
+    if not visibility.comments_shown:
+        return []
+    comments = list(db.session.scalars(
+        sa.select(Answer.value_text).join(Response, Response.id == Answer.response_id)
+        .where(Response.round_id == round_.id, Answer.kind == "text")))
+    (rng or random.SystemRandom()).shuffle(comments)
+    return comments
+
+
+# --- Helpers other features call --------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -23,42 +429,16 @@ class TrendRow:
     significant_change: bool
 
 
-def enps_survey() -> Survey | None:
-    """The survey dashboards show by default: the newest active one with an eNPS question."""
-    return db.session.scalar(
-        sa.select(Survey).join(Question).where(Question.kind == "enps")
-        .order_by((Survey.status == "active").desc(), Survey.created_at.desc()).limit(1))
-
-
 def company_enps_trend(survey_id: int | None = None) -> list[TrendRow]:
-    """Company-level eNPS of every closed round of a survey, oldest first, under the anonymity guard.
-
-    With no ``survey_id``, the survey of :func:`enps_survey`. A change is flagged
-    significant against the previous shown round (``scoring.compare``).
-    """
+    """Company-level eNPS of every closed round of a survey, oldest first, under the anonymity guard."""
     survey = db.session.get(Survey, survey_id) if survey_id else enps_survey()
     if survey is None:
         return []
-    rows = db.session.execute(
-        sa.select(Round.id, Round.closes_at, Answer.value_int, sa.func.count())
-        .join(Response, Response.round_id == Round.id).join(Answer, Answer.response_id == Response.id)
-        .where(Round.survey_id == survey.id, Round.status == "closed", Answer.kind == "enps")
-        .group_by(Round.id, Round.closes_at, Answer.value_int)).all()
-    rounds = db.session.execute(sa.select(Round.id, Round.closes_at).where(
-        Round.survey_id == survey.id, Round.status == "closed").order_by(Round.closes_at)).all()
-    histograms: dict[int, list[int]] = {r.id: [0] * 11 for r in rounds}
-    for round_id, _closes, value, count in rows:
-        histograms[round_id][value] = count
-    trend: list[TrendRow] = []
-    previous: ENPSResult | None = None
-    for round_id, closes_at in rounds:
-        counts = histograms[round_id]
-        shown = guard([GroupCount("company", None, sum(counts))], survey.min_group_size)["company"].shown
-        result = enps(counts) if shown else None
-        significant = bool(result and previous and compare(previous, result).significant)
-        trend.append(TrendRow(round_id, closes_at.date(), result, significant))
-        previous = result or previous
-    return trend
+    rounds = closed_rounds(survey)
+    per_round = _results_for(survey, rounds, Scope("company"))
+    points = trend([(r.closes_at.date().isoformat(), per_round[r.id].enps) for r in rounds])
+    return [TrendRow(r.id, r.closes_at.date(), per_round[r.id].enps, point.significant_change)
+            for r, point in zip(rounds, points, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -79,53 +459,16 @@ class TalkingPoints:
     drivers: list[DriverScore]
 
 
-def report_tree(manager_id: int) -> set[int]:
-    """The ids of everyone below a manager, at any depth (not the manager)."""
-    reports: dict[int, list[int]] = {}
-    for person_id, boss_id in db.session.execute(sa.select(Person.id, Person.manager_id)
-                                                 .where(Person.manager_id.is_not(None))):
-        reports.setdefault(boss_id, []).append(person_id)
-    found, stack = set(), list(reports.get(manager_id, ()))
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(reports.get(current, ()))
-    return found
-
-
 def team_talking_points(manager_id: int, limit: int = 3) -> TalkingPoints:
-    """The team's lowest-favorability Likert drivers from the last closed round, under the guard.
-
-    The team is everyone whose manager (at answer time) is this manager or
-    someone below them. Hidden unless the team meets the survey's threshold
-    and cannot be subtracted from the company total to reveal fewer than k.
-    """
+    """The team's lowest-favorability Likert drivers from the last closed round, under the guard."""
     survey = enps_survey()
-    last = survey and db.session.scalar(
-        sa.select(Round).where(Round.survey_id == survey.id, Round.status == "closed")
-        .order_by(Round.closes_at.desc()).limit(1))
-    if last is None:
+    rounds = closed_rounds(survey) if survey else []
+    if not rounds:
         return TalkingPoints(False, "no_results", [])
-    managers = report_tree(manager_id) | {manager_id}
-    in_team = Response.manager_id.in_(managers)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(Response.round_id == last.id))
-    team = db.session.scalar(sa.select(sa.func.count()).select_from(Response)
-                             .where(Response.round_id == last.id, in_team))
-    visibility = guard([GroupCount("company", None, total), GroupCount("team", "company", team)],
-                       survey.min_group_size)["team"]
-    if not visibility.shown:
-        return TalkingPoints(False, visibility.reason, [])
-    rows = db.session.execute(
-        sa.select(Answer.question_id, Answer.value_int, sa.func.count())
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.round_id == last.id, in_team, Answer.kind == "likert")
-        .group_by(Answer.question_id, Answer.value_int)).all()
-    counts: dict[int, list[int]] = {}
-    for question_id, value, count in rows:
-        counts.setdefault(question_id, [0] * 5)[value - 1] = count
-    questions = {q.id: q for q in survey.questions}
-    scores = [DriverScore(qid, questions[qid].text, questions[qid].text_it, questions[qid].driver,
-                          favorability(histogram)) for qid, histogram in counts.items() if sum(histogram)]
+    result = _results_for(survey, rounds[-1:], Scope("manager", manager_id))[rounds[-1].id]
+    if not result.shown:
+        return TalkingPoints(False, result.reason, [])
+    scores = [DriverScore(r.question.id, r.question.text, r.question.text_it, r.question.driver, r.favorability)
+              for r in result.questions if r.favorability is not None and r.favorability.n]
     scores.sort(key=lambda s: (s.favorability.favorable, s.question_id))
     return TalkingPoints(True, None, scores[:limit])

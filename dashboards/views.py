@@ -1,15 +1,191 @@
-"""Results pages; for now the methodology page that explains every number."""
+"""Results pages: HR and manager dashboards, shared results, exports, and the methodology."""
 
-from flask import Blueprint, current_app, render_template, send_from_directory
-from flask_login import login_required
+from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from dashboards import figures, services
+from dashboards.exports import export_frame, to_csv, to_xlsx
 from dashboards.plotly_assets import PLOTLY_DIR, guarded_style_ids, plotly_css
+from errors import Conflict, Forbidden
+from people.auth import hr_required, manager_required
+from people.forms import EmptyForm
+from people.services import department_choices
 from scoring import COMMENT_THRESHOLD, MIN_DRIVER_N
 
 bp = Blueprint("dashboards", __name__)
-
-
 bp.add_app_template_global(guarded_style_ids, "plotly_guarded_style_ids")
+
+
+@bp.app_template_filter("score")
+def score_filter(value: float | None) -> str:
+    return "—" if value is None else format_decimal(value, "+#,##0;−#,##0")
+
+
+@bp.app_template_filter("pct")
+def pct_filter(value: float | None) -> str:
+    return "—" if value is None else format_decimal(value, "#,##0") + " %"
+
+
+@bp.app_template_global()
+def hidden_reason(reason: str | None, k: int) -> str:
+    if reason == "below_k":
+        return _("Hidden: fewer than %(k)s responses.", k=k)
+    if reason in ("no_results", "round_open"):
+        return _("No results for this group.")
+    return _("Hidden so that a group of fewer than %(k)s people cannot be worked out from other results.", k=k)
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400)
+
+
+def _request_scope() -> tuple[services.Survey, services.Scope]:
+    """Survey and scope from the query string, checked against what the viewer may see."""
+    survey_id = request.args.get("survey", type=int)
+    survey = services.get_survey(survey_id) if survey_id else services.enps_survey()
+    if survey is None:
+        abort(404)
+    department = request.args.get("department", type=int) or None
+    team = request.args.get("team", type=int) or None
+    try:
+        if current_user.is_hr:
+            scope = services.scope_for(current_user, department_id=department, manager_id=team)
+        else:
+            scope = services.scope_for(current_user, manager_id=team or current_user.id)
+    except Forbidden:
+        abort(403)
+    return survey, scope
+
+
+def page_model(dash: services.Dashboard) -> dict:
+    """Figures, summaries and table rows for the page, all from guarded results."""
+    k = dash.k
+    labels = [r.closes_at.date().isoformat() for r in dash.rounds]
+    model: dict = {"labels": labels}
+    model["trend"] = figures.trend_figure(dash.trend)
+    model["trend_rows"] = [(p.label, p.n if not p.suppressed else hidden_reason(dash.per_round[r.id].reason, k),
+                            score_filter(p.score), f"{score_filter(p.ci_low)} … {score_filter(p.ci_high)}",
+                            _("real change") if p.significant_change else "")
+                           for p, r in zip(dash.trend, dash.rounds, strict=True)]
+    shown = [p for p in dash.trend if not p.suppressed]
+    if shown:
+        model["trend_summary"] = _(
+            "%(count)s of %(total)s rounds shown; latest shown eNPS %(score)s (95%% interval %(low)s to %(high)s).",
+            count=len(shown), total=len(dash.trend), score=score_filter(shown[-1].score),
+            low=score_filter(shown[-1].ci_low), high=score_filter(shown[-1].ci_high))
+    else:
+        model["trend_summary"] = _("No round of this group can be shown.")
+    latest = dash.latest
+    if latest and latest.shown and latest.enps_histogram:
+        model["distribution"] = figures.distribution_figure(latest.enps_histogram)
+        e = latest.enps
+        model["distribution_summary"] = _(
+            "%(p)s promoters, %(pa)s passives, %(d)s detractors out of %(n)s answers.",
+            p=e.promoters, pa=e.passives, d=e.detractors, n=e.n)
+        model["distribution_rows"] = [(v, c) for v, c in enumerate(latest.enps_histogram)]
+    rates = [(r.participation.rate if r.shown and r.participation else None) for r in dash.per_round.values()]
+    model["participation"] = figures.participation_figure(labels, rates)
+    model["participation_rows"] = [
+        (label, pct_filter(g.participation.rate) if g.shown and g.participation else hidden_reason(g.reason, k),
+         g.participation.responses if g.shown and g.participation else "—",
+         g.participation.invited if g.shown and g.participation else "—")
+        for label, g in zip(labels, dash.per_round.values(), strict=True)]
+    known = [r for r in rates if r is not None]
+    model["participation_summary"] = (
+        _("Latest participation %(rate)s.", rate=pct_filter(known[-1])) if known
+        else _("Participation is hidden for this group."))
+    locale = str(get_locale() or 'en')
+    if latest and latest.shown:
+        fav = [(q.question.text_for(locale).replace("{company}", current_app.config["POLSO_COMPANY_NAME"]),
+                q.favorability) for q in latest.questions if q.favorability is not None and q.favorability.n]
+        model["favorability"] = figures.favorability_figure(
+            [(label, f.unfavorable, f.neutral, f.favorable) for label, f in fav]) if fav else None
+        model["favorability_rows"] = [(label, f.n, pct_filter(f.favorable), pct_filter(f.neutral),
+                                       pct_filter(f.unfavorable), format_decimal(f.mean, "0.0")) for label, f in fav]
+        model["favorability_summary"] = (
+            _("Lowest favorability: %(label)s (%(value)s favorable).", label=min(fav, key=lambda x: x[1].favorable)[0],
+              value=pct_filter(min(fav, key=lambda x: x[1].favorable)[1].favorable)) if fav else "")
+    ok = [(row.question.text_for(locale), row.impact.r) for row in dash.impacts if row.impact.status == "ok"]
+    model["impact"] = figures.impact_figure(ok) if ok else None
+    model["impact_rows"] = [(row.question.text_for(locale), row.impact.n,
+                             format_decimal(row.impact.r, "0.00") if row.impact.r is not None else
+                             _("not enough data") if row.impact.status == "not_enough_data" else _("no variation"))
+                            for row in dash.impacts]
+    strongest = max(ok, key=lambda x: x[1]) if ok else None
+    model["impact_summary"] = (_("Strongest correlation with eNPS: %(label)s (r = %(r)s).", label=strongest[0],
+                                 r=format_decimal(strongest[1], "0.00")) if strongest else "")
+    return model
+
+
+@bp.route("/results")
+@manager_required
+def results():
+    survey, scope = _request_scope()
+    dash = services.dashboard(survey, scope, first=_date_arg("from"), last=_date_arg("to"))
+    choices = {"surveys": services.surveys_with_results(),
+               "departments": department_choices() if current_user.is_hr else [],
+               "teams": services.team_choices(current_user)}
+    return render_template("dashboards/results.html", dash=dash, model=page_model(dash), choices=choices,
+                           args=request.args, share_form=EmptyForm(), comment_threshold=COMMENT_THRESHOLD,
+                           min_driver_n=MIN_DRIVER_N, shared=dash.rounds and services.is_shared(dash.rounds[-1].id))
+
+
+@bp.route("/results/export.<any(csv, xlsx):fmt>")
+@manager_required
+def export(fmt: str):
+    survey, scope = _request_scope()
+    dash = services.dashboard(survey, scope, first=_date_arg("from"), last=_date_arg("to"))
+    frame = export_frame(dash, str(get_locale() or 'en'))
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    if fmt == "csv":
+        return current_app.response_class(to_csv(frame), mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="polso-results-{stamp}.csv"'})
+    return current_app.response_class(to_xlsx(frame), headers={
+        "Content-Disposition": f'attachment; filename="polso-results-{stamp}.xlsx"'},
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/results/rounds/<int:round_id>/<any(share, unshare):action>", methods=["POST"])
+@hr_required
+def share(round_id: int, action: str):
+    round_ = services.get_round(round_id)
+    if EmptyForm().validate_on_submit():
+        if action == "share":
+            try:
+                services.share_round(round_, current_user, datetime.now(UTC))
+            except Conflict as error:
+                flash(error.message, "danger")
+            else:
+                flash(_("The company results of this round are now visible to every employee."), "success")
+        else:
+            services.unshare_round(round_)
+            flash(_("The results of this round are no longer shared."), "success")
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                    else url_for("dashboards.results"))
+
+
+@bp.route("/results/shared")
+@login_required
+def shared():
+    round_ = services.latest_shared_round()
+    dash = model = None
+    if round_ is not None:
+        dash = services.dashboard(round_.survey, services.Scope("company"),
+                                  rounds=services.shared_rounds(round_.survey), with_comments=False)
+        model = page_model(dash)
+    return render_template("dashboards/shared.html", round=round_, dash=dash, model=model)
 
 
 @bp.route("/vendor/plotly.min.js")

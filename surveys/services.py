@@ -21,6 +21,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from dashboards.results import store_round_results
 from errors import Conflict, Forbidden, NotFound, ValidationError
 from extensions import db
 from mail import services as mail
@@ -469,9 +470,11 @@ def tick(now: datetime, *, send_mail: bool = True) -> TickReport:
                                                                  Round.closes_at <= now)).all():
         closed = db.session.execute(sa.update(Round).where(Round.id == round_id, Round.status == "open")
                                     .values(status="closed"))
-        db.session.commit()
         if closed.rowcount == 1:
+            # Its results never change again: count them once, in the same transaction as the closing.
+            store_round_results(round_id)
             report.closed.append(round_id)
+        db.session.commit()
 
     for survey in db.session.scalars(sa.select(Survey).where(Survey.status == "active")).all():
         day = due_occurrence(survey, now)

@@ -44,6 +44,11 @@ HTML = {
     "dashboards.plotly_js": ("GET", "/vendor/plotly.min.js", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "dashboards.plotly_stylesheet": ("GET", "/vendor/plotly.css", {ANON: 200, EMPLOYEE: 200, MANAGER: 200,
                                                                     HR: 200}),
+    "dashboards.results": ("GET", "/results", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 200, HR: 200}),
+    "dashboards.export": ("GET", "/results/export.csv", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 200, HR: 200}),
+    "dashboards.share": ("POST", "/results/rounds/{round}/share", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403,
+                                                                   HR: 302}),
+    "dashboards.shared": ("GET", "/results/shared", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "dashboards.methodology": ("GET", "/methodology", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
 }
 
@@ -61,6 +66,9 @@ API = {
     "api.my_invitations": ("GET", "/api/v1/me/invitations", {ANON: 401, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "api.responses_create": ("POST", "/api/v1/rounds/{round}/responses",
                              {ANON: 401, EMPLOYEE: 400, MANAGER: 400, HR: 400}),
+    "api.round_results": ("GET", "/api/v1/rounds/{round}/results", {ANON: 401, EMPLOYEE: 403, MANAGER: 403,
+                                                                     HR: 200}),
+    "api.survey_trend": ("GET", "/api/v1/surveys/{survey}/trend", {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
     "api.openapi": ("GET", "/api/v1/openapi.json", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
 }
 

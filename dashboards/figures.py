@@ -1,0 +1,87 @@
+"""Plotly figures as plain data (``fig.to_dict()``), built only from results that passed the guard.
+
+Hidden groups never reach these functions with numbers: a hidden trend point
+is a gap, a hidden question is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+from flask_babel import gettext as _
+
+from scoring import TrendPoint, classify
+
+COLORS = {"promoter": "#1b7f3b", "passive": "#8a8f98", "detractor": "#b3261e",
+          "favorable": "#1b7f3b", "neutral": "#b0b4ba", "unfavorable": "#b3261e", "line": "#7a1f3d",
+          "band": "rgba(122, 31, 61, 0.15)"}
+
+
+def _layout(**extra) -> dict:
+    return {"margin": {"l": 48, "r": 16, "t": 16, "b": 48}, "font": {"family": "system-ui, sans-serif"},
+            "plot_bgcolor": "#fff", "paper_bgcolor": "#fff", "hovermode": "x unified", **extra}
+
+
+def trend_figure(points: Sequence[TrendPoint]) -> dict:
+    """eNPS over rounds with its 95 % interval as a band; hidden rounds are gaps; real changes are marked."""
+    x = [p.label for p in points]
+    score = [None if p.suppressed else p.score for p in points]
+    low = [None if p.suppressed else p.ci_low for p in points]
+    high = [None if p.suppressed else p.ci_high for p in points]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=high, mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False,
+                             connectgaps=False))
+    fig.add_trace(go.Scatter(x=x, y=low, mode="lines", line={"width": 0}, fill="tonexty",
+                             fillcolor=COLORS["band"], name=_("95% interval"), hoverinfo="skip",
+                             connectgaps=False))
+    fig.add_trace(go.Scatter(x=x, y=score, mode="lines+markers", name=_("eNPS"), connectgaps=False,
+                             line={"color": COLORS["line"], "width": 2},
+                             marker={"size": [11 if p.significant_change else 6 for p in points],
+                                     "symbol": ["diamond" if p.significant_change else "circle" for p in points]}))
+    fig.update_layout(**_layout(yaxis={"range": [-100, 100], "title": _("eNPS"), "zeroline": True},
+                                legend={"orientation": "h", "y": -0.2}))
+    return fig.to_dict()
+
+
+def distribution_figure(histogram: Sequence[int]) -> dict:
+    """The 0..10 answers coloured by detractors, passives and promoters."""
+    total = sum(histogram) or 1
+    fig = go.Figure(go.Bar(
+        x=list(range(11)), y=[round(100 * c / total, 1) for c in histogram],
+        marker={"color": [COLORS[classify(v)] for v in range(11)]},
+        hovertemplate="%{x}: %{y}%<extra></extra>"))
+    fig.update_layout(**_layout(xaxis={"dtick": 1, "title": _("Answer (0 = not at all likely, 10 = extremely likely)")},
+                                yaxis={"title": _("% of answers")}, hovermode="closest"))
+    return fig.to_dict()
+
+
+def participation_figure(labels: Sequence[str], rates: Sequence[float | None]) -> dict:
+    """Share of invited people who answered, per round (hidden rounds are gaps)."""
+    fig = go.Figure(go.Bar(x=list(labels), y=list(rates), marker={"color": COLORS["line"]},
+                           hovertemplate="%{x}: %{y:.0f}%<extra></extra>"))
+    fig.update_layout(**_layout(yaxis={"range": [0, 100], "title": _("% of invited who answered")}))
+    return fig.to_dict()
+
+
+def favorability_figure(rows: Sequence[tuple[str, float, float, float]]) -> dict:
+    """Per driver (label, unfavorable %, neutral %, favorable %) as stacked horizontal bars."""
+    labels = [r[0] for r in rows]
+    fig = go.Figure()
+    for index, (key, name) in enumerate((("unfavorable", _("Unfavorable")), ("neutral", _("Neutral")),
+                                        ("favorable", _("Favorable"))), start=1):
+        fig.add_trace(go.Bar(y=labels, x=[r[index] for r in rows], name=name, orientation="h",
+                             marker={"color": COLORS[key]}, hovertemplate="%{y}: %{x:.0f}%<extra></extra>"))
+    fig.update_layout(**_layout(barmode="stack", xaxis={"range": [0, 100], "title": "%"},
+                                yaxis={"automargin": True, "autorange": "reversed"},
+                                legend={"orientation": "h", "y": -0.25}, hovermode="closest"))
+    return fig.to_dict()
+
+
+def impact_figure(rows: Sequence[tuple[str, float]]) -> dict:
+    """Correlation of each driver with the eNPS answer (not cause)."""
+    fig = go.Figure(go.Bar(y=[r[0] for r in rows], x=[r[1] for r in rows], orientation="h",
+                           marker={"color": COLORS["line"]}, hovertemplate="%{y}: r = %{x:.2f}<extra></extra>"))
+    fig.update_layout(**_layout(xaxis={"range": [-1, 1], "title": _("Correlation with eNPS (r)")},
+                                yaxis={"automargin": True, "autorange": "reversed"}, hovermode="closest"))
+    return fig.to_dict()

@@ -1,0 +1,198 @@
+"""Counting a round's answers into per-group histograms, and storing them when it closes.
+
+``count_round`` reads raw answers (its cost grows with responses) and is
+used once, when the round closes, by ``store_round_results``; everything
+that shows results reads the stored rows (``load``) and rolls groups up
+along the department or manager tree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from dashboards.models import RoundResult
+from extensions import db
+from people.models import Department, Person
+from surveys.models import TENURE_BANDS, Answer, Invitation, Question, Response, Round
+
+SCALE = {"enps": 11, "likert": 5}
+
+
+@dataclass
+class Counts:
+    """One group's responses and per-question histograms; groups add up."""
+
+    responses: int = 0
+    invited: int | None = None
+    histograms: dict[int, list[int]] = field(default_factory=dict)
+    pairs: dict[int, list[list[int]]] | None = None
+
+    def add(self, other: Counts) -> None:
+        self.responses += other.responses
+        if other.invited is not None:
+            self.invited = (self.invited or 0) + other.invited
+        for qid, histogram in other.histograms.items():
+            mine = self.histograms.setdefault(qid, [0] * len(histogram))
+            for index, count in enumerate(histogram):
+                mine[index] += count
+
+
+def question_sizes(round_id: int) -> dict[int, tuple[str, int]]:
+    """question id → (kind, histogram length) for the round's survey."""
+    survey_id = db.session.scalar(sa.select(Round.survey_id).where(Round.id == round_id))
+    sizes = {}
+    for qid, kind, options in db.session.execute(
+            sa.select(Question.id, Question.kind, Question.options).where(Question.survey_id == survey_id)):
+        if kind in SCALE:
+            sizes[qid] = (kind, SCALE[kind])
+        elif kind == "choice":
+            sizes[qid] = (kind, len(options or []))
+    return sizes
+
+
+def _tenure_key(band: str | None) -> int:
+    return TENURE_BANDS.index(band) + 1 if band in TENURE_BANDS else 0
+
+
+class RoundTally:
+    """Adds responses, answers, invitations and (item, eNPS) pairs into per-group counts.
+
+    Fed by SQL ``GROUP BY`` rows in ``count_round`` and by the demo seed one
+    response at a time, so both produce the same stored rows.
+    """
+
+    def __init__(self, sizes: dict[int, tuple[str, int]]):
+        self.sizes = sizes
+        self.groups: dict[tuple[str, int], Counts] = defaultdict(Counts)
+        self.groups[("company", 0)].pairs = {}
+
+    @staticmethod
+    def _keys(department_id: int | None, manager_id: int | None, band: str | None):
+        return (("company", 0), ("department", department_id or 0), ("manager", manager_id or 0),
+                ("tenure", _tenure_key(band)))
+
+    def add_responses(self, department_id, manager_id, band, count: int = 1) -> None:
+        for key in self._keys(department_id, manager_id, band):
+            self.groups[key].responses += count
+
+    def add_answer(self, department_id, manager_id, band, question_id: int, value: int, count: int = 1) -> None:
+        kind, length = self.sizes[question_id]
+        index = value - 1 if kind == "likert" else value
+        for key in self._keys(department_id, manager_id, band):
+            self.groups[key].histograms.setdefault(question_id, [0] * length)[index] += count
+
+    def add_pair(self, question_id: int, item_value: int, enps_value: int, count: int = 1) -> None:
+        pairs = self.groups[("company", 0)].pairs
+        pairs.setdefault(question_id, [[0] * 11 for _ in range(5)])[item_value - 1][enps_value] += count
+
+    def add_invited(self, department_id: int | None, count: int) -> None:
+        for key in (("company", 0), ("department", department_id or 0)):
+            self.groups[key].invited = (self.groups[key].invited or 0) + count
+
+    def rows(self, round_id: int, trees: dict[str, dict[int, int]]) -> list[dict]:
+        """Rows to store: company and tenure as counted; departments and managers as subtree totals.
+
+        ``trees`` maps "department" and "manager" to {key: parent key} (-1 at the top), the
+        tree at closing time; own counts of keys not in the tree stay at the company only.
+        """
+        out = []
+        for (kind, key), c in self.groups.items():
+            if kind in ("company", "tenure"):
+                out.append(_row(round_id, kind, key, -1 if kind == "tenure" else None, c))
+        for kind, parents in trees.items():
+            totals: dict[int, Counts] = {}
+            for (group_kind, key), own in self.groups.items():
+                node = key if group_kind == kind else None
+                while node in parents:
+                    totals.setdefault(node, Counts()).add(own)
+                    node = parents[node]
+            out.extend(_row(round_id, kind, key, parents[key], c) for key, c in totals.items())
+        return out
+
+
+def _row(round_id: int, kind: str, key: int, parent: int | None, c: Counts) -> dict:
+    return {"round_id": round_id, "kind": kind, "key": key, "parent_key": parent, "responses": c.responses,
+            "invited": c.invited, "histograms": {str(q): h for q, h in c.histograms.items()},
+            "pairs": {str(q): p for q, p in c.pairs.items()} if c.pairs is not None else None}
+
+
+def current_trees() -> dict[str, dict[int, int]]:
+    """The department tree and the manager tree as they stand, as {key: parent key} (-1 at the top)."""
+    departments = dict(db.session.execute(sa.select(Department.id, Department.parent_id)).all())
+    boss = dict(db.session.execute(sa.select(Person.id, Person.manager_id)).all())
+    managers = {m for m in boss.values() if m is not None}
+    managers |= set(db.session.scalars(sa.select(Response.manager_id).where(Response.manager_id.is_not(None))
+                                       .distinct()))
+    return {
+        "department": {d: p if p in departments else -1 for d, p in departments.items()},
+        "manager": {m: boss.get(m) if boss.get(m) in managers else -1 for m in managers},
+    }
+
+
+def count_round(round_id: int) -> RoundTally:
+    """Live counts of one round for every group: company, own department, direct manager, tenure band."""
+    tally = RoundTally(question_sizes(round_id))
+    segment = (Response.department_id, Response.manager_id, Response.tenure_band)
+    for department_id, manager_id, band, count in db.session.execute(
+            sa.select(*segment, sa.func.count()).where(Response.round_id == round_id).group_by(*segment)):
+        tally.add_responses(department_id, manager_id, band, count)
+    for department_id, manager_id, band, qid, value, count in db.session.execute(
+            sa.select(*segment, Answer.question_id, Answer.value_int, sa.func.count())
+            .join(Answer, Answer.response_id == Response.id)
+            .where(Response.round_id == round_id, Answer.kind != "text")
+            .group_by(*segment, Answer.question_id, Answer.value_int)):
+        tally.add_answer(department_id, manager_id, band, qid, value, count)
+    for department_id, count in db.session.execute(
+            sa.select(Person.department_id, sa.func.count()).join(Invitation, Invitation.person_id == Person.id)
+            .where(Invitation.round_id == round_id).group_by(Person.department_id)):
+        tally.add_invited(department_id, count)
+    item, score = so.aliased(Answer), so.aliased(Answer)
+    for qid, item_value, enps_value, count in db.session.execute(
+            sa.select(item.question_id, item.value_int, score.value_int, sa.func.count())
+            .join(score, sa.and_(score.response_id == item.response_id, score.kind == "enps"))
+            .join(Response, Response.id == item.response_id)
+            .where(Response.round_id == round_id, item.kind == "likert")
+            .group_by(item.question_id, item.value_int, score.value_int)):
+        tally.add_pair(qid, item_value, enps_value, count)
+    return tally
+
+
+def store_round_results(round_id: int) -> int:
+    """Count a round and store its rows (replacing any); the caller commits. Returns rows written."""
+    db.session.execute(sa.delete(RoundResult).where(RoundResult.round_id == round_id))
+    rows = count_round(round_id).rows(round_id, current_trees())
+    if rows:
+        db.session.execute(sa.insert(RoundResult), rows)
+    return len(rows)
+
+
+def _from_row(row: RoundResult) -> Counts:
+    return Counts(responses=row.responses, invited=row.invited,
+                  histograms={int(q): list(h) for q, h in (row.histograms or {}).items()},
+                  pairs={int(q): p for q, p in row.pairs.items()} if row.pairs else None)
+
+
+def load(round_ids: Iterable[int], kind: str, keys: Iterable[int] | None = None) -> dict[int, dict[int, Counts]]:
+    """Stored counts: round id → group key → counts."""
+    stmt = sa.select(RoundResult).where(RoundResult.round_id.in_(list(round_ids)), RoundResult.kind == kind)
+    if keys is not None:
+        stmt = stmt.where(RoundResult.key.in_(list(keys)))
+    found: dict[int, dict[int, Counts]] = defaultdict(dict)
+    for row in db.session.scalars(stmt):
+        found[row.round_id][row.key] = _from_row(row)
+    return found
+
+
+def load_tree(round_ids: Iterable[int], kind: str) -> dict[int, dict[int, tuple[int, int]]]:
+    """What the guard needs, without reading histograms: round id → key → (parent key, responses)."""
+    found: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+    for round_id, key, parent, responses in db.session.execute(
+            sa.select(RoundResult.round_id, RoundResult.key, RoundResult.parent_key, RoundResult.responses)
+            .where(RoundResult.round_id.in_(list(round_ids)), RoundResult.kind == kind)):
+        found[round_id][key] = (parent, responses)
+    return found

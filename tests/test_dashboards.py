@@ -1,0 +1,276 @@
+"""Dashboards: stored results, the guard on every path, figures, exports, API, sharing."""
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+import tasks
+from dashboards import figures, services
+from dashboards.models import RoundResult
+from dashboards.results import count_round, current_trees
+from scoring import enps, trend
+from surveys import services as surveys
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def org(factory, db):
+    """Departments: Big (12), Tiny (3, all detractors), Parent (2 own) with Child (10); HR outside."""
+    acme = factory.department("Acme")
+    big = factory.department("Big", acme)
+    tiny = factory.department("Tiny", acme)
+    parent = factory.department("Parent", acme)
+    child = factory.department("Child", parent)
+    hr = factory.person("hr@example.com", role="hr_admin", name="Hana HR")
+    boss = factory.person("boss@example.com", department=big, name="Bea Boss")
+    tiny_boss = factory.person("tinyboss@example.com", department=big, manager=boss, name="Tim Tiny")
+    people = {"big": [boss, tiny_boss] + [factory.person(f"big{i}@example.com", department=big, manager=boss)
+                                          for i in range(10)],
+              "tiny": [factory.person(f"tiny{i}@example.com", department=tiny, manager=tiny_boss) for i in range(3)],
+              "parent": [factory.person(f"par{i}@example.com", department=parent, manager=boss) for i in range(2)],
+              "child": [factory.person(f"child{i}@example.com", department=child, manager=boss) for i in range(10)]}
+    return {"acme": acme, "big": big, "tiny": tiny, "parent": parent, "child": child, "hr": hr, "boss": boss,
+            "tiny_boss": tiny_boss, "people": people}
+
+
+SCORES = {"big": 9, "tiny": 0, "parent": 7, "child": 8}
+
+
+@pytest.fixture
+def closed(org, db):
+    """One weekly round, everyone answers (Tiny: eNPS 0 and a telltale comment), then it closes."""
+    survey = surveys.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
+                                    "questions": [{"library_key": "enps", "required": True},
+                                                  {"library_key": "workload_manageable"},
+                                                  {"kind": "text", "text": "Comments?"}]}, NOW)
+    round_id = tasks.tick(NOW).pulses.opened[0]
+    q = {question.kind: question.id for question in survey.questions}
+    for group, people in org["people"].items():
+        for person in people:
+            invitation = surveys.invitation_for(person, round_id)
+            answers = {q["enps"]: SCORES[group], q["likert"]: 1 if group == "tiny" else 4}
+            if group == "tiny":
+                answers[q["text"]] = "TINY-SECRET-COMMENT"
+            surveys.submit_response(invitation, answers, NOW + timedelta(hours=1), from_form=False)
+    round_ = db.session.get(surveys.Round, round_id)
+    tasks.tick(round_.closes_at)
+    db.session.refresh(round_)
+    return {"survey": survey, "round": round_, "q": q}
+
+
+def test_closing_a_round_stores_results_equal_to_a_live_recount(db, closed):
+    round_id = closed["round"].id
+    stored = {(r.kind, r.key): (r.parent_key, r.responses, r.invited, r.histograms, r.pairs)
+              for r in db.session.scalars(sa.select(RoundResult).where(RoundResult.round_id == round_id))}
+    live = {(r["kind"], r["key"]): (r["parent_key"], r["responses"], r["invited"], r["histograms"], r["pairs"])
+            for r in count_round(round_id).rows(round_id, current_trees())}
+    assert stored == live
+    assert stored[("company", 0)][1] == 27
+
+
+def test_department_subtree_totals_include_children(db, closed, org):
+    rows = {r.key: r for r in db.session.scalars(sa.select(RoundResult).where(
+        RoundResult.round_id == closed["round"].id, RoundResult.kind == "department"))}
+    assert rows[org["parent"].id].responses == 12 and rows[org["child"].id].responses == 10
+    assert rows[org["child"].id].parent_key == org["parent"].id
+    assert rows[org["acme"].id].responses == 27
+
+
+def test_guard_hides_the_tiny_department_and_the_child_two_short_of_its_parent(db, closed, org):
+    groups = {g.label: g for g in services.department_breakdown(closed["survey"], closed["round"])}
+    assert not groups["Tiny"].shown and groups["Tiny"].reason == "below_k"
+    assert groups["Tiny"].n is None and groups["Tiny"].enps is None
+    survey, round_ = closed["survey"], closed["round"]
+    parent = services.results_for_round(survey, round_, services.Scope("department", org["parent"].id))
+    child = services.results_for_round(survey, round_, services.Scope("department", org["child"].id))
+    assert not (parent.shown and child.shown)  # 12 vs 10 would reveal the 2 direct members of Parent
+    # hidden groups of the company add up to 0 or at least k
+    subtree = {"big": 12, "tiny": 3, "parent": 12}
+    hidden = sum(n for g, n in subtree.items() if not groups[g.title()].shown)
+    assert hidden == 0 or hidden >= 5
+
+
+# --- No number of a hidden group on any path ------------------------------------------------
+
+
+def login(client, email):
+    assert client.post("/login", data={"email": email, "password": "correct horse battery"}).status_code == 302
+
+
+def figures_in(html: str) -> list[dict]:
+    return [json.loads(m.replace("&#34;", '"').replace("&quot;", '"').replace("&amp;", "&"))
+            for m in re.findall(r'data-figure="([^"]*)"', html)]
+
+
+def test_page_filtered_to_the_tiny_department_shows_no_number(client, closed, org):
+    login(client, "hr@example.com")
+    html = client.get(f"/results?department={org['tiny'].id}").get_data(as_text=True)
+    assert "Hidden: fewer than 5 responses." in html
+    assert 'id="headline-score"' not in html
+    for figure in figures_in(html):
+        for trace in figure["data"]:
+            assert all(v is None for v in trace.get("y", []) if not isinstance(v, str)), trace
+    text = re.sub(r'data-figure="[^"]*"', "", html)
+    assert not re.search(r"(?<![\w-])[−-]100(?!\d)", text)
+
+
+def test_breakdown_row_of_a_hidden_department_has_no_numbers(client, closed, org):
+    login(client, "hr@example.com")
+    html = client.get("/results").get_data(as_text=True)
+    row = re.search(r"<th scope=\"row\">Tiny</th>(.*?)</tr>", html, re.S).group(1)
+    text = re.sub(r"<[^>]+>", "", row)
+    assert text.strip() == "Hidden: fewer than 5 responses."
+    assert "TINY-SECRET-COMMENT" in html  # company level: 27 responses, comments shown
+
+
+def test_comments_are_never_shown_below_company_level(client, closed, org):
+    login(client, "hr@example.com")
+    html = client.get(f"/results?department={org['big'].id}").get_data(as_text=True)
+    assert "TINY-SECRET-COMMENT" not in html and "Comments, latest round" not in html
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_exports_mark_hidden_rows_hidden_with_no_numbers(client, closed, org, fmt):
+    login(client, "hr@example.com")
+    response = client.get(f"/results/export.{fmt}")
+    assert response.status_code == 200
+    if fmt == "csv":
+        frame = pd.read_csv(io.StringIO(response.get_data(as_text=True)))
+    else:
+        frame = pd.concat(pd.read_excel(io.BytesIO(response.data), sheet_name=None).values())
+    tiny = frame[frame["group"] == "Tiny"]
+    assert len(tiny) == 1 and tiny.iloc[0]["status"].startswith("hidden")
+    numeric = ["n", "enps", "ci_low", "ci_high", "promoters", "passives", "detractors", "participation_pct"]
+    assert tiny[numeric].isna().all(axis=None)
+    assert b"TINY-SECRET-COMMENT" not in response.data
+
+
+def test_csv_is_aggregated_rows_only(client, closed):
+    login(client, "hr@example.com")
+    rows = list(csv.DictReader(io.StringIO(client.get("/results/export.csv").get_data(as_text=True))))
+    assert {r["section"] for r in rows} == {"trend", "breakdown", "drivers"}
+    company = next(r for r in rows if r["section"] == "trend")
+    expected = enps([3, 0, 0, 0, 0, 0, 0, 2, 10, 12, 0]).score
+    assert company["n"] == "27" and float(company["enps"]) == pytest.approx(expected, abs=0.05)
+
+
+def test_api_suppresses_the_tiny_department_without_numbers(client, closed, org, api_token):
+    headers = api_token("hr@example.com")
+    body = client.get(f"/api/v1/rounds/{closed['round'].id}/results?department_id={org['tiny'].id}",
+                      headers=headers).get_json()
+    assert body == {"round_id": closed["round"].id, "suppressed": True, "reason": "below_k", "min_group_size": 5}
+    company = client.get(f"/api/v1/rounds/{closed['round'].id}/results", headers=headers).get_json()
+    assert company["n"] == 27 and company["enps"]["n"] == 27
+    assert set(company["enps"]) == {"n", "promoters", "passives", "detractors", "score", "ci_low", "ci_high",
+                                    "margin_of_error"}
+
+
+def test_api_trend_by_department_suppresses_hidden_departments(client, closed, org, api_token):
+    body = client.get(f"/api/v1/surveys/{closed['survey'].id}/trend?group_by=department",
+                      headers=api_token("hr@example.com")).get_json()
+    departments = {d["name"]: d for d in body["points"][0]["departments"]}
+    assert departments["Tiny"] == {"department_id": org["tiny"].id, "name": "Tiny", "suppressed": True,
+                                   "reason": "below_k", "min_group_size": 5}
+    assert body["points"][0]["company"]["n"] == 27
+
+
+def test_api_results_of_an_open_round_are_suppressed(client, org, api_token, db):
+    survey = surveys.create_survey({"title": "P", "cadence": "once", "questions": [{"library_key": "enps"}]}, NOW)
+    round_ = surveys.open_round_now(survey, datetime.now(UTC))
+    body = client.get(f"/api/v1/rounds/{round_.id}/results", headers=api_token("hr@example.com")).get_json()
+    assert body == {"round_id": round_.id, "suppressed": True, "reason": "round_open"}
+
+
+@pytest.mark.parametrize(("query", "field"), [("department_id=x", "department_id"), ("manager_id=1.5", "manager_id")])
+def test_api_bad_filters_are_422(client, closed, api_token, query, field):
+    response = client.get(f"/api/v1/rounds/{closed['round'].id}/results?{query}", headers=api_token("hr@example.com"))
+    assert response.status_code == 422 and field in response.get_json()["error"]["fields"]
+
+
+def test_manager_of_a_team_under_k_sees_why_and_no_number(client, closed, org):
+    login(client, "tinyboss@example.com")
+    html = client.get("/results").get_data(as_text=True)
+    assert "Hidden: fewer than 5 responses." in html
+    assert 'id="headline-score"' not in html and "TINY-SECRET-COMMENT" not in html
+    for figure in figures_in(html):
+        for trace in figure["data"]:
+            assert all(v is None for v in trace.get("y", []) if not isinstance(v, str))
+
+
+def test_manager_sees_only_their_own_subtree(client, closed, org, api_token):
+    login(client, "tinyboss@example.com")
+    assert client.get(f"/results?team={org['boss'].id}").status_code == 403
+    headers = api_token("tinyboss@example.com")
+    url = f"/api/v1/rounds/{closed['round'].id}/results"
+    assert client.get(f"{url}?manager_id={org['boss'].id}", headers=headers).status_code == 403
+    assert client.get(f"{url}?department_id={org['big'].id}", headers=headers).status_code == 403
+    assert client.get(f"{url}?manager_id={org['tiny_boss'].id}", headers=headers).get_json()["suppressed"] is True
+
+
+def test_team_one_short_of_the_company_is_hidden_because_it_would_reveal_its_manager(
+        client, closed, org, api_token):
+    # boss's team is everyone but boss (26 of 27): showing it would expose boss's own answer
+    body = client.get(f"/api/v1/rounds/{closed['round'].id}/results?manager_id={org['boss'].id}",
+                      headers=api_token("boss@example.com")).get_json()
+    assert body == {"round_id": closed["round"].id, "suppressed": True, "reason": "parent_difference",
+                    "min_group_size": 5}
+
+
+def test_employees_see_only_shared_company_results(client, closed, org, db, auth):
+    login(client, "big3@example.com")
+    assert client.get("/results").status_code == 403
+    assert "HR has not shared any results yet." in client.get("/results/shared").get_data(as_text=True)
+    services.share_round(closed["round"], org["hr"], NOW)
+    html = client.get("/results/shared").get_data(as_text=True)
+    assert 'id="headline-score"' in html and "Tiny" not in html and "TINY-SECRET-COMMENT" not in html
+
+
+def test_sharing_an_open_round_is_refused(client, org, db):
+    survey = surveys.create_survey({"title": "P", "cadence": "once", "questions": [{"library_key": "enps"}]}, NOW)
+    round_ = surveys.open_round_now(survey, datetime.now(UTC))
+    login(client, "hr@example.com")
+    response = client.post(f"/results/rounds/{round_.id}/share", follow_redirects=True)
+    assert "Only a closed round can be shared." in response.get_data(as_text=True)
+    assert not services.is_shared(round_.id)
+
+
+# --- Figures as data -------------------------------------------------------------------------
+
+
+def test_trend_figure_draws_hidden_rounds_as_gaps_and_marks_real_changes():
+    a, b = enps([0] * 9 + [5, 5]), enps([5] + [0] * 10)
+    points = trend([("w1", a), ("w2", None), ("w3", b)])
+    figure = figures.trend_figure(points)
+    line = figure["data"][2]
+    assert list(line["x"]) == ["w1", "w2", "w3"]
+    assert line["y"][1] is None and line["y"][0] == 100 and line["y"][2] == -100
+    assert list(line["marker"]["symbol"]) == ["circle", "circle", "diamond"]
+    assert figure["data"][0]["y"][0] == pytest.approx(a.ci_high)
+
+
+def test_distribution_figure_colours_by_category():
+    figure = figures.distribution_figure([1] * 11)
+    colors = list(figure["data"][0]["marker"]["color"])
+    assert colors[:7] == [figures.COLORS["detractor"]] * 7
+    assert colors[7:9] == [figures.COLORS["passive"]] * 2 and colors[9:] == [figures.COLORS["promoter"]] * 2
+    assert sum(figure["data"][0]["y"]) == pytest.approx(100, abs=0.5)
+
+
+def test_favorability_figure_stacks_unfavorable_neutral_favorable():
+    figure = figures.favorability_figure([("Workload", 20.0, 30.0, 50.0)])
+    assert [t["name"] for t in figure["data"]] == ["Unfavorable", "Neutral", "Favorable"]
+    assert [t["x"][0] for t in figure["data"]] == [20.0, 30.0, 50.0]
+    assert figure["layout"]["barmode"] == "stack"
+
+
+def test_company_trend_helper_matches_the_dashboard(db, closed):
+    [row] = services.company_enps_trend()
+    assert row.round_id == closed["round"].id and row.result.n == 27
+    assert row.closes_on == closed["round"].closes_at.date() and isinstance(row.closes_on, date)
