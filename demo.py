@@ -260,7 +260,7 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
         bulk_insert(Answer.__table__, ["response_id", "question_id", "kind", "value_int", "value_text"], answers)
         for department_id, count in invited_by_department.items():
             tally.add_invited(department_id, count)
-        db.session.execute(sa.insert(RoundResult), tally.rows(round_id, trees))
+        db.session.execute(sa.insert(RoundResult), tally.rows(round_id, trees, survey.min_group_size))
         invited_counts.append({"id": round_id, "invited_count": len(invitations)})
         counts["invitations"] += len(invitations)
         counts["responses"] += len(responses)

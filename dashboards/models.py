@@ -34,6 +34,9 @@ class RoundResult(db.Model):
     # cannot make stored totals and the guard's tree disagree.
     parent_key: so.Mapped[int | None] = so.mapped_column()
     responses: so.Mapped[int] = so.mapped_column()
+    # The guard's verdict, decided once with the whole cut of the round (k is locked by then).
+    shown: so.Mapped[bool] = so.mapped_column(default=False)
+    reason: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     invited: so.Mapped[int | None] = so.mapped_column()
     histograms: so.Mapped[dict] = so.mapped_column(sa.JSON)
     pairs: so.Mapped[dict | None] = so.mapped_column(sa.JSON)

@@ -18,7 +18,8 @@ import sqlalchemy.orm as so
 from dashboards.models import RoundResult
 from extensions import db
 from people.models import Department, Person
-from surveys.models import TENURE_BANDS, Answer, Invitation, Question, Response, Round
+from scoring import GroupCount, Visibility, guard
+from surveys.models import TENURE_BANDS, Answer, Invitation, Question, Response, Round, Survey
 
 SCALE = {"enps": 11, "likert": 5}
 
@@ -29,6 +30,7 @@ class Counts:
 
     responses: int = 0
     invited: int | None = None
+    visibility: Visibility | None = None  # as stored; None while counting
     histograms: dict[int, list[int]] = field(default_factory=dict)
     pairs: dict[int, list[list[int]]] | None = None
 
@@ -94,16 +96,21 @@ class RoundTally:
         for key in (("company", 0), ("department", department_id or 0)):
             self.groups[key].invited = (self.groups[key].invited or 0) + count
 
-    def rows(self, round_id: int, trees: dict[str, dict[int, int]]) -> list[dict]:
-        """Rows to store: company and tenure as counted; departments and managers as subtree totals.
+    def rows(self, round_id: int, trees: dict[str, dict[int, int]], k: int) -> list[dict]:
+        """Rows to store, each with the guard's verdict for minimum group size ``k``.
 
-        ``trees`` maps "department" and "manager" to {key: parent key} (-1 at the top), the
-        tree at closing time; own counts of keys not in the tree stay at the company only.
+        Company and tenure rows as counted; departments and managers as subtree
+        totals over ``trees`` ("department" and "manager" → {key: parent key}, -1
+        at the top: the tree at closing time). Own counts of keys not in a tree
+        count at the company only. Each cut is guarded in one call, under the company.
         """
-        out = []
-        for (kind, key), c in self.groups.items():
-            if kind in ("company", "tenure"):
-                out.append(_row(round_id, kind, key, -1 if kind == "tenure" else None, c))
+        company = self.groups.get(("company", 0), Counts())
+        out = [_row(round_id, "company", 0, None, company,
+                    guard([GroupCount(-1, None, company.responses)], k)[-1])]
+        tenure = {key: c for (kind, key), c in self.groups.items() if kind == "tenure"}
+        verdicts = guard([GroupCount(-1, None, company.responses)]
+                         + [GroupCount(key, -1, c.responses) for key, c in tenure.items()], k)
+        out.extend(_row(round_id, "tenure", key, -1, c, verdicts[key]) for key, c in tenure.items())
         for kind, parents in trees.items():
             totals: dict[int, Counts] = {}
             for (group_kind, key), own in self.groups.items():
@@ -111,13 +118,16 @@ class RoundTally:
                 while node in parents:
                     totals.setdefault(node, Counts()).add(own)
                     node = parents[node]
-            out.extend(_row(round_id, kind, key, parents[key], c) for key, c in totals.items())
+            verdicts = guard([GroupCount(-1, None, company.responses)]
+                             + [GroupCount(key, parents[key], c.responses) for key, c in totals.items()], k)
+            out.extend(_row(round_id, kind, key, parents[key], c, verdicts[key]) for key, c in totals.items())
         return out
 
 
-def _row(round_id: int, kind: str, key: int, parent: int | None, c: Counts) -> dict:
+def _row(round_id: int, kind: str, key: int, parent: int | None, c: Counts, verdict: Visibility) -> dict:
     return {"round_id": round_id, "kind": kind, "key": key, "parent_key": parent, "responses": c.responses,
-            "invited": c.invited, "histograms": {str(q): h for q, h in c.histograms.items()},
+            "shown": verdict.shown, "reason": verdict.reason, "invited": c.invited,
+            "histograms": {str(q): h for q, h in c.histograms.items()},
             "pairs": {str(q): p for q, p in c.pairs.items()} if c.pairs is not None else None}
 
 
@@ -165,7 +175,8 @@ def count_round(round_id: int) -> RoundTally:
 def store_round_results(round_id: int) -> int:
     """Count a round and store its rows (replacing any); the caller commits. Returns rows written."""
     db.session.execute(sa.delete(RoundResult).where(RoundResult.round_id == round_id))
-    rows = count_round(round_id).rows(round_id, current_trees())
+    k = db.session.scalar(sa.select(Survey.min_group_size).join(Round).where(Round.id == round_id))
+    rows = count_round(round_id).rows(round_id, current_trees(), k)
     if rows:
         db.session.execute(sa.insert(RoundResult), rows)
     return len(rows)
@@ -173,6 +184,7 @@ def store_round_results(round_id: int) -> int:
 
 def _from_row(row: RoundResult) -> Counts:
     return Counts(responses=row.responses, invited=row.invited,
+                  visibility=Visibility(row.shown, False, row.reason),
                   histograms={int(q): list(h) for q, h in (row.histograms or {}).items()},
                   pairs={int(q): p for q, p in row.pairs.items()} if row.pairs else None)
 
@@ -188,11 +200,7 @@ def load(round_ids: Iterable[int], kind: str, keys: Iterable[int] | None = None)
     return found
 
 
-def load_tree(round_ids: Iterable[int], kind: str) -> dict[int, dict[int, tuple[int, int]]]:
-    """What the guard needs, without reading histograms: round id → key → (parent key, responses)."""
-    found: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
-    for round_id, key, parent, responses in db.session.execute(
-            sa.select(RoundResult.round_id, RoundResult.key, RoundResult.parent_key, RoundResult.responses)
-            .where(RoundResult.round_id.in_(list(round_ids)), RoundResult.kind == kind)):
-        found[round_id][key] = (parent, responses)
-    return found
+def children(round_id: int, kind: str, parent_key: int) -> list[int]:
+    """Keys of the groups directly below ``parent_key`` in a round's stored tree."""
+    return list(db.session.scalars(sa.select(RoundResult.key).where(
+        RoundResult.round_id == round_id, RoundResult.kind == kind, RoundResult.parent_key == parent_key)))

@@ -44,23 +44,20 @@ from scoring import (
 from surveys.models import Answer, Question, Response, Round, Survey
 
 COMPANY = -1  # the root of every tree handed to the guard
+MAX_COMMENTS = 200  # a page shows a random sample; a round's comments can run into thousands
 HIDDEN_REASONS = ("below_k", "parent_difference", "complementary", "cross_cut", "round_open", "no_results")
 
 
 # --- Trees ------------------------------------------------------------------------------
 
 
-def labels(cut: str) -> dict[int, str]:
+def labels(cut: str, keys: Iterable[int] | None = None) -> dict[int, str]:
     """Current names of departments or managers (stored results keep only their ids)."""
-    if cut == "department":
-        return dict(db.session.execute(sa.select(Department.id, Department.name)).all())
-    return dict(db.session.execute(sa.select(Person.id, Person.name)).all())
-
-
-def stored_visibility(rows: dict[int, tuple[int, int]], company_n: int, k: int) -> dict[int, Visibility]:
-    """The guard over one round's stored tree (key → (parent key, subtree responses)) under the company."""
-    return guard([GroupCount(COMPANY, None, company_n)]
-                 + [GroupCount(key, parent, n) for key, (parent, n) in rows.items()], k)
+    model = Department if cut == "department" else Person
+    stmt = sa.select(model.id, model.name)
+    if keys is not None:
+        stmt = stmt.where(model.id.in_(list(keys)))
+    return dict(db.session.execute(stmt).all())
 
 
 def report_tree(manager_id: int) -> set[int]:
@@ -177,55 +174,41 @@ def scope_for(viewer: Person, department_id: int | None = None, manager_id: int 
     raise Forbidden(_("Your role does not give access to these results."))
 
 
-def _company_sizes(round_ids: list[int]) -> dict[int, int]:
-    return {round_id: group[0].responses for round_id, group in results.load(round_ids, "company").items()}
-
-
 def _results_for(survey: Survey, rounds: list[Round], scope: Scope) -> dict[int, GroupResult]:
-    """Each round's result for the scope, under the guard of the scope's whole cut in that round."""
+    """Each round's result for the scope, with the verdict the guard gave when the round closed.
+
+    The guard ran then over the whole cut of the round (``dashboards.results``);
+    a manager's team is also checked against its department here (``_cross_cut``).
+    """
     ids = [r.id for r in rounds]
     if not ids:
         return {}
     k = survey.min_group_size
+    kind, key = ("company", 0) if scope.cut == "company" else (scope.cut, scope.key)
+    found = results.load(ids, kind, keys=[key])
+    label = labels(scope.cut, [scope.key]).get(scope.key, "") if scope.cut != "company" else ""
+    department_n = _department_sizes_for_manager(ids, scope) if scope.cut == "manager" else {}
     out: dict[int, GroupResult] = {}
-    if scope.cut == "company":
-        company = results.load(ids, "company")
-        for round_id in ids:
-            counts = company.get(round_id, {}).get(0)
-            vis = guard([GroupCount(COMPANY, None, counts.responses if counts else 0)], k)[COMPANY]
-            out[round_id] = group_result(survey, COMPANY, "", vis, counts)
-        return out
-    company_n = _company_sizes(ids)
-    trees = results.load_tree(ids, scope.cut)
-    counts = results.load(ids, scope.cut, keys=[scope.key])
-    department_n = _department_sizes_for_manager(ids, scope, company_n, k) if scope.cut == "manager" else {}
-    label = labels(scope.cut).get(scope.key, "")
     for round_id in ids:
-        rows = trees.get(round_id, {})
-        if scope.key not in rows:
+        counts = found.get(round_id, {}).get(key)
+        if counts is None:
             out[round_id] = GroupResult(scope.key, label, False, "no_results")
             continue
-        vis = stored_visibility(rows, company_n.get(round_id, 0), k)[scope.key]
-        group = counts[round_id][scope.key]
+        vis = counts.visibility
         if vis.shown and scope.cut == "manager":
-            vis = _cross_cut(vis, group.responses, department_n.get(round_id), k)
-        out[round_id] = group_result(survey, scope.key, label, vis, group)
+            vis = _cross_cut(vis, counts.responses, department_n.get(round_id), k)
+        out[round_id] = group_result(survey, scope.key, label, vis, counts)
     return out
 
 
-def _department_sizes_for_manager(round_ids: list[int], scope: Scope, company_n: dict[int, int],
-                                  k: int) -> dict[int, int | None]:
+def _department_sizes_for_manager(round_ids: list[int], scope: Scope) -> dict[int, int | None]:
     """For a manager's team: per round, the size of the manager's department subtree if it is shown."""
     manager = db.session.get(Person, scope.key)
     if manager is None or manager.department_id is None:
         return {}
-    out: dict[int, int | None] = {}
-    for round_id, rows in results.load_tree(round_ids, "department").items():
-        node = manager.department_id
-        if node in rows:
-            shown = stored_visibility(rows, company_n.get(round_id, 0), k)[node].shown
-            out[round_id] = rows[node][1] if shown else None
-    return out
+    rows = results.load(round_ids, "department", keys=[manager.department_id])
+    return {round_id: (c.responses if c.visibility.shown else None)
+            for round_id, group in rows.items() for c in group.values()}
 
 
 def _cross_cut(vis: Visibility, team_n: int, department_n: int | None, k: int) -> Visibility:
@@ -296,10 +279,10 @@ def get_survey(survey_id: int) -> Survey:
 
 def team_choices(viewer: Person) -> list[tuple[int, str]]:
     """Teams (managers) the viewer may pick: their own and those below them; HR: every manager."""
-    names = labels("manager")
     managers = set(db.session.scalars(sa.select(Person.manager_id).where(Person.manager_id.is_not(None))
                                       .distinct()))
     allowed = managers if viewer.is_hr else (report_tree(viewer.id) | {viewer.id}) & managers
+    names = labels("manager", allowed)
     return sorted(((m, names.get(m, "?")) for m in allowed), key=lambda item: item[1].lower())
 
 
@@ -357,7 +340,7 @@ def dashboard(survey: Survey, scope: Scope, *, first: date | None = None, last: 
     breakdown = _breakdown(survey, rounds[-1], scope) if rounds else []
     impacts = _impacts(survey, rounds[-1]) if rounds and scope.cut == "company" and latest.shown else []
     comments = _comments(survey, rounds[-1], rng) if rounds and scope.cut == "company" and with_comments else []
-    label = labels(scope.cut).get(scope.key, "") if scope.cut != "company" else ""
+    label = labels(scope.cut, [scope.key]).get(scope.key, "") if scope.cut != "company" else ""
     return Dashboard(survey, scope, label, rounds, per_round, points, latest, previous,
                      points[-1] if points else None, breakdown, impacts, comments, survey.min_group_size)
 
@@ -374,18 +357,15 @@ def department_breakdown(survey: Survey, round_: Round) -> list[GroupResult]:
 def _breakdown(survey: Survey, round_: Round, scope: Scope) -> list[GroupResult]:
     """The groups one level below the scope: departments of the company or of a department; sub-teams."""
     cut = "manager" if scope.cut == "manager" else "department"
-    rows = results.load_tree([round_.id], cut).get(round_.id, {})
-    children = [key for key, (parent, _n) in rows.items() if parent == scope.key]
-    if scope.cut == "company" and len(children) == 1:  # one top department (the company itself): go one down
-        children = [key for key, (parent, _n) in rows.items() if parent == children[0]]
-    if not children:
+    keys = results.children(round_.id, cut, scope.key)
+    if scope.cut == "company" and len(keys) == 1:  # one top department (the company itself): go one down
+        keys = results.children(round_.id, cut, keys[0])
+    if not keys:
         return []
-    company_n = _company_sizes([round_.id]).get(round_.id, 0)
-    visibility = stored_visibility(rows, company_n, survey.min_group_size)
-    counts = results.load([round_.id], cut, keys=children).get(round_.id, {})
-    names = labels(cut)
-    ordered = sorted(children, key=lambda c: names.get(c, "").lower())
-    return [group_result(survey, c, names.get(c, "?"), visibility[c], counts.get(c)) for c in ordered]
+    counts = results.load([round_.id], cut, keys=keys).get(round_.id, {})
+    names = labels(cut, keys)
+    ordered = sorted(keys, key=lambda c: names.get(c, "").lower())
+    return [group_result(survey, c, names.get(c, "?"), counts[c].visibility, counts[c]) for c in ordered]
 
 
 def _impacts(survey: Survey, round_: Round) -> list[DriverImpactRow]:
@@ -413,7 +393,7 @@ def _comments(survey: Survey, round_: Round, rng: random.Random | None) -> list[
         sa.select(Answer.value_text).join(Response, Response.id == Answer.response_id)
         .where(Response.round_id == round_.id, Answer.kind == "text")))
     (rng or random.SystemRandom()).shuffle(comments)
-    return comments
+    return comments[:MAX_COMMENTS]
 
 
 # --- Helpers other features call --------------------------------------------------------

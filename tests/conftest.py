@@ -25,6 +25,8 @@ from app import create_app
 from extensions import db as _db
 from people.models import Department, Person
 
+pytest_plugins = ["tests.dashboard_fixtures"]
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 PASSWORD = "correct horse battery"
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")

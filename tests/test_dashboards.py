@@ -4,73 +4,27 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-import tasks
 from dashboards import figures, services
 from dashboards.models import RoundResult
 from dashboards.results import count_round, current_trees
 from scoring import enps, trend
 from surveys import services as surveys
-
-NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def org(factory, db):
-    """Departments: Big (12), Tiny (3, all detractors), Parent (2 own) with Child (10); HR outside."""
-    acme = factory.department("Acme")
-    big = factory.department("Big", acme)
-    tiny = factory.department("Tiny", acme)
-    parent = factory.department("Parent", acme)
-    child = factory.department("Child", parent)
-    hr = factory.person("hr@example.com", role="hr_admin", name="Hana HR")
-    boss = factory.person("boss@example.com", department=big, name="Bea Boss")
-    tiny_boss = factory.person("tinyboss@example.com", department=big, manager=boss, name="Tim Tiny")
-    people = {"big": [boss, tiny_boss] + [factory.person(f"big{i}@example.com", department=big, manager=boss)
-                                          for i in range(10)],
-              "tiny": [factory.person(f"tiny{i}@example.com", department=tiny, manager=tiny_boss) for i in range(3)],
-              "parent": [factory.person(f"par{i}@example.com", department=parent, manager=boss) for i in range(2)],
-              "child": [factory.person(f"child{i}@example.com", department=child, manager=boss) for i in range(10)]}
-    return {"acme": acme, "big": big, "tiny": tiny, "parent": parent, "child": child, "hr": hr, "boss": boss,
-            "tiny_boss": tiny_boss, "people": people}
-
-
-SCORES = {"big": 9, "tiny": 0, "parent": 7, "child": 8}
-
-
-@pytest.fixture
-def closed(org, db):
-    """One weekly round, everyone answers (Tiny: eNPS 0 and a telltale comment), then it closes."""
-    survey = surveys.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
-                                    "questions": [{"library_key": "enps", "required": True},
-                                                  {"library_key": "workload_manageable"},
-                                                  {"kind": "text", "text": "Comments?"}]}, NOW)
-    round_id = tasks.tick(NOW).pulses.opened[0]
-    q = {question.kind: question.id for question in survey.questions}
-    for group, people in org["people"].items():
-        for person in people:
-            invitation = surveys.invitation_for(person, round_id)
-            answers = {q["enps"]: SCORES[group], q["likert"]: 1 if group == "tiny" else 4}
-            if group == "tiny":
-                answers[q["text"]] = "TINY-SECRET-COMMENT"
-            surveys.submit_response(invitation, answers, NOW + timedelta(hours=1), from_form=False)
-    round_ = db.session.get(surveys.Round, round_id)
-    tasks.tick(round_.closes_at)
-    db.session.refresh(round_)
-    return {"survey": survey, "round": round_, "q": q}
+from tests.dashboard_fixtures import NOW
 
 
 def test_closing_a_round_stores_results_equal_to_a_live_recount(db, closed):
     round_id = closed["round"].id
-    stored = {(r.kind, r.key): (r.parent_key, r.responses, r.invited, r.histograms, r.pairs)
+    stored = {(r.kind, r.key): (r.parent_key, r.responses, r.shown, r.reason, r.invited, r.histograms, r.pairs)
               for r in db.session.scalars(sa.select(RoundResult).where(RoundResult.round_id == round_id))}
-    live = {(r["kind"], r["key"]): (r["parent_key"], r["responses"], r["invited"], r["histograms"], r["pairs"])
-            for r in count_round(round_id).rows(round_id, current_trees())}
+    live = {(r["kind"], r["key"]): (r["parent_key"], r["responses"], r["shown"], r["reason"], r["invited"],
+                                   r["histograms"], r["pairs"])
+            for r in count_round(round_id).rows(round_id, current_trees(), closed["survey"].min_group_size)}
     assert stored == live
     assert stored[("company", 0)][1] == 27
 
@@ -274,3 +228,15 @@ def test_company_trend_helper_matches_the_dashboard(db, closed):
     [row] = services.company_enps_trend()
     assert row.round_id == closed["round"].id and row.result.n == 27
     assert row.closes_on == closed["round"].closes_at.date() and isinstance(row.closes_on, date)
+
+
+def test_demo_seed_stores_the_same_results_a_live_recount_gives(runner, db):
+    assert runner.invoke(args=["demo", "seed", "--employees", "200", "--weeks", "2", "--seed", "4"]).exit_code == 0
+    survey = services.enps_survey()
+    for round_ in services.closed_rounds(survey):
+        stored = {(r.kind, r.key): (r.parent_key, r.responses, r.shown, r.reason, r.invited, r.histograms, r.pairs)
+                  for r in db.session.scalars(sa.select(RoundResult).where(RoundResult.round_id == round_.id))}
+        live = {(r["kind"], r["key"]): (r["parent_key"], r["responses"], r["shown"], r["reason"], r["invited"],
+                                       r["histograms"], r["pairs"])
+                for r in count_round(round_.id).rows(round_.id, current_trees(), survey.min_group_size)}
+        assert stored == live

@@ -21,6 +21,8 @@ def upgrade():
     sa.Column('key', sa.Integer(), nullable=False),
     sa.Column('parent_key', sa.Integer(), nullable=True),
     sa.Column('responses', sa.Integer(), nullable=False),
+    sa.Column('shown', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.String(length=20), nullable=True),
     sa.Column('invited', sa.Integer(), nullable=True),
     sa.Column('histograms', sa.JSON(), nullable=False),
     sa.Column('pairs', sa.JSON(), nullable=True),

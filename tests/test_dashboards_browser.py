@@ -1,0 +1,40 @@
+"""HR reads the dashboard in real Chromium: charts draw, filters update them, Italian works."""
+
+import pytest
+
+from dashboards import services
+from tests.conftest import axe_violations
+
+pytestmark = pytest.mark.browser
+
+
+def test_hr_dashboard_charts_render_filter_and_translate(page, closed, org):
+    page.goto("/login")
+    page.get_by_label("E-mail").fill("hr@example.com")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Results").click()
+    page.get_by_role("heading", name="Results: Pulse").wait_for()
+    for chart in ("chart-trend", "chart-distribution", "chart-participation", "chart-favorability"):
+        page.locator(f"#{chart} .main-svg").first.wait_for()
+    company = page.locator("#headline-score").inner_text()
+    assert page.console_errors == [] and page.foreign_requests == []
+    assert axe_violations(page) == []
+
+    page.get_by_label("Department (with everything below it)").select_option(label="Acme / Parent")
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_role("heading", name="Results: Pulse · Parent").wait_for()
+    page.locator("#chart-trend .main-svg").first.wait_for()
+    parent = services.results_for_round(closed["survey"], closed["round"],
+                                        services.Scope("department", org["parent"].id))
+    expected = "+0" if round(parent.enps.score) == 0 else None
+    assert page.locator("#headline-score").inner_text() != company
+    if expected:
+        assert page.locator("#headline-score").inner_text() == expected
+
+    page.get_by_role("button", name="Italiano").click()
+    page.get_by_role("heading", name="Risultati: Pulse · Parent").wait_for()
+    assert page.locator("html").get_attribute("lang") == "it"
+    assert page.get_by_label("Reparto (con tutto ciò che contiene)").is_visible()
+    page.locator("#chart-trend .main-svg").first.wait_for()
+    assert page.console_errors == [] and page.foreign_requests == []
