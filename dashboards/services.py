@@ -391,9 +391,10 @@ def _comments(survey: Survey, round_: Round, rng: random.Random | None) -> list[
         return []
     comments = list(db.session.scalars(
         sa.select(Answer.value_text).join(Response, Response.id == Answer.response_id)
-        .where(Response.round_id == round_.id, Answer.kind == "text")))
+        .where(Response.round_id == round_.id, Answer.kind == "text")
+        .order_by(sa.func.random()).limit(MAX_COMMENTS)))
     (rng or random.SystemRandom()).shuffle(comments)
-    return comments[:MAX_COMMENTS]
+    return comments
 
 
 # --- Helpers other features call --------------------------------------------------------
