@@ -30,11 +30,13 @@ def trend_figure(points: Sequence[TrendPoint]) -> dict:
     low = [None if p.suppressed else p.ci_low for p in points]
     high = [None if p.suppressed else p.ci_high for p in points]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=high, mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False,
-                             connectgaps=False))
-    fig.add_trace(go.Scatter(x=x, y=low, mode="lines", line={"width": 0}, fill="tonexty",
-                             fillcolor=COLORS["band"], name=_("95% interval"), hoverinfo="skip",
-                             connectgaps=False))
+    # One band per run of shown rounds: a filled area across a hidden round would draw an interval there.
+    for number, run in enumerate(_runs(score)):
+        fig.add_trace(go.Scatter(x=[x[i] for i in run], y=[high[i] for i in run], mode="lines", line={"width": 0},
+                                 hoverinfo="skip", showlegend=False, legendgroup="band"))
+        fig.add_trace(go.Scatter(x=[x[i] for i in run], y=[low[i] for i in run], mode="lines", line={"width": 0},
+                                 fill="tonexty", fillcolor=COLORS["band"], name=_("95% interval"),
+                                 hoverinfo="skip", legendgroup="band", showlegend=number == 0))
     fig.add_trace(go.Scatter(x=x, y=score, mode="lines+markers", name=_("eNPS"), connectgaps=False,
                              line={"color": COLORS["line"], "width": 2},
                              marker={"size": [11 if p.significant_change else 6 for p in points],
@@ -42,6 +44,19 @@ def trend_figure(points: Sequence[TrendPoint]) -> dict:
     fig.update_layout(**_layout(yaxis={"range": [-100, 100], "title": _("eNPS"), "zeroline": True},
                                 legend={"orientation": "h", "y": -0.2}))
     return fig.to_dict()
+
+
+def _runs(values: Sequence[float | None]) -> list[list[int]]:
+    """Indexes of consecutive non-None values, as separate runs."""
+    runs: list[list[int]] = []
+    for index, value in enumerate(values):
+        if value is None:
+            continue
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
 
 
 def distribution_figure(histogram: Sequence[int]) -> dict:

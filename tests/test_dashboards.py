@@ -202,11 +202,14 @@ def test_trend_figure_draws_hidden_rounds_as_gaps_and_marks_real_changes():
     a, b = enps([0] * 9 + [5, 5]), enps([5] + [0] * 10)
     points = trend([("w1", a), ("w2", None), ("w3", b)])
     figure = figures.trend_figure(points)
-    line = figure["data"][2]
+    line = figure["data"][-1]
     assert list(line["x"]) == ["w1", "w2", "w3"]
     assert line["y"][1] is None and line["y"][0] == 100 and line["y"][2] == -100
     assert list(line["marker"]["symbol"]) == ["circle", "circle", "diamond"]
-    assert figure["data"][0]["y"][0] == pytest.approx(a.ci_high)
+    # a band for w1 and another for w3: nothing is drawn across the hidden w2
+    bands = figure["data"][:-1]
+    assert [list(t["x"]) for t in bands] == [["w1"], ["w1"], ["w3"], ["w3"]]
+    assert bands[0]["y"][0] == pytest.approx(a.ci_high) and bands[3]["y"][0] == pytest.approx(b.ci_low)
 
 
 def test_distribution_figure_colours_by_category():
