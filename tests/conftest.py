@@ -59,7 +59,8 @@ class _Postgres:
     def __init__(self, url: str):
         self.url = sa.make_url(url)
         self.admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-        self.template = f"polso_tpl_{_WORKER}"
+        # Per process, so two test runs against one server never clone a template being rebuilt.
+        self.template = f"polso_tpl_{_WORKER}_{os.getpid()}"
 
     def _execute(self, sql: str) -> None:
         with self.admin.connect() as conn:
@@ -74,7 +75,7 @@ class _Postgres:
         _migrate(self.url_for(self.template))
 
     def new(self) -> tuple[str, str]:
-        name = f"polso_t_{_WORKER}_{uuid.uuid4().hex[:10]}"
+        name = f"polso_t_{os.getpid()}_{uuid.uuid4().hex[:10]}"
         self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
         return name, self.url_for(name)
 
@@ -96,15 +97,29 @@ def _database_source(tmp_path_factory):
 
 
 @pytest.fixture
-def database_uri(_database_source, tmp_path):
-    if isinstance(_database_source, _Postgres):
-        name, uri = _database_source.new()
-        yield uri
-        _database_source.drop(name)
-    else:
-        path = tmp_path / "polso.sqlite3"
+def new_database(_database_source, tmp_path):
+    """A factory of fresh migrated databases (URIs), dropped after the test."""
+    made = []
+
+    def make() -> str:
+        if isinstance(_database_source, _Postgres):
+            name, uri = _database_source.new()
+            made.append(name)
+            return uri
+        path = tmp_path / f"polso{len(made)}.sqlite3"
+        made.append(path)
         shutil.copy(_database_source, path)
-        yield f"sqlite:///{path}"
+        return f"sqlite:///{path}"
+
+    yield make
+    if isinstance(_database_source, _Postgres):
+        for name in made:
+            _database_source.drop(name)
+
+
+@pytest.fixture
+def database_uri(new_database):
+    return new_database()
 
 
 @pytest.fixture
