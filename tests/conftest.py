@@ -213,6 +213,32 @@ def api_token(client):
     return token_for
 
 
+def run_concurrently(*calls, timeout: float = 60) -> list:
+    """Start every call at the same moment, each in its own thread; return their results in order.
+
+    An exception in a call is re-raised here, so a test sees it.
+    """
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+    errors: list = []
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call()
+        except Exception as error:  # re-raised below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    if errors:
+        raise errors[0]
+    return results
+
+
 # --- A real SMTP server on loopback -------------------------------------------------------
 
 class Mailbox:

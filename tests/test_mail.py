@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,7 +11,7 @@ import sqlalchemy as sa
 
 from mail.models import OutboxMessage
 from mail.services import MAX_ATTEMPTS, SendReport, backoff, queue, render, send_all_pending, send_pending
-from tests.conftest import free_port
+from tests.conftest import free_port, run_concurrently
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -190,24 +189,11 @@ def test_queue_does_not_commit_so_a_rollback_drops_the_message(db):
 def test_concurrent_senders_deliver_each_message_exactly_once(app, db, smtp):
     for n in range(30):
         queue_one(db, n)
-    start = threading.Barrier(2)
-    reports, errors = [], []
-
     def sender():
-        try:
-            with app.app_context():
-                start.wait(timeout=10)
-                reports.append(send_pending(NOW))
-        except Exception as error:  # surfaced by the assertion below
-            errors.append(error)
+        with app.app_context():
+            return send_pending(NOW)
 
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert errors == []
+    reports = run_concurrently(sender, sender)
     received = Counter(m["Subject"] for m in smtp.messages)
     assert received == Counter(f"Subject {n}" for n in range(30))
     assert sum(r.sent for r in reports) == 30 and sum(r.failed for r in reports) == 0

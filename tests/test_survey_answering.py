@@ -1,7 +1,6 @@
 """Answering: the personal link, one validation for page and API, anonymous storage."""
 
 import re
-import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,7 @@ from babel.dates import format_datetime
 from extensions import db as _db
 from surveys import services
 from surveys.models import Answer, Invitation, Response
+from tests.conftest import run_concurrently
 
 NOW = datetime.now(UTC)
 
@@ -225,19 +225,11 @@ def test_answering_a_round_you_were_not_invited_to_is_403(client, setup, factory
 def test_concurrent_double_submit_stores_one_response(app, client, setup, api_token):
     headers = api_token("ada@example.com")
     url = f"/api/v1/rounds/{setup['round'].id}/responses"
-    barrier = threading.Barrier(2)
-    statuses = []
-
     def submit():
         with app.test_client() as own_client:
-            barrier.wait(timeout=10)
-            statuses.append(own_client.post(url, json=api_answers(setup), headers=headers).status_code)
+            return own_client.post(url, json=api_answers(setup), headers=headers).status_code
 
-    threads = [threading.Thread(target=submit) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    statuses = run_concurrently(submit, submit)
     assert sorted(statuses) == [201, 409]
     assert stored()[0] == 1
 

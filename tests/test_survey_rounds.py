@@ -1,6 +1,5 @@
 """``pulses tick``: rounds open by cadence, invitations, reminders, closing, e-mail once."""
 
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -10,6 +9,7 @@ from extensions import db as _db
 from mail.models import OutboxMessage
 from surveys import services
 from surveys.models import Invitation, Round
+from tests.conftest import run_concurrently
 
 MONDAY = date(2026, 3, 2)
 OPEN = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # 09:00 in Rome
@@ -135,23 +135,11 @@ def test_tick_on_the_command_line(runner, db, org):
 
 def test_two_concurrent_ticks_open_one_round_and_send_each_email_once(app, db, org, smtp):
     weekly()
-    barrier = threading.Barrier(2)
-    errors = []
-
     def run():
-        try:
-            with app.app_context():
-                barrier.wait(timeout=10)
-                services.tick(DURING)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        with app.app_context():
+            services.tick(DURING)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    run_concurrently(run, run)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 1
     assert sorted(m["To"] for m in smtp.messages) == ["boss@example.com", "ops@example.com", "seller@example.com"]
 
