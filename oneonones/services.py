@@ -1,10 +1,1002 @@
-"""Business rules (placeholder until the feature lands)."""
+"""Business rules for one-on-ones.
+
+The HTML pages, the JSON API, the calendar feed and ``tick`` all call these
+functions. Each refusal raises from ``errors`` before anything is written.
+Functions that depend on time take ``now`` (UTC).
+
+Rules kept here:
+
+- Only a manager and one of their active direct reports share a series; when
+  the report's manager changes (or either person is deactivated) the series
+  ends, found by ``end_broken_series`` from ``tick`` and whenever series are read.
+- A new series, a schedule change and a moved occurrence are refused when
+  they overlap any other one-on-one of the manager or the report (either as
+  manager or as report) within ``CONFLICT_HORIZON``; paused series keep their slot.
+- The agenda is shared by the pair: an item added for an occurrence shows on
+  that occurrence and every later one of the same manager and report until
+  it is ticked off ("carry-over"); it is not copied.
+- Private notes are read by their author only: every query names the author.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from babel.dates import format_date, format_time
+from flask import current_app, has_request_context
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from errors import Conflict, Forbidden, NotFound, ValidationError
+from extensions import db
+from mail import services as mail
+from mail.models import OutboxMessage
+from oneonones import schedule
+from oneonones.models import (
+    CADENCES,
+    MAX_DURATION,
+    MAX_ITEM_LENGTH,
+    MAX_NOTE_LENGTH,
+    MIN_DURATION,
+    ActionItem,
+    AgendaItem,
+    CalendarFeed,
+    OccurrenceException,
+    PrivateNote,
+    Series,
+)
+from people.models import Person
+
+DEFAULT_DURATION = 60
+CONFLICT_HORIZON = timedelta(days=366)
+NOT_MET_DAYS = 30
+REMINDER_AHEAD = timedelta(hours=24)
+HISTORY_WINDOW = timedelta(days=366)
+MAX_RANGE = timedelta(days=2 * 366)
+
+
+# --- Occurrences ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One meeting of a series. ``original_start`` names it; ``starts_at`` is when it happens."""
+
+    series_id: int
+    original_start: datetime
+    starts_at: datetime
+    ends_at: datetime
+    status: str  # scheduled | moved | cancelled
+
+    @property
+    def key(self) -> str:
+        return schedule.occurrence_key(self.original_start)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+
+def _exceptions(series_ids: Iterable[int]) -> dict[int, dict[datetime, OccurrenceException]]:
+    ids = list(series_ids)
+    found: dict[int, dict[datetime, OccurrenceException]] = {i: {} for i in ids}
+    if ids:
+        for row in db.session.scalars(sa.select(OccurrenceException)
+                                      .where(OccurrenceException.series_id.in_(ids))):
+            found[row.series_id][row.original_start] = row
+    return found
+
+
+def occurrences(series: Series, start: datetime, end: datetime, *, ignore_pause: bool = False,
+                exceptions: Mapping[datetime, OccurrenceException] | None = None) -> list[Occurrence]:
+    """The series' occurrences happening in ``[start, end)``, cancelled ones included, by start time.
+
+    A moved occurrence is listed where it now happens, so it may come from
+    outside the window, or leave it. Nothing at or after the series' end (or,
+    unless ``ignore_pause``, its pause) is listed.
+    """
+    if exceptions is None:
+        exceptions = _exceptions([series.id])[series.id]
+    until = series.until(ignore_pause=ignore_pause)
+    found: list[Occurrence] = []
+    regular = schedule.expand(series.rrule, series.starts_at, series.timezone, series.duration_minutes,
+                              start, end, until=until)
+    for begins, ends in regular:
+        exception = exceptions.get(begins)
+        if exception is None:
+            found.append(Occurrence(series.id, begins, begins, ends, "scheduled"))
+        elif exception.status == "cancelled":
+            found.append(Occurrence(series.id, begins, begins, ends, "cancelled"))
+    for original, exception in exceptions.items():
+        if exception.status == "moved" and start <= exception.starts_at < end \
+                and (until is None or original < until):
+            found.append(Occurrence(series.id, original, exception.starts_at, exception.ends_at, "moved"))
+    found.sort(key=lambda o: (o.starts_at, o.original_start))
+    return found
+
+
+def find_occurrence(series: Series, key: str) -> Occurrence:
+    """The occurrence named by ``key`` (its original start, as in the URL).
+
+    :raise NotFound: the key is malformed or names no occurrence of this series.
+    """
+    original = schedule.parse_occurrence_key(key)
+    if original is not None:
+        until = series.until()
+        if schedule.expand(series.rrule, series.starts_at, series.timezone, series.duration_minutes,
+                           original, original + timedelta(seconds=1), until=until):
+            exception = db.session.scalar(sa.select(OccurrenceException).where(
+                OccurrenceException.series_id == series.id, OccurrenceException.original_start == original))
+            ends = original + timedelta(minutes=series.duration_minutes)
+            if exception is None:
+                return Occurrence(series.id, original, original, ends, "scheduled")
+            if exception.status == "cancelled":
+                return Occurrence(series.id, original, original, ends, "cancelled")
+            return Occurrence(series.id, original, exception.starts_at, exception.ends_at, "moved")
+    raise NotFound(_("No such meeting in this one-on-one series."))
+
+
+def next_occurrence(series: Series, now: datetime) -> Occurrence | None:
+    """The next meeting that is not cancelled and has not ended yet."""
+    if series.status != "active":
+        return None
+    horizon = now
+    for _attempt in range(4):
+        found = [o for o in occurrences(series, horizon - timedelta(days=1), horizon + timedelta(days=120))
+                 if not o.cancelled and o.ends_at > now]
+        if found:
+            return found[0]
+        horizon += timedelta(days=120)
+    return None
+
+
+def upcoming(series: Series, now: datetime, limit: int = 6) -> list[Occurrence]:
+    found = [o for o in occurrences(series, now - timedelta(days=1), now + timedelta(days=200)) if o.ends_at > now]
+    return found[:limit]
+
+
+def recent(series: Series, now: datetime, limit: int = 6) -> list[Occurrence]:
+    found = [o for o in occurrences(series, now - HISTORY_WINDOW, now) if o.ends_at <= now]
+    return found[-limit:][::-1]
+
+
+def neighbours(series: Series, occurrence: Occurrence) -> tuple[Occurrence | None, Occurrence | None]:
+    """The occurrences just before and after this one in the series, by original start."""
+    here = occurrence.original_start
+    before = occurrences(series, here - timedelta(days=62), here)
+    after = occurrences(series, here + timedelta(seconds=1), here + timedelta(days=62))
+    before = [o for o in before if o.original_start < here]
+    after = [o for o in after if o.original_start > here]
+    return (max(before, key=lambda o: o.original_start) if before else None,
+            min(after, key=lambda o: o.original_start) if after else None)
+
+
+# --- Who is in a series -----------------------------------------------------------------
+
+
+def _broken_series_query():
+    report = sa.orm.aliased(Person)
+    manager = sa.orm.aliased(Person)
+    return (sa.select(Series.id)
+            .join(report, report.id == Series.report_id).join(manager, manager.id == Series.manager_id)
+            .where(Series.status != "ended",
+                   sa.or_(report.manager_id.is_(None), report.manager_id != Series.manager_id,
+                          report.active.is_(False), manager.active.is_(False))))
+
+
+def end_broken_series(now: datetime, person_ids: Iterable[int] | None = None) -> int:
+    """End every series whose report no longer reports to its manager (or either left); commits.
+
+    With ``person_ids``, only series involving those people are looked at.
+    Returns how many series were ended.
+    """
+    stmt = _broken_series_query()
+    if person_ids is not None:
+        ids = list(person_ids)
+        stmt = stmt.where(sa.or_(Series.manager_id.in_(ids), Series.report_id.in_(ids)))
+    broken = db.session.scalars(stmt).all()
+    if not broken:
+        return 0
+    ended = db.session.execute(sa.update(Series).where(Series.id.in_(broken), Series.status != "ended")
+                               .values(status="ended", ends_at=now, paused_at=None, end_reason="manager_changed"))
+    db.session.commit()
+    return ended.rowcount
+
+
+def relationship_intact(series: Series) -> bool:
+    report, manager = series.report, series.manager
+    return report.manager_id == series.manager_id and report.active and manager.active
+
+
+def get_series(series_id: int, person: Person, now: datetime) -> Series:
+    """A series that ``person`` takes part in.
+
+    :raise NotFound: no such series. :raise Forbidden: ``person`` is neither its manager nor its report.
+    """
+    series = db.session.get(Series, series_id)
+    if series is None:
+        raise NotFound(_("No such one-on-one."))
+    if not series.involves(person.id):
+        raise Forbidden(_("Only the two people in a one-on-one can see it."))
+    if series.status != "ended" and not relationship_intact(series):
+        end_broken_series(now, [series.report_id])
+        db.session.refresh(series)
+    return series
+
+
+def _require_writable(series: Series, person: Person) -> None:
+    if not series.involves(person.id):
+        raise Forbidden(_("Only the two people in a one-on-one can see it."))
+    if not relationship_intact(series):
+        raise Forbidden(_("This one-on-one ended when the reporting line changed; it can be read, not changed."))
+
+
+def _require_manager(series: Series, person: Person) -> None:
+    _require_writable(series, person)
+    if person.id != series.manager_id:
+        raise Forbidden(_("Only the manager can change the schedule."))
+    if series.status == "ended":
+        raise Conflict(_("This one-on-one series has ended."))
+
+
+def can_write(series: Series, person: Person) -> bool:
+    return series.involves(person.id) and relationship_intact(series)
+
+
+def can_schedule(series: Series, person: Person) -> bool:
+    return can_write(series, person) and person.id == series.manager_id and series.status != "ended"
+
+
+def direct_reports(manager: Person) -> list[Person]:
+    return list(db.session.scalars(sa.select(Person).where(Person.manager_id == manager.id, Person.active)
+                                   .order_by(Person.name, Person.id)))
+
+
+def current_series(manager_id: int, report_id: int) -> Series | None:
+    return db.session.scalar(sa.select(Series).where(Series.manager_id == manager_id,
+                                                     Series.report_id == report_id, Series.status != "ended"))
+
+
+def _pair_series_ids(series: Series) -> list[int]:
+    return list(db.session.scalars(sa.select(Series.id).where(Series.manager_id == series.manager_id,
+                                                              Series.report_id == series.report_id)))
+
+
+# --- Validation -------------------------------------------------------------------------
+
+
+def _viewer_locale(person: Person | None) -> str:
+    if has_request_context() and get_locale() is not None:
+        return str(get_locale())
+    return (person.locale if person else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def describe_slot(begins: datetime, ends: datetime, person: Person) -> str:
+    """A meeting's time as ``person`` reads it: their time zone, the page's language."""
+    tz = ZoneInfo(person.timezone or current_app.config["POLSO_DEFAULT_TIMEZONE"])
+    locale = _viewer_locale(person)
+    return _("%(date)s, %(start)s–%(end)s (%(timezone)s)",
+             date=format_date(begins.astimezone(tz).date(), "full", locale=locale),
+             start=format_time(begins, "short", tzinfo=tz, locale=locale),
+             end=format_time(ends, "short", tzinfo=tz, locale=locale), timezone=tz.key)
+
+
+def _timezones() -> frozenset[str]:
+    from people.services import _timezones as known
+
+    return known()
+
+
+def _parse_instant(value: Any) -> datetime | str | None:
+    """An aware datetime from a datetime or ISO 8601 text; "naive" when the offset is missing."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return "naive" if value.tzinfo is None else value
+
+
+def _clean_schedule(data: Mapping[str, Any], default_tz: str, now: datetime,
+                    errors: dict[str, str]) -> dict[str, Any]:
+    """cadence, timezone, duration_minutes and the first meeting as ``starts_at`` (UTC).
+
+    The first meeting comes either as ``starts_at`` (an instant with its
+    offset: the API) or as ``starts_on`` + ``start_time`` (wall clock in the
+    series' time zone: the HTML form).
+    """
+    values: dict[str, Any] = {}
+    cadence = data.get("cadence")
+    if cadence not in CADENCES:
+        errors["cadence"] = _("Must be one of: %(choices)s.", choices=", ".join(CADENCES))
+    values["cadence"] = cadence
+    timezone = data.get("timezone") or default_tz
+    if not isinstance(timezone, str) or timezone not in _timezones():
+        errors["timezone"] = _("Not a known time zone (use names like Europe/Rome).")
+        timezone = None
+    values["timezone"] = timezone
+    duration = data.get("duration_minutes")
+    if duration is None:
+        duration = DEFAULT_DURATION
+    if isinstance(duration, bool) or not isinstance(duration, int) or not MIN_DURATION <= duration <= MAX_DURATION:
+        errors["duration_minutes"] = _("Must be a whole number of minutes from %(low)s to %(high)s.",
+                                       low=MIN_DURATION, high=MAX_DURATION)
+    values["duration_minutes"] = duration
+    starts_at = None
+    if "starts_at" in data:
+        parsed = _parse_instant(data.get("starts_at"))
+        if parsed == "naive":
+            errors["starts_at"] = _("Give the time with its UTC offset, e.g. 2030-03-04T10:00:00+01:00.")
+        elif parsed is None:
+            errors["starts_at"] = _("Must be a date and time in ISO 8601, e.g. 2030-03-04T10:00:00+01:00.")
+        else:
+            starts_at = parsed.astimezone(UTC)
+    else:
+        day, at = data.get("starts_on"), data.get("start_time")
+        if not isinstance(day, date) or isinstance(day, datetime):
+            errors["starts_on"] = _("Must be a date.")
+        if not isinstance(at, time):
+            errors["start_time"] = _("Must be a time of day.")
+        if timezone and "starts_on" not in errors and "start_time" not in errors:
+            starts_at = schedule.local_datetime(day, at, timezone)
+    if starts_at is not None:
+        starts_at = starts_at.replace(second=0, microsecond=0)
+        if starts_at <= now:
+            errors["starts_at" if "starts_at" in data else "starts_on"] = _("The first meeting must be in the future.")
+    values["starts_at"] = starts_at
+    if not errors:
+        local = starts_at.astimezone(ZoneInfo(timezone))
+        values["rrule"] = schedule.build_rrule(cadence, local)
+    return values
+
+
+def _resolve_report(manager: Person, data: Mapping[str, Any], errors: dict[str, str]) -> Person | None:
+    from people.services import normalize_email
+
+    if data.get("report_id") is not None:
+        report = db.session.get(Person, data["report_id"]) if isinstance(data["report_id"], int) else None
+        field = "report_id"
+    else:
+        field = "report_email"
+        try:
+            email = normalize_email(data.get("report_email"))
+        except ValueError as error:
+            errors[field] = str(error)
+            return None
+        report = db.session.scalar(sa.select(Person).where(Person.email == email))
+    if report is None or not report.active:
+        errors[field] = _("No active person with this e-mail.") if field == "report_email" \
+            else _("Choose one of your direct reports.")
+        return None
+    if report.manager_id != manager.id or report.id == manager.id:
+        raise Forbidden(_("%(name)s is not your direct report.", name=report.name),
+                        {field: _("Not your direct report.")})
+    return report
+
+
+# --- Conflicts --------------------------------------------------------------------------
+
+
+def _busy(person_ids: set[int], start: datetime, end: datetime, *, skip_series: int | None = None,
+          skip_occurrence: tuple[int, datetime] | None = None) -> list[tuple[Occurrence, Series]]:
+    """Every meeting (cancelled ones excepted) in ``[start, end)`` of a series involving these people."""
+    rows = db.session.scalars(sa.select(Series).where(
+        sa.or_(Series.manager_id.in_(person_ids), Series.report_id.in_(person_ids)),
+        sa.or_(Series.ends_at.is_(None), Series.ends_at > start - timedelta(days=1)))).all()
+    rows = [s for s in rows if s.id != skip_series]
+    exceptions = _exceptions(s.id for s in rows)
+    busy = []
+    for other in rows:
+        for occ in occurrences(other, start - timedelta(days=1), end, ignore_pause=True,
+                               exceptions=exceptions[other.id]):
+            if occ.cancelled or (occ.series_id, occ.original_start) == skip_occurrence:
+                continue
+            busy.append((occ, other))
+    busy.sort(key=lambda pair: pair[0].starts_at)
+    return busy
+
+
+def _first_clash(candidates: list[tuple[datetime, datetime]],
+                 busy: list[tuple[Occurrence, Series]]) -> tuple[datetime, datetime, Occurrence, Series] | None:
+    clashes = []
+    for begins, ends in candidates:
+        for occ, other in busy:
+            if occ.starts_at >= ends:
+                break
+            if begins < occ.ends_at:
+                clashes.append((begins, ends, occ, other))
+                break
+    return min(clashes, key=lambda c: c[0]) if clashes else None
+
+
+def _refuse_clash(candidates: list[tuple[datetime, datetime]], people: set[int], actor: Person, field: str,
+                  **skip) -> None:
+    if not candidates:
+        return
+    start = min(c[0] for c in candidates)
+    end = max(c[1] for c in candidates)
+    clash = _first_clash(candidates, _busy(people, start, end, **skip))
+    if clash is None:
+        return
+    _begins, _ends, occ, other = clash
+    message = _("This overlaps the one-on-one of %(manager)s with %(report)s on %(when)s.",
+                manager=other.manager.name, report=other.report.name,
+                when=describe_slot(occ.starts_at, occ.ends_at, actor))
+    raise Conflict(message, {field: message})
+
+
+# --- Series -----------------------------------------------------------------------------
+
+
+def create_series(manager: Person, data: Mapping[str, Any], now: datetime) -> Series:
+    """Schedule a recurring one-on-one of ``manager`` with one of their direct reports.
+
+    ``data``: ``report_email`` (or ``report_id``), ``cadence``, the first
+    meeting (``starts_at`` with offset, or ``starts_on`` + ``start_time``),
+    optional ``duration_minutes`` (60) and ``timezone`` (the manager's).
+    :raise ValidationError: bad fields. :raise Forbidden: not a direct report.
+    :raise Conflict: the pair already has a series, or a meeting would overlap another one-on-one.
+    """
+    errors: dict[str, str] = {}
+    report = _resolve_report(manager, data, errors)
+    default_tz = manager.timezone or current_app.config["POLSO_DEFAULT_TIMEZONE"]
+    values = _clean_schedule(data, default_tz, now, errors)
+    if errors:
+        raise ValidationError(_("Some fields are not valid."), errors)
+    end_broken_series(now, [report.id])
+    if current_series(manager.id, report.id) is not None:
+        raise Conflict(_("You already have a one-on-one series with %(name)s; change it instead.", name=report.name),
+                       {"report_email": _("Already has a one-on-one series with you.")})
+    field = "starts_at" if "starts_at" in data else "starts_on"
+    candidates = schedule.expand(values["rrule"], values["starts_at"], values["timezone"],
+                                 values["duration_minutes"], values["starts_at"],
+                                 values["starts_at"] + CONFLICT_HORIZON)
+    _refuse_clash(candidates, {manager.id, report.id}, manager, field)
+    series = Series(manager_id=manager.id, report_id=report.id, status="active", created_at=now, **values)
+    db.session.add(series)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_("You already have a one-on-one series with %(name)s; change it instead.",
+                         name=report.name)) from None
+    return series
+
+
+def update_series(series: Series, actor: Person, data: Mapping[str, Any], now: datetime) -> Series:
+    """Change cadence, time, length or time zone from a future meeting on.
+
+    Before the first meeting the series is changed in place. After it, the
+    series ends now and a new one continues with ``previous_id`` set, so past
+    meetings (and what was said in them) keep their dates. Moves and
+    cancellations of future meetings that the new schedule still has are kept;
+    private notes written ahead for a future meeting move to the new schedule's
+    next meeting. Returns the series now in force.
+    :raise Conflict: paused or ended series, or an overlap. :raise ValidationError: bad fields.
+    """
+    _require_manager(series, actor)
+    if series.status == "paused":
+        raise Conflict(_("Resume the series before changing its schedule."))
+    errors: dict[str, str] = {}
+    values = _clean_schedule(data, series.timezone, now, errors)
+    if errors:
+        raise ValidationError(_("Some fields are not valid."), errors)
+    same_rule = all(getattr(series, name) == values[name] for name in ("rrule", "timezone", "duration_minutes"))
+    first = values["starts_at"]
+    if same_rule and (first == series.starts_at or schedule.expand(
+            series.rrule, series.starts_at, series.timezone, series.duration_minutes, first,
+            first + timedelta(seconds=1), until=series.until())):
+        return series  # the form was sent back unchanged (it shows the next meeting, not the first)
+    field = "starts_at" if "starts_at" in data else "starts_on"
+    candidates = schedule.expand(values["rrule"], first, values["timezone"], values["duration_minutes"], first,
+                                 first + CONFLICT_HORIZON)
+    _refuse_clash(candidates, {series.manager_id, series.report_id}, actor, field, skip_series=series.id)
+    if series.starts_at >= now:
+        for name, value in values.items():
+            setattr(series, name, value)
+        db.session.execute(sa.delete(OccurrenceException).where(OccurrenceException.series_id == series.id))
+        db.session.commit()
+        return series
+    series.status, series.ends_at, series.end_reason = "ended", now, "rescheduled"
+    db.session.flush()  # the old series leaves the "one current series per pair" index first
+    follower = Series(manager_id=series.manager_id, report_id=series.report_id, status="active",
+                      previous_id=series.id, created_at=now, **values)
+    db.session.add(follower)
+    db.session.flush()
+    _carry_forward(series, follower, [b for b, _e in candidates], now)
+    db.session.commit()
+    return follower
+
+
+def _carry_forward(old: Series, follower: Series, new_starts: list[datetime], now: datetime) -> None:
+    """Give the follower what was already arranged for the old series' future meetings."""
+    kept = set(new_starts)
+    for row in db.session.scalars(sa.select(OccurrenceException).where(
+            OccurrenceException.series_id == old.id, OccurrenceException.original_start >= now)):
+        if row.original_start in kept:
+            db.session.add(OccurrenceException(series_id=follower.id, original_start=row.original_start,
+                                               status=row.status, starts_at=row.starts_at, ends_at=row.ends_at,
+                                               changed_at=now))
+    if not new_starts:
+        return
+    for note in db.session.scalars(sa.select(PrivateNote).where(
+            PrivateNote.series_id == old.id, PrivateNote.occurrence_start >= now)).all():
+        target = next((b for b in new_starts if b >= note.occurrence_start), new_starts[-1])
+        existing = db.session.scalar(sa.select(PrivateNote).where(
+            PrivateNote.series_id == follower.id, PrivateNote.occurrence_start == target,
+            PrivateNote.author_id == note.author_id))
+        if existing is None:
+            note.series_id, note.occurrence_start = follower.id, target
+        else:
+            existing.body = f"{existing.body}\n\n{note.body}"
+            db.session.delete(note)
+        db.session.flush()
+
+
+def pause_series(series: Series, actor: Person, now: datetime) -> None:
+    """Stop scheduling meetings from now on, keeping the slot; past meetings stay."""
+    _require_manager(series, actor)
+    if series.status == "active":
+        series.status, series.paused_at = "paused", now
+        db.session.commit()
+
+
+def resume_series(series: Series, actor: Person, now: datetime) -> None:
+    """Schedule meetings again; those that fell in the pause are recorded as cancelled."""
+    _require_manager(series, actor)
+    if series.status != "paused":
+        return
+    exceptions = _exceptions([series.id])[series.id]
+    skipped = schedule.expand(series.rrule, series.starts_at, series.timezone, series.duration_minutes,
+                              series.paused_at, now)
+    for begins, _ends in skipped:
+        row = exceptions.get(begins)
+        if row is None:
+            db.session.add(OccurrenceException(series_id=series.id, original_start=begins, status="cancelled",
+                                               changed_at=now))
+        else:
+            row.status, row.starts_at, row.ends_at, row.changed_at = "cancelled", None, None, now
+    series.status, series.paused_at = "active", None
+    db.session.commit()
+
+
+def end_series(series: Series, actor: Person, now: datetime) -> None:
+    """No meetings from now on; the series and its history stay readable."""
+    _require_manager(series, actor)
+    series.status, series.ends_at, series.paused_at, series.end_reason = "ended", now, None, "ended"
+    db.session.commit()
+
+
+def _clean_move(series: Series, data: Mapping[str, Any], errors: dict[str, str]) -> tuple[datetime, datetime] | None:
+    duration = data.get("duration_minutes") or series.duration_minutes
+    if isinstance(duration, bool) or not isinstance(duration, int) or not MIN_DURATION <= duration <= MAX_DURATION:
+        errors["duration_minutes"] = _("Must be a whole number of minutes from %(low)s to %(high)s.",
+                                       low=MIN_DURATION, high=MAX_DURATION)
+    if "starts_at" in data:
+        parsed = _parse_instant(data["starts_at"])
+        if parsed in (None, "naive"):
+            errors["starts_at"] = _("Must be a date and time in ISO 8601, e.g. 2030-03-04T10:00:00+01:00.")
+            return None
+        begins = parsed.astimezone(UTC)
+    else:
+        day, at = data.get("starts_on"), data.get("start_time")
+        if not isinstance(day, date) or isinstance(day, datetime):
+            errors["starts_on"] = _("Must be a date.")
+        if not isinstance(at, time):
+            errors["start_time"] = _("Must be a time of day.")
+        if errors:
+            return None
+        begins = schedule.local_datetime(day, at, series.timezone)
+    if errors:
+        return None
+    begins = begins.replace(second=0, microsecond=0)
+    return begins, begins + timedelta(minutes=duration)
+
+
+def move_occurrence(series: Series, actor: Person, key: str, data: Mapping[str, Any], now: datetime) -> Occurrence:
+    """Move one meeting to another time (and length); the rest of the series is untouched.
+
+    :raise ValidationError: bad time. :raise Conflict: it would overlap another one-on-one.
+    """
+    _require_manager(series, actor)
+    occurrence = find_occurrence(series, key)
+    errors: dict[str, str] = {}
+    slot = _clean_move(series, data, errors)
+    if errors:
+        raise ValidationError(_("Some fields are not valid."), errors)
+    begins, ends = slot
+    _refuse_clash([slot], {series.manager_id, series.report_id}, actor,
+                  "starts_at" if "starts_at" in data else "starts_on",
+                  skip_occurrence=(series.id, occurrence.original_start))
+    row = db.session.scalar(sa.select(OccurrenceException).where(
+        OccurrenceException.series_id == series.id, OccurrenceException.original_start == occurrence.original_start))
+    if begins == occurrence.original_start and ends - begins == timedelta(minutes=series.duration_minutes):
+        if row is not None:
+            db.session.delete(row)
+    elif row is None:
+        db.session.add(OccurrenceException(series_id=series.id, original_start=occurrence.original_start,
+                                           status="moved", starts_at=begins, ends_at=ends, changed_at=now))
+    else:
+        row.status, row.starts_at, row.ends_at, row.changed_at = "moved", begins, ends, now
+    db.session.commit()
+    return find_occurrence(series, key)
+
+
+def cancel_occurrence(series: Series, actor: Person, key: str, now: datetime) -> None:
+    """Cancel one meeting; its agenda carries over to the next one."""
+    _require_manager(series, actor)
+    occurrence = find_occurrence(series, key)
+    row = db.session.scalar(sa.select(OccurrenceException).where(
+        OccurrenceException.series_id == series.id, OccurrenceException.original_start == occurrence.original_start))
+    if row is None:
+        db.session.add(OccurrenceException(series_id=series.id, original_start=occurrence.original_start,
+                                           status="cancelled", changed_at=now))
+    else:
+        row.status, row.starts_at, row.ends_at, row.changed_at = "cancelled", None, None, now
+    db.session.commit()
+
+
+def restore_occurrence(series: Series, actor: Person, key: str, now: datetime) -> None:
+    """Undo a cancellation or a move: the meeting is back at its usual time, unless that now clashes."""
+    _require_manager(series, actor)
+    occurrence = find_occurrence(series, key)
+    if occurrence.status == "scheduled":
+        return
+    slot = (occurrence.original_start, occurrence.original_start + timedelta(minutes=series.duration_minutes))
+    _refuse_clash([slot], {series.manager_id, series.report_id}, actor, "starts_on",
+                  skip_occurrence=(series.id, occurrence.original_start))
+    db.session.execute(sa.delete(OccurrenceException).where(
+        OccurrenceException.series_id == series.id, OccurrenceException.original_start == occurrence.original_start))
+    db.session.commit()
+
+
+# --- Agenda, action items, private notes ------------------------------------------------
+
+
+def _clean_text(value: Any, field: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(_("Some fields are not valid."), {field: _("This field is required.")})
+    if len(value.strip()) > limit:
+        raise ValidationError(_("Some fields are not valid."), {field: _("At most %(max)s characters.", max=limit)})
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class AgendaRow:
+    item: AgendaItem
+    carried: bool  # added for an earlier meeting
+    done_here: bool
+    done_later: bool
+
+
+def agenda(series: Series, occurrence: Occurrence) -> list[AgendaRow]:
+    """The shared agenda of one meeting: its own items and the unticked ones from earlier meetings."""
+    here = occurrence.original_start
+    items = db.session.scalars(sa.select(AgendaItem).where(
+        AgendaItem.series_id.in_(_pair_series_ids(series)), AgendaItem.occurrence_start <= here,
+        sa.or_(AgendaItem.done_occurrence.is_(None), AgendaItem.done_occurrence >= here))
+        .order_by(AgendaItem.occurrence_start, AgendaItem.id)).all()
+    return [AgendaRow(i, i.occurrence_start < here, i.done_occurrence == here,
+                      i.done_occurrence is not None and i.done_occurrence > here) for i in items]
+
+
+def add_agenda_item(series: Series, occurrence: Occurrence, author: Person, text: Any, now: datetime) -> AgendaItem:
+    _require_writable(series, author)
+    item = AgendaItem(series_id=series.id, occurrence_start=occurrence.original_start,
+                      text=_clean_text(text, "text", MAX_ITEM_LENGTH), author_id=author.id, created_at=now)
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+def _pair_item(model, series: Series, item_id: int):
+    item = db.session.get(model, item_id)
+    if item is None or item.series_id not in _pair_series_ids(series):
+        raise NotFound(_("No such item in this one-on-one."))
+    return item
+
+
+def toggle_agenda_item(series: Series, occurrence: Occurrence, person: Person, item_id: int,
+                       now: datetime) -> AgendaItem:
+    """Tick an item off at this meeting, or untick it."""
+    _require_writable(series, person)
+    item = _pair_item(AgendaItem, series, item_id)
+    if item.occurrence_start > occurrence.original_start:
+        raise Conflict(_("This item is on a later meeting's agenda."))
+    if item.done_occurrence is None:
+        item.done_occurrence, item.done_by_id, item.done_at = occurrence.original_start, person.id, now
+    else:
+        item.done_occurrence, item.done_by_id, item.done_at = None, None, None
+    db.session.commit()
+    return item
+
+
+def action_items(series: Series, occurrence: Occurrence | None = None) -> list[ActionItem]:
+    """The pair's action items: with an occurrence, those agreed there and those still open from before."""
+    stmt = sa.select(ActionItem).where(ActionItem.series_id.in_(_pair_series_ids(series)))
+    if occurrence is not None:
+        here = occurrence.original_start
+        stmt = stmt.where(sa.or_(ActionItem.occurrence_start == here,
+                                 sa.and_(ActionItem.occurrence_start < here, ActionItem.done_at.is_(None))))
+    else:
+        stmt = stmt.where(ActionItem.done_at.is_(None))
+    return list(db.session.scalars(stmt.order_by(ActionItem.done_at.is_not(None), ActionItem.due_on.is_(None),
+                                                  ActionItem.due_on, ActionItem.id)))
+
+
+def add_action_item(series: Series, occurrence: Occurrence, author: Person, data: Mapping[str, Any],
+                    now: datetime) -> ActionItem:
+    """``data``: ``text``, ``owner_id`` (the manager or the report), optional ``due_on`` (a date)."""
+    _require_writable(series, author)
+    errors: dict[str, str] = {}
+    try:
+        text = _clean_text(data.get("text"), "text", MAX_ITEM_LENGTH)
+    except ValidationError as error:
+        errors.update(error.fields)
+        text = None
+    owner_id = data.get("owner_id")
+    if owner_id not in (series.manager_id, series.report_id) or isinstance(owner_id, bool):
+        errors["owner_id"] = _("The owner is one of the two people in the one-on-one.")
+    due_on = data.get("due_on")
+    if due_on is not None and (not isinstance(due_on, date) or isinstance(due_on, datetime)):
+        errors["due_on"] = _("Must be a date.")
+    if errors:
+        raise ValidationError(_("Some fields are not valid."), errors)
+    item = ActionItem(series_id=series.id, occurrence_start=occurrence.original_start, text=text,
+                      owner_id=owner_id, due_on=due_on, created_by_id=author.id, created_at=now)
+    db.session.add(item)
+    db.session.commit()
+    return item
+
+
+def toggle_action_item(series: Series, person: Person, item_id: int, now: datetime) -> ActionItem:
+    _require_writable(series, person)
+    item = _pair_item(ActionItem, series, item_id)
+    item.done_at = None if item.done_at else now
+    db.session.commit()
+    return item
+
+
+def private_note(series: Series, occurrence: Occurrence, author: Person) -> PrivateNote | None:
+    """``author``'s own note on this meeting; nobody else's is ever returned."""
+    return db.session.scalar(sa.select(PrivateNote).where(
+        PrivateNote.series_id == series.id, PrivateNote.occurrence_start == occurrence.original_start,
+        PrivateNote.author_id == author.id))
+
+
+def save_private_note(series: Series, occurrence: Occurrence, author: Person, body: Any,
+                      now: datetime) -> PrivateNote | None:
+    """Write ``author``'s note on this meeting; an empty body deletes it."""
+    if not series.involves(author.id):
+        raise Forbidden(_("Only the two people in a one-on-one can see it."))
+    if body is not None and not isinstance(body, str):
+        raise ValidationError(_("Some fields are not valid."), {"body": _("Must be text.")})
+    body = (body or "").strip()
+    if len(body) > MAX_NOTE_LENGTH:
+        raise ValidationError(_("Some fields are not valid."),
+                              {"body": _("At most %(max)s characters.", max=MAX_NOTE_LENGTH)})
+    note = private_note(series, occurrence, author)
+    if not body:
+        if note is not None:
+            db.session.delete(note)
+            db.session.commit()
+        return None
+    if note is None:
+        note = PrivateNote(series_id=series.id, occurrence_start=occurrence.original_start, author_id=author.id)
+        db.session.add(note)
+    note.body, note.updated_at = body, now
+    db.session.commit()
+    return note
+
+
+# --- Overviews --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    report: Person
+    series: Series | None  # the current one
+    previous: Series | None  # the latest ended one, when there is no current one
+    next: Occurrence | None
+    last_met: datetime | None
+    overdue: bool  # no meeting in the last NOT_MET_DAYS days
+
+
+def last_meeting(manager_id: int, report_id: int, now: datetime) -> datetime | None:
+    """When the pair last met (a meeting that ended, not cancelled), looking back a year."""
+    latest = None
+    for series in db.session.scalars(sa.select(Series).where(Series.manager_id == manager_id,
+                                                             Series.report_id == report_id)):
+        held = [o for o in occurrences(series, now - HISTORY_WINDOW, now) if not o.cancelled and o.ends_at <= now]
+        if held and (latest is None or held[-1].starts_at > latest):
+            latest = held[-1].starts_at
+    return latest
+
+
+def manager_overview(manager: Person, now: datetime) -> list[ReportRow]:
+    """Each active direct report with their current series, next meeting and when they last met."""
+    end_broken_series(now, [manager.id])
+    rows = []
+    for report in direct_reports(manager):
+        series = current_series(manager.id, report.id)
+        previous = None if series else db.session.scalar(
+            sa.select(Series).where(Series.manager_id == manager.id, Series.report_id == report.id)
+            .order_by(Series.ends_at.desc()).limit(1))
+        last = last_meeting(manager.id, report.id, now)
+        rows.append(ReportRow(report, series, previous, next_occurrence(series, now) if series else None, last,
+                              last is None or now - last > timedelta(days=NOT_MET_DAYS)))
+    return rows
+
+
+@dataclass(frozen=True)
+class SeriesRow:
+    series: Series
+    next: Occurrence | None
+
+
+def series_as_report(person: Person, now: datetime) -> list[SeriesRow]:
+    """The person's one-on-ones with their manager(s): current ones first, then past ones."""
+    end_broken_series(now, [person.id])
+    # A schedule change ends a series and starts its follower; the follower's page links back.
+    found = db.session.scalars(sa.select(Series).where(
+        Series.report_id == person.id, sa.or_(Series.end_reason.is_(None), Series.end_reason != "rescheduled"))
+        .order_by(Series.status == "ended", Series.created_at.desc())).all()
+    return [SeriesRow(s, next_occurrence(s, now)) for s in found]
+
+
+def past_series_as_manager(manager: Person) -> list[Series]:
+    """Ended series with people who no longer report to ``manager`` (their history stays readable)."""
+    return list(db.session.scalars(
+        sa.select(Series).join(Person, Person.id == Series.report_id)
+        .where(Series.manager_id == manager.id, Series.status == "ended", Series.end_reason == "manager_changed")
+        .order_by(Series.ends_at.desc()).limit(20)))
+
+
+def series_history(series: Series) -> list[Series]:
+    """All series of the same manager and report, newest first (a schedule change starts a new one)."""
+    return list(db.session.scalars(sa.select(Series).where(Series.manager_id == series.manager_id,
+                                                           Series.report_id == series.report_id)
+                                   .order_by(Series.starts_at.desc())))
+
+
+# --- Calendar feed ----------------------------------------------------------------------
+
+FEED_PATH = "/calendar/"
+
+
+def _feed_token(person_id: int, nonce: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    mac = hmac.new(key, f"polso.calendar-feed:{person_id}:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _feed_link(token: str) -> str:
+    return f"{current_app.config['POLSO_BASE_URL'].rstrip('/')}{FEED_PATH}{token}.ics"
+
+
+def feed_url(person: Person, now: datetime, *, create: bool = False) -> str | None:
+    """The person's feed URL, or None when they have none (with ``create``, one is made)."""
+    feed = db.session.scalar(sa.select(CalendarFeed).where(CalendarFeed.person_id == person.id))
+    if feed is None:
+        if not create:
+            return None
+        return regenerate_feed(person, now)
+    token = _feed_token(person.id, feed.nonce)
+    if feed.token_hash != _hash(token):
+        # SECRET_KEY changed: the old URL stops working, as with every other signed link.
+        feed.token_hash = _hash(token)
+        db.session.commit()
+    return _feed_link(token)
+
+
+def regenerate_feed(person: Person, now: datetime) -> str:
+    """A new secret URL for the person's feed; the previous one stops working at once."""
+    feed = db.session.scalar(sa.select(CalendarFeed).where(CalendarFeed.person_id == person.id))
+    nonce = secrets.token_urlsafe(24)
+    token = _feed_token(person.id, nonce)
+    if feed is None:
+        feed = CalendarFeed(person_id=person.id, created_at=now)
+        db.session.add(feed)
+    feed.nonce, feed.token_hash, feed.created_at = nonce, _hash(token), now
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent request made one first
+        db.session.rollback()
+        return feed_url(person, now)
+    return _feed_link(token)
+
+
+def revoke_feed(person: Person) -> None:
+    """Switch the feed off: its URL answers 404 from now on."""
+    db.session.execute(sa.delete(CalendarFeed).where(CalendarFeed.person_id == person.id))
+    db.session.commit()
+
+
+def person_for_feed(token: str) -> Person:
+    """:raise NotFound: unknown or revoked token, or a deactivated person."""
+    feed = db.session.scalar(sa.select(CalendarFeed).where(CalendarFeed.token_hash == _hash(token)))
+    if feed is None:
+        raise NotFound(_("This calendar link is not valid."))
+    person = db.session.get(Person, feed.person_id)
+    if person is None or not person.active:
+        raise NotFound(_("This calendar link is not valid."))
+    return person
+
+
+def calendar_ics(person: Person, now: datetime) -> bytes:
+    """The person's one-on-ones as an iCalendar document (no agenda, no notes)."""
+    from oneonones.calendar import build_calendar
+
+    end_broken_series(now, [person.id])
+    series = db.session.scalars(sa.select(Series).where(
+        sa.or_(Series.manager_id == person.id, Series.report_id == person.id)).order_by(Series.id)).all()
+    return build_calendar(person, series, _exceptions(s.id for s in series), now)
+
+
+# --- Periodic work ----------------------------------------------------------------------
+
+
+def _reminder_key(series: Series, occurrence: Occurrence, person: Person) -> str:
+    return f"1on1-reminder:{series.id}:{schedule.occurrence_key(occurrence.starts_at)}:{person.id}"
+
+
+def queue_reminders(now: datetime) -> int:
+    """Queue an e-mail to both people for each meeting starting in the next 24 hours; once each."""
+    queued = 0
+    active = db.session.scalars(sa.select(Series).where(Series.status == "active").order_by(Series.id)).all()
+    exceptions = _exceptions(s.id for s in active)
+    for series in active:
+        soon = [o for o in occurrences(series, now, now + REMINDER_AHEAD, exceptions=exceptions[series.id])
+                if not o.cancelled]
+        for occurrence in soon:
+            for person, other in ((series.manager, series.report), (series.report, series.manager)):
+                key = _reminder_key(series, occurrence, person)
+                if not person.active or db.session.scalar(
+                        sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
+                    continue
+                items = [row.item.text for row in agenda(series, occurrence) if not row.item.done_occurrence]
+                tz = ZoneInfo(person.timezone or series.timezone)
+                locale = person.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+                local = occurrence.starts_at.astimezone(tz)
+                subject, text, html = mail.render(
+                    "oneonone_reminder", person.locale, person=person, other=other, timezone=tz.key,
+                    day=format_date(local.date(), "full", locale=locale),
+                    short_day=format_date(local.date(), "medium", locale=locale),
+                    time=format_time(local, "short", tzinfo=tz, locale=locale),
+                    minutes=int((occurrence.ends_at - occurrence.starts_at).total_seconds() // 60),
+                    agenda=items, series_id=series.id, key=occurrence.key)
+                mail.queue(person.email, subject, text, body_html=html, kind="oneonone_reminder",
+                           dedupe_key=key, now=now)
+                try:
+                    db.session.commit()
+                except IntegrityError:  # another tick queued it first
+                    db.session.rollback()
+                    continue
+                queued += 1
+    return queued
 
 
 def tick(now: datetime) -> dict[str, int]:
-    """Periodic work due at ``now``; idempotent. Returns counts of what it did."""
-    return {}
+    """Periodic work due at ``now``; idempotent. Returns counts of what it did.
+
+    Ends series whose reporting line changed, then queues tomorrow's
+    reminders (``tasks.tick`` sends the outbox afterwards).
+    """
+    ended = end_broken_series(now)
+    return {"series_ended": ended, "reminders": queue_reminders(now)}

@@ -1,12 +1,401 @@
-"""One-on-one pages (placeholder until the feature lands)."""
+"""One-on-one pages: the overview, a series, one meeting, and the calendar feed."""
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import flask_babel
+from babel import dates as babel_dates
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from dashboards.services import team_talking_points
+from errors import NotFound, ServiceError
+from oneonones import services
+from oneonones.forms import ActionForm, AgendaForm, MoveForm, NewSeriesForm, NoteForm, ScheduleForm
+from oneonones.models import Series
+from people.forms import EmptyForm
 
 bp = Blueprint("oneonones", __name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@bp.app_template_global()
+def oneonone_schedule(series: Series) -> str:
+    """The schedule in words, in the page's language: "Every two weeks on Monday at 10:00 (Europe/Rome), ..."."""
+    local = series.starts_at.astimezone(ZoneInfo(series.timezone))
+    locale = get_locale() or "en"
+    weekday = babel_dates.format_date(local, "EEEE", locale=locale)
+    at = babel_dates.format_time(local, "short", tzinfo=local.tzinfo, locale=locale)
+    if series.cadence == "weekly":
+        text = _("Every week on %(weekday)s at %(time)s", weekday=weekday, time=at)
+    elif series.cadence == "biweekly":
+        text = _("Every two weeks on %(weekday)s at %(time)s", weekday=weekday, time=at)
+    else:
+        # One whole sentence per position, so that translations can agree in gender ("la prima domenica").
+        nth = (local.day - 1) // 7 + 1
+        monthly = {1: _("Every month on the first %(weekday)s at %(time)s"),
+                   2: _("Every month on the second %(weekday)s at %(time)s"),
+                   3: _("Every month on the third %(weekday)s at %(time)s"),
+                   4: _("Every month on the fourth %(weekday)s at %(time)s")}
+        text = monthly.get(nth, _("Every month on the last %(weekday)s at %(time)s")) % {"weekday": weekday, "time": at}
+    return _("%(schedule)s (%(timezone)s), %(minutes)s minutes", schedule=text, timezone=series.timezone,
+             minutes=series.duration_minutes)
+
+
+@bp.app_template_global()
+def oneonone_when(occurrence, date_format: str = "full") -> str:
+    """A meeting's date and time span in the viewer's time zone and language."""
+    return _("%(date)s, %(start)s–%(end)s", date=flask_babel.format_date(occurrence.starts_at, date_format),
+             start=flask_babel.format_time(occurrence.starts_at, "short"),
+             end=flask_babel.format_time(occurrence.ends_at, "short"))
+
+
+@bp.app_template_global()
+def oneonone_status(status: str) -> str:
+    return {"scheduled": _("Scheduled"), "moved": _("Moved"), "cancelled": _("Cancelled"),
+            "active": _("Active"), "paused": _("Paused"), "ended": _("Ended")}.get(status, status)
+
+
+def _apply_errors(form, error: ServiceError, aliases: dict[str, str] | None = None) -> None:
+    aliases = {"starts_at": "starts_on", "report_email": "report_id", **(aliases or {})}
+    placed = False
+    for name, message in error.fields.items():
+        field = getattr(form, aliases.get(name, name), None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+            placed = True
+    if not placed:
+        flash(error.message, "danger")
+
+
+def _talking_points(series_manager_id: int):
+    return team_talking_points(series_manager_id, limit=3)
+
+
+# --- Overview ---------------------------------------------------------------------------
 
 
 @bp.route("/one-on-ones")
 @login_required
 def index():
-    return render_template("placeholder.html")
+    now = _now()
+    team = services.manager_overview(current_user, now)
+    return render_template(
+        "oneonones/index.html", team=team, as_report=services.series_as_report(current_user, now),
+        past=services.past_series_as_manager(current_user), now=now,
+        talking=_talking_points(current_user.id) if team else None, not_met_days=services.NOT_MET_DAYS)
+
+
+@bp.route("/one-on-ones/new", methods=["GET", "POST"])
+@login_required
+def series_new():
+    reports = services.direct_reports(current_user)
+    if not reports:
+        abort(403)
+    form = NewSeriesForm()
+    form.report_id.choices = [SelectChoice(p.id, p.name) for p in reports]
+    status = 200
+    if request.method == "GET":
+        chosen = request.args.get("report", type=int)
+        form.report_id.data = chosen if chosen in {p.id for p in reports} else reports[0].id
+        form.timezone.data = current_user.timezone
+        form.starts_on.data = (_now() + timedelta(days=1)).astimezone(ZoneInfo(current_user.timezone)).date()
+        form.start_time.data = time(10, 0)
+    if form.validate_on_submit():
+        try:
+            series = services.create_series(current_user, form.to_data(), _now())
+        except ServiceError as error:
+            _apply_errors(form, error)
+            status = error.status
+        else:
+            flash(_("The one-on-one with %(name)s is scheduled.", name=series.report.name), "success")
+            return redirect(url_for("oneonones.series_detail", series_id=series.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("oneonones/new.html", form=form), status
+
+
+# --- A series ---------------------------------------------------------------------------
+
+
+@bp.route("/one-on-ones/<int:series_id>")
+@login_required
+def series_detail(series_id: int):
+    now = _now()
+    series = services.get_series(series_id, current_user, now)
+    schedulable = services.can_schedule(series, current_user)
+    return render_template(
+        "oneonones/series.html", series=series, upcoming=services.upcoming(series, now, limit=8),
+        recent=services.recent(series, now, limit=8), actions=services.action_items(series),
+        history=[s for s in services.series_history(series) if s.id != series.id],
+        schedulable=schedulable, writable=services.can_write(series, current_user), form=EmptyForm(),
+        talking=_talking_points(series.manager_id) if schedulable else None, now=now)
+
+
+@bp.route("/one-on-ones/<int:series_id>/edit", methods=["GET", "POST"])
+@login_required
+def series_edit(series_id: int):
+    now = _now()
+    series = services.get_series(series_id, current_user, now)
+    if current_user.id != series.manager_id or not services.can_write(series, current_user):
+        abort(403)
+    if series.status != "active":
+        flash(_("Resume the series before changing its schedule.") if series.status == "paused"
+              else _("This one-on-one series has ended."), "warning")
+        return redirect(url_for("oneonones.series_detail", series_id=series.id))
+    form = ScheduleForm(obj=series)
+    status = 200
+    if request.method == "GET":
+        following = services.next_occurrence(series, now)
+        first = following.original_start if following else series.starts_at
+        local = first.astimezone(ZoneInfo(series.timezone))
+        form.starts_on.data, form.start_time.data = local.date(), local.time().replace(second=0, microsecond=0)
+    if form.validate_on_submit():
+        try:
+            current = services.update_series(series, current_user, form.to_data(), now)
+        except ServiceError as error:
+            _apply_errors(form, error)
+            status = error.status
+        else:
+            flash(_("The schedule is changed from the next meeting on."), "success")
+            return redirect(url_for("oneonones.series_detail", series_id=current.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("oneonones/edit.html", form=form, series=series), status
+
+
+@bp.route("/one-on-ones/<int:series_id>/<any(pause, resume, end):action>", methods=["POST"])
+@login_required
+def series_action(series_id: int, action: str):
+    now = _now()
+    series = services.get_series(series_id, current_user, now)
+    if current_user.id != series.manager_id:
+        abort(403)
+    if EmptyForm().validate_on_submit():
+        try:
+            if action == "pause":
+                services.pause_series(series, current_user, now)
+                flash(_("The series is paused: no meetings until you resume it."), "success")
+            elif action == "resume":
+                services.resume_series(series, current_user, now)
+                flash(_("The series is running again."), "success")
+            else:
+                services.end_series(series, current_user, now)
+                flash(_("The series has ended. Its history stays here."), "success")
+        except ServiceError as error:
+            flash(error.message, "danger")
+    return redirect(url_for("oneonones.series_detail", series_id=series.id))
+
+
+# --- One meeting ------------------------------------------------------------------------
+
+
+def _load(series_id: int, key: str):
+    now = _now()
+    series = services.get_series(series_id, current_user, now)
+    return series, services.find_occurrence(series, key), now
+
+
+def _move_form(series, occurrence, formdata=None) -> MoveForm:
+    local = occurrence.starts_at.astimezone(ZoneInfo(series.timezone))
+    minutes = int((occurrence.ends_at - occurrence.starts_at).total_seconds() // 60)
+    return MoveForm(prefix="move", formdata=formdata, starts_on=local.date(),
+                    start_time=local.time().replace(second=0, microsecond=0), duration_minutes=minutes)
+
+
+def _action_form(series, formdata=None) -> ActionForm:
+    form = ActionForm(prefix="action", formdata=formdata)
+    form.owner_id.choices = [SelectChoice(series.report_id, series.report.name),
+                             SelectChoice(series.manager_id, series.manager.name)]
+    return form
+
+
+def _occurrence_page(series, occurrence, now, *, move=None, agenda_form=None, action_form=None,
+                     note_form=None, status=200):
+    schedulable = services.can_schedule(series, current_user)
+    note = services.private_note(series, occurrence, current_user)
+    previous, following = services.neighbours(series, occurrence)
+    return render_template(
+        "oneonones/occurrence.html", series=series, occurrence=occurrence, now=now,
+        agenda=services.agenda(series, occurrence), actions=services.action_items(series, occurrence),
+        note=note, previous=previous, following=following, schedulable=schedulable,
+        writable=services.can_write(series, current_user), form=EmptyForm(),
+        move=move or (_move_form(series, occurrence) if schedulable else None),
+        agenda_form=agenda_form or AgendaForm(prefix="agenda", formdata=None),
+        action_form=action_form or _action_form(series),
+        note_form=note_form or NoteForm(prefix="note", formdata=None, body=note.body if note else ""),
+        talking=_talking_points(series.manager_id) if schedulable else None), status
+
+
+def _back(series, occurrence, anchor: str = ""):
+    return redirect(url_for("oneonones.occurrence", series_id=series.id, key=occurrence.key) + anchor)
+
+
+@bp.route("/one-on-ones/<int:series_id>/meetings/<key>")
+@login_required
+def occurrence(series_id: int, key: str):
+    series, found, now = _load(series_id, key)
+    return _occurrence_page(series, found, now)
+
+
+@bp.route("/one-on-ones/<int:series_id>/meetings/<key>/move", methods=["POST"])
+@login_required
+def occurrence_move(series_id: int, key: str):
+    series, found, now = _load(series_id, key)
+    if current_user.id != series.manager_id:
+        abort(403)
+    form = MoveForm(prefix="move")
+    if form.validate_on_submit():
+        try:
+            moved = services.move_occurrence(series, current_user, key, form.to_data(), now)
+        except ServiceError as error:
+            _apply_errors(form, error)
+            return _occurrence_page(series, found, now, move=form, status=error.status)
+        flash(_("The meeting is moved to %(when)s.",
+                when=services.describe_slot(moved.starts_at, moved.ends_at, current_user)), "success")
+        return _back(series, moved)
+    return _occurrence_page(series, found, now, move=form, status=422)
+
+
+@bp.route("/one-on-ones/<int:series_id>/meetings/<key>/<any(cancel, restore):action>", methods=["POST"])
+@login_required
+def occurrence_action(series_id: int, key: str, action: str):
+    series, found, now = _load(series_id, key)
+    if current_user.id != series.manager_id:
+        abort(403)
+    if EmptyForm().validate_on_submit():
+        try:
+            if action == "cancel":
+                services.cancel_occurrence(series, current_user, key, now)
+                flash(_("This meeting is cancelled; its open agenda items carry over to the next one."), "success")
+            else:
+                services.restore_occurrence(series, current_user, key, now)
+                flash(_("This meeting is back at its usual time."), "success")
+        except ServiceError as error:
+            flash(error.message, "danger")
+    return _back(series, found)
+
+
+@bp.route("/one-on-ones/<int:series_id>/meetings/<key>/agenda", methods=["POST"])
+@login_required
+def agenda_add(series_id: int, key: str):
+    series, found, now = _load(series_id, key)
+    form = AgendaForm(prefix="agenda")
+    if form.validate_on_submit():
+        try:
+            services.add_agenda_item(series, found, current_user, form.text.data, now)
+        except ServiceError as error:
+            if error.status != 422:
+                raise
+            _apply_errors(form, error)
+        else:
+            return _back(series, found, "#agenda")
+    return _occurrence_page(series, found, now, agenda_form=form, status=422)
+
+
+@bp.route("/one-on-ones/<int:series_id>/meetings/<key>/agenda/<int:item_id>", methods=["POST"])
+@login_required
+def agenda_toggle(series_id: int, key: str, item_id: int):
+    series, found, now = _load(series_id, key)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.toggle_agenda_item(series, found, current_user, item_id, now)
+        except NotFound:
+            abort(404)
+    return _back(series, found, "#agenda")
+
+
+@bp.route("/one-on-ones/<int:series_id>/meetings/<key>/actions", methods=["POST"])
+@login_required
+def action_add(series_id: int, key: str):
+    series, found, now = _load(series_id, key)
+    form = _action_form(series, formdata=request.form)
+    if form.validate_on_submit():
+        try:
+            services.add_action_item(series, found, current_user, form.to_data(), now)
+        except ServiceError as error:
+            if error.status != 422:
+                raise
+            _apply_errors(form, error)
+        else:
+            return _back(series, found, "#actions")
+    return _occurrence_page(series, found, now, action_form=form, status=422)
+
+
+@bp.route("/one-on-ones/<int:series_id>/meetings/<key>/actions/<int:item_id>", methods=["POST"])
+@login_required
+def action_toggle(series_id: int, key: str, item_id: int):
+    series, found, now = _load(series_id, key)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.toggle_action_item(series, current_user, item_id, now)
+        except NotFound:
+            abort(404)
+    return _back(series, found, "#actions")
+
+
+@bp.route("/one-on-ones/<int:series_id>/meetings/<key>/note", methods=["POST"])
+@login_required
+def note_save(series_id: int, key: str):
+    series, found, now = _load(series_id, key)
+    form = NoteForm(prefix="note")
+    if form.validate_on_submit():
+        try:
+            saved = services.save_private_note(series, found, current_user, form.body.data, now)
+        except ServiceError as error:
+            if error.status != 422:
+                raise
+            _apply_errors(form, error)
+        else:
+            flash(_("Your private note is saved.") if saved else _("Your private note is deleted."), "success")
+            return _back(series, found, "#note")
+    return _occurrence_page(series, found, now, note_form=form, status=422)
+
+
+# --- Calendar feed ----------------------------------------------------------------------
+
+
+@bp.route("/one-on-ones/calendar")
+@login_required
+def calendar():
+    url = services.feed_url(current_user, _now())
+    webcal = url.replace("https://", "webcal://").replace("http://", "webcal://") if url else None
+    return render_template("oneonones/calendar.html", url=url, webcal=webcal, form=EmptyForm())
+
+
+@bp.route("/one-on-ones/calendar/<any(create, regenerate, revoke):action>", methods=["POST"])
+@login_required
+def calendar_action(action: str):
+    if EmptyForm().validate_on_submit():
+        if action == "revoke":
+            services.revoke_feed(current_user)
+            flash(_("Your calendar link is switched off; calendars using it stop updating."), "success")
+        elif action == "regenerate":
+            services.regenerate_feed(current_user, _now())
+            flash(_("Your calendar has a new private link; the old one no longer works."), "success")
+        else:
+            services.feed_url(current_user, _now(), create=True)
+            flash(_("Your private calendar link is ready."), "success")
+    return redirect(url_for("oneonones.calendar"))
+
+
+@bp.route("/calendar/<token>.ics")
+def feed(token: str):
+    """The private feed: no sign-in, the secret in the URL is the credential."""
+    try:
+        person = services.person_for_feed(token)
+    except NotFound:
+        abort(404)
+    response = Response(services.calendar_ics(person, _now()), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="one-on-ones.ics"'
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
