@@ -1,4 +1,289 @@
-"""API v1 endpoints of this feature (placeholder until the feature lands)."""
+"""API v1: milestone plans, milestone transitions and the payouts ledger (DESIGN.md §4).
 
-OPENAPI_PATHS: dict = {}
-OPENAPI_SCHEMAS: dict = {}
+Each handler parses, calls ``rewards.services`` and serialises; the services
+decide who may do what (403), which transitions the state machine allows (409)
+and which fields are valid (422).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import g, jsonify, request, url_for
+from flask_babel import gettext as _
+
+from api import core
+from api.views import bp
+from errors import Forbidden, NotFound, ValidationError
+from extensions import db
+from rewards import services
+from rewards.models import Milestone, MilestoneEvent, MilestonePlan, Payout
+
+
+def _money(amount_minor: int, currency: str) -> dict:
+    return {"amount_minor": amount_minor, "amount": services.decimal_text(amount_minor, currency),
+            "currency": currency}
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def milestone_json(milestone: Milestone, now: datetime) -> dict:
+    plan = milestone.plan
+    return {
+        "id": milestone.id, "plan_id": plan.id, "position": milestone.position, "title": milestone.title,
+        "criteria": milestone.criteria, "amount_minor": milestone.amount_minor,
+        "amount": services.decimal_text(milestone.amount_minor, plan.currency), "currency": plan.currency,
+        "due_on": milestone.due_on.isoformat(), "state": milestone.state,
+        "recipient_agreed": milestone.recipient_agreed_at is not None,
+        "approver_agreed": milestone.approver_agreed_at is not None,
+        "evidence_note": milestone.evidence_note, "evidence_url": milestone.evidence_url,
+        "approved_at": _time(milestone.approved_at),
+        "payment_due_at": _time(services.payment_due(milestone)) if milestone.state == "approved" else None,
+        "overdue": services.is_overdue(milestone, now),
+        "state_changed_at": _time(milestone.state_changed_at),
+    }
+
+
+def event_json(event: MilestoneEvent) -> dict:
+    return {"id": event.id, "milestone_id": event.milestone_id, "action": event.action,
+            "from_state": event.from_state, "to_state": event.to_state, "actor_email": event.actor.email,
+            "at": event.at.isoformat(), "note": event.note, "evidence_url": event.evidence_url}
+
+
+def payout_json(payout: Payout) -> dict:
+    return {"id": payout.id, "milestone_id": payout.milestone_id, **_money(payout.amount_minor, payout.currency),
+            "paid_on": payout.paid_on.isoformat(), "paid_at": payout.paid_at.isoformat(),
+            "reference": payout.reference, "recorded_by_email": payout.recorded_by.email}
+
+
+def plan_json(plan: MilestonePlan, now: datetime, *, full: bool = True, paid: int | None = None) -> dict:
+    paid = services.paid_total(plan) if paid is None else paid
+    planned = services.planned_total(plan)
+    body = {
+        "id": plan.id, "title": plan.title, "label": services.plan_label(plan),
+        "recipient_email": plan.recipient.email, "recipient_name": plan.recipient.name,
+        "recipient_kind": plan.recipient.kind,
+        "approver_email": plan.approver.email, "approver_name": plan.approver.name,
+        "currency": plan.currency, "starts_on": plan.starts_on.isoformat(),
+        "payment_terms_days": plan.payment_terms_days, "created_at": plan.created_at.isoformat(),
+        "status": services.plan_status(m.state for m in plan.milestones),
+        "milestones": [milestone_json(m, now) for m in plan.milestones],
+        "paid_total": paid, "paid_total_amount": services.decimal_text(paid, plan.currency),
+        "planned_total": planned, "planned_total_amount": services.decimal_text(planned, plan.currency),
+    }
+    if full:
+        body["events"] = [event_json(e) for e in services.plan_events(plan)]
+        body["payouts"] = [payout_json(p) for p in services.plan_payouts(plan)]
+    return body
+
+
+def _optional_body() -> dict:
+    """The JSON object sent, or {} for an empty body (agree, approve and cancel need no fields)."""
+    if not request.get_data(cache=True):
+        return {}
+    return core.json_body()
+
+
+@bp.post("/milestone-plans")
+@core.token_required("hr_admin")
+def milestone_plans_create():
+    data = core.json_body()
+    now = datetime.now(UTC)
+    plan = services.create_plan(data, g.api_user, now)
+    response = jsonify(plan_json(plan, now))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.milestone_plans_get", plan_id=plan.id)
+    return response
+
+
+@bp.get("/milestone-plans")
+@core.token_required()
+def milestone_plans_list():
+    """Plans the caller may see: all for hr_admin, else those they receive or approve."""
+    person = g.api_user
+    stmt = sa.select(MilestonePlan).order_by(MilestonePlan.id)
+    role = request.args.get("role") or None
+    if role not in (None, "recipient", "approver"):
+        raise ValidationError(_("Some fields are not valid."),
+                              {"role": _("Must be one of: %(choices)s.", choices="recipient, approver")})
+    if role == "recipient":
+        stmt = stmt.where(MilestonePlan.recipient_id == person.id)
+    elif role == "approver":
+        stmt = stmt.where(MilestonePlan.approver_id == person.id)
+    elif not person.is_hr:
+        stmt = stmt.where(sa.or_(MilestonePlan.recipient_id == person.id, MilestonePlan.approver_id == person.id))
+    plans = db.session.scalars(stmt.options(so.selectinload(MilestonePlan.milestones),
+                                            so.joinedload(MilestonePlan.recipient),
+                                            so.joinedload(MilestonePlan.approver))).all()
+    paid = services.paid_totals(p.id for p in plans)
+    now = datetime.now(UTC)
+    return jsonify({"items": [plan_json(p, now, full=False, paid=paid[p.id]) for p in plans]})
+
+
+@bp.get("/milestone-plans/<int:plan_id>")
+@core.token_required()
+def milestone_plans_get(plan_id: int):
+    plan = services.visible_plan(plan_id, g.api_user)
+    return jsonify(plan_json(plan, datetime.now(UTC)))
+
+
+@bp.post("/milestones/<int:milestone_id>/<action>")
+@core.token_required()
+def milestone_action(milestone_id: int, action: str):
+    if action not in services.ACTIONS:
+        raise NotFound(_("No such action; use one of: %(actions)s.", actions=", ".join(services.ACTIONS)))
+    milestone = services.get_milestone(milestone_id)
+    if not services.can_view(milestone.plan, g.api_user):
+        raise Forbidden(_("Only the recipient, the approver and HR act on this milestone."))
+    data = _optional_body()
+    now = datetime.now(UTC)
+    milestone = services.perform(milestone_id, action, g.api_user, data, now)
+    return jsonify(milestone_json(milestone, now))
+
+
+# --- OpenAPI ----------------------------------------------------------------------------
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    text = {400: "Malformed request", 401: "Missing or invalid bearer token",
+            403: "Not allowed for the caller (wrong role or wrong person, self-approval included)",
+            404: "Not found", 409: "The state machine does not allow this now (the message says why)",
+            422: "Invalid fields"}
+    return {str(c): {"description": text[c], **_json(_ref("Error"))} for c in codes}
+
+
+def _id(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+STATE_ENUM = {"enum": ["draft", "agreed", "submitted", "changes_requested", "approved", "paid", "cancelled"]}
+
+OPENAPI_SCHEMAS: dict = {
+    "MilestoneInput": {
+        "type": "object", "required": ["title", "criteria", "amount_minor", "due_on"],
+        "properties": {
+            "title": {"type": "string", "maxLength": 200},
+            "criteria": {"type": "string", "maxLength": 5000, "description": "Measurable acceptance criteria."},
+            "amount_minor": {"type": "integer", "minimum": 1, "maximum": 10**12,
+                             "description": "Minor units of the plan currency (cents for EUR): 150000 is 1,500.00."},
+            "due_on": {"type": "string", "format": "date", "description": "Not before the plan's starts_on."},
+        },
+    },
+    "MilestonePlanInput": {
+        "type": "object", "required": ["recipient_email", "approver_email", "currency", "milestones"],
+        "additionalProperties": False,
+        "properties": {
+            "recipient_email": {"type": "string", "format": "email", "description": "An employee or contractor."},
+            "approver_email": {"type": "string", "format": "email", "description": "Not the recipient."},
+            "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code."},
+            "title": {"type": ["string", "null"], "maxLength": 200},
+            "starts_on": {"type": "string", "format": "date", "description": "Default: today."},
+            "payment_terms_days": {"type": "integer", "minimum": 0, "maximum": 365, "default": 14},
+            "milestones": {"type": "array", "items": _ref("MilestoneInput"), "minItems": 1, "maxItems": 24,
+                           "description": "In payment order."},
+        },
+    },
+    "Milestone": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "plan_id": {"type": "integer"}, "position": {"type": "integer"},
+            "title": {"type": "string"}, "criteria": {"type": "string"}, "amount_minor": {"type": "integer"},
+            "amount": {"type": "string"}, "currency": {"type": "string"},
+            "due_on": {"type": "string", "format": "date"}, "state": STATE_ENUM,
+            "recipient_agreed": {"type": "boolean"}, "approver_agreed": {"type": "boolean"},
+            "evidence_note": {"type": ["string", "null"]}, "evidence_url": {"type": ["string", "null"]},
+            "approved_at": {"type": ["string", "null"], "format": "date-time"},
+            "payment_due_at": {"type": ["string", "null"], "format": "date-time"},
+            "overdue": {"type": "boolean", "description": "Approved and unpaid past the payment terms."},
+            "state_changed_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "MilestoneEvent": {
+        "type": "object", "description": "One append-only history row.",
+        "properties": {"id": {"type": "integer"}, "milestone_id": {"type": "integer"},
+                       "action": {"enum": ["create", "agree", "submit", "approve", "request-changes", "pay",
+                                           "cancel"]},
+                       "from_state": {"oneOf": [STATE_ENUM, {"type": "null"}]}, "to_state": STATE_ENUM,
+                       "actor_email": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+                       "note": {"type": ["string", "null"]}, "evidence_url": {"type": ["string", "null"]}},
+    },
+    "MilestonePayout": {
+        "type": "object", "description": "One append-only ledger row.",
+        "properties": {"id": {"type": "integer"}, "milestone_id": {"type": "integer"},
+                       "amount_minor": {"type": "integer"}, "amount": {"type": "string"},
+                       "currency": {"type": "string"}, "paid_on": {"type": "string", "format": "date"},
+                       "paid_at": {"type": "string", "format": "date-time"}, "reference": {"type": "string"},
+                       "recorded_by_email": {"type": "string"}},
+    },
+    "MilestonePlan": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "title": {"type": ["string", "null"]}, "label": {"type": "string"},
+            "recipient_email": {"type": "string"}, "recipient_name": {"type": "string"},
+            "recipient_kind": {"enum": ["employee", "contractor"]},
+            "approver_email": {"type": "string"}, "approver_name": {"type": "string"},
+            "currency": {"type": "string"}, "starts_on": {"type": "string", "format": "date"},
+            "payment_terms_days": {"type": "integer"}, "created_at": {"type": "string", "format": "date-time"},
+            "status": {"enum": ["awaiting_agreement", "active", "completed", "cancelled"]},
+            "milestones": {"type": "array", "items": _ref("Milestone")},
+            "events": {"type": "array", "items": _ref("MilestoneEvent"), "description": "Oldest first."},
+            "payouts": {"type": "array", "items": _ref("MilestonePayout")},
+            "paid_total": {"type": "integer", "description": "Sum of the plan's payouts (the ledger), in minor "
+                                                             "units of the plan currency."},
+            "paid_total_amount": {"type": "string", "description": "The same as a decimal, e.g. \"3000.00\"."},
+            "planned_total": {"type": "integer", "description": "Sum of the milestones not cancelled, minor units."},
+            "planned_total_amount": {"type": "string"},
+        },
+    },
+    "MilestoneActionInput": {
+        "type": "object", "additionalProperties": False,
+        "description": "submit: note and evidence_url required; request-changes: note (the reason) required; "
+                       "pay: reference required; agree, approve, cancel: note optional. An empty body is {}.",
+        "properties": {"note": {"type": "string", "maxLength": 5000},
+                       "evidence_url": {"type": "string", "format": "uri", "maxLength": 2000},
+                       "reference": {"type": "string", "maxLength": 200}},
+    },
+}
+
+OPENAPI_PATHS: dict = {
+    "/milestone-plans": {
+        "post": {"summary": "Create a milestone plan in draft (hr_admin); the recipient and approver then agree",
+                 "requestBody": {"required": True, **_json(_ref("MilestonePlanInput"))},
+                 "responses": {"201": {"description": "The plan with its milestone ids",
+                                       **_json(_ref("MilestonePlan"))},
+                               **_errors(400, 401, 403, 422)}},
+        "get": {"summary": "Plans the caller may see (all for hr_admin; else those they receive or approve)",
+                "parameters": [{"name": "role", "in": "query", "schema": {"enum": ["recipient", "approver"]}}],
+                "responses": {"200": {"description": "Plans, without events and payouts", **_json({
+                    "type": "object", "properties": {"items": {"type": "array", "items": _ref("MilestonePlan")}}})},
+                    **_errors(401, 422)}},
+    },
+    "/milestone-plans/{plan_id}": {"get": {
+        "summary": "A plan with its milestones, events, payouts and paid total (recipient, approver, hr_admin)",
+        "parameters": [_id("plan_id")],
+        "responses": {"200": {"description": "The plan", **_json(_ref("MilestonePlan"))}, **_errors(401, 403, 404)}}},
+    "/milestones/{milestone_id}/{action}": {"post": {
+        "summary": "Move a milestone through the state machine",
+        "description": "agree (recipient or approver; agreed once both have), submit (recipient, from agreed or "
+                       "changes_requested), approve and request-changes (approver, from submitted), pay (hr_admin, "
+                       "from approved, after every earlier milestone is paid), cancel (hr_admin, from draft or "
+                       "agreed). The wrong person gets 403, a transition the machine does not allow 409.",
+        "parameters": [_id("milestone_id"), {"name": "action", "in": "path", "required": True, "schema": {
+            "enum": ["agree", "submit", "approve", "request-changes", "pay", "cancel"]}}],
+        "requestBody": {"required": False, **_json(_ref("MilestoneActionInput"))},
+        "responses": {"200": {"description": "The milestone in its new state", **_json(_ref("Milestone"))},
+                      **_errors(400, 401, 403, 404, 409, 422)}}},
+}
+

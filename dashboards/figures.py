@@ -67,7 +67,7 @@ def distribution_figure(histogram: Sequence[int]) -> dict:
         marker={"color": [COLORS[classify(v)] for v in range(11)]},
         hovertemplate="%{x}: %{y}%<extra></extra>"))
     fig.update_layout(**_layout(xaxis={"dtick": 1, "title": _("Answer (0 = not at all likely, 10 = extremely likely)")},
-                                yaxis={"title": _("% of answers")}, hovermode="closest"))
+                                yaxis={"title": _("Share of answers (%)")}, hovermode="closest"))
     return fig.to_dict()
 
 
@@ -75,7 +75,7 @@ def participation_figure(labels: Sequence[str], rates: Sequence[float | None]) -
     """Share of invited people who answered, per round (hidden rounds are gaps)."""
     fig = go.Figure(go.Bar(x=list(labels), y=list(rates), marker={"color": COLORS["line"]},
                            hovertemplate="%{x}: %{y:.0f}%<extra></extra>"))
-    fig.update_layout(**_layout(yaxis={"range": [0, 100], "title": _("% of invited who answered")}))
+    fig.update_layout(**_layout(yaxis={"range": [0, 100], "title": _("Invited who answered (%)")}))
     return fig.to_dict()
 
 

@@ -1,12 +1,289 @@
-"""Milestone reward pages (placeholder until the feature lands)."""
+"""Milestone reward pages: my plans, the approver's queue, HR's overview, a plan, the history chart, the CSV."""
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from dashboards.services import company_enps_trend
+from errors import Conflict, ValidationError
+from people.auth import hr_required
+from people.forms import EmptyForm
+from rewards import charts, services
+from rewards.forms import ActionForm, HistoryForm, PlanForm
+from rewards.models import STATES
 
 bp = Blueprint("rewards", __name__)
+
+bp.add_app_template_global(services.money, "money")
+bp.add_app_template_global(services.state_label, "reward_state_label")
+bp.add_app_template_global(services.action_label, "reward_action_label")
+bp.add_app_template_global(services.plan_label, "reward_plan_label")
+bp.add_app_template_global(services.plan_status_label, "reward_plan_status_label")
+bp.add_app_template_global(services.payment_due, "reward_payment_due")
+bp.add_app_template_global(STATES, "reward_states")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _action_prefix(milestone_id: int, action: str) -> str:
+    return f"c{milestone_id}" if action == "cancel" else f"m{milestone_id}"
 
 
 @bp.route("/rewards")
 @login_required
 def index():
-    return render_template("placeholder.html")
+    """The recipient's plans, each with what happens next."""
+    now = _now()
+    plans = services.plans_for_recipient(current_user)
+    return render_template("rewards/index.html", plans=plans, now=now,
+                           steps={p.id: services.next_step(p, current_user, now) for p in plans},
+                           paid=services.paid_totals(p.id for p in plans),
+                           planned={p.id: services.planned_total(p) for p in plans},
+                           queue=services.approval_queue(current_user))
+
+
+@bp.route("/rewards/approvals")
+@login_required
+def approvals():
+    """The approver's queue: submissions to decide on, terms to agree to, and the plans they approve."""
+    now = _now()
+    plans = services.plans_for_approver(current_user)
+    return render_template("rewards/approvals.html", queue=services.approval_queue(current_user), plans=plans,
+                           steps={p.id: services.next_step(p, current_user, now) for p in plans}, now=now)
+
+
+@bp.route("/rewards/overview")
+@hr_required
+def overview():
+    """HR's overview: overdue and payable milestones, every plan with its ledger totals."""
+    now = _now()
+    query = request.args.get("q", "").strip()
+    page = request.args.get("page", 1, type=int)
+    pagination, rows = services.search_plans(query, page, current_app.config.get("PEOPLE_PER_PAGE", 25))
+    approved = services.approved_unpaid(now)
+    year_start = date(now.year, 1, 1)
+    return render_template("rewards/overview.html", pagination=pagination, rows=rows, query=query, now=now,
+                           overdue=[a for a in approved if a[1]], payable=[a for a in approved if not a[1]],
+                           year_totals=services.totals_by_currency(year_start),
+                           all_totals=services.totals_by_currency(), year=now.year)
+
+
+@bp.route("/rewards/plans/new", methods=["GET", "POST"])
+@hr_required
+def plan_new():
+    form = PlanForm()
+    if request.method == "GET":
+        form.starts_on.data = services.local_today(current_user, _now())
+        form.currency.data = current_app.config.get("REWARDS_DEFAULT_CURRENCY", "EUR")
+        form.payment_terms_days.data = services.default_payment_terms()
+    elif form.add_row.data:
+        if len(form.milestones) < services.MAX_MILESTONES:
+            form.milestones.append_entry()
+            form.milestones[-1].form.title.render_kw = {"autofocus": True}
+        return render_template("rewards/new.html", form=form, currencies=services.currencies())
+    elif form.validate_on_submit():
+        try:
+            plan = services.create_plan(form.to_data(), current_user, _now(), locale=_locale())
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            flash(_("The plan was created; the recipient and the approver were asked to agree."), "success")
+            return redirect(url_for("rewards.plan_detail", plan_id=plan.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("rewards/new.html", form=form, currencies=services.currencies(),
+                           errors_summary=status == 422), status
+
+
+def _form_errors(form: PlanForm, error: ValidationError) -> None:
+    for name, message in error.fields.items():
+        parts = name.split(".")
+        if parts[0] == "milestones" and len(parts) == 3:
+            row = form.milestones[form.row_index(int(parts[1]))].form
+            field = getattr(row, "amount" if parts[2] == "amount_minor" else parts[2])
+        else:
+            field = getattr(form, parts[0], None)
+        if field is None or (parts[0] == "milestones" and len(parts) == 1):
+            form.form_errors.append(message)
+        else:
+            field.errors = [*field.errors, message]
+
+
+def _render_plan(plan, failed: tuple[int, str, ActionForm, str | None] | None = None, status: int = 200):
+    now = _now()
+    forms: dict[str, ActionForm] = {}
+    actions = {}
+    for milestone in plan.milestones:
+        actions[milestone.id] = services.allowed_actions(milestone, current_user)
+        for prefix in {_action_prefix(milestone.id, a) for a in actions[milestone.id]}:
+            forms[prefix] = ActionForm(prefix=prefix, formdata=None)
+    failed_message = None
+    if failed is not None:
+        milestone_id, action, form, failed_message = failed
+        forms[_action_prefix(milestone_id, action)] = form
+    events = services.plan_events(plan)
+    events_by_milestone = defaultdict(list)
+    for event in events:
+        events_by_milestone[event.milestone_id].append(event)
+    payouts = services.plan_payouts(plan)
+    blockers, unpaid = {}, None
+    for milestone in plan.milestones:
+        blockers[milestone.id] = unpaid
+        if unpaid is None and milestone.state not in ("paid", "cancelled"):
+            unpaid = milestone
+    return render_template(
+        "rewards/plan.html", plan=plan, now=now, actions=actions, forms=forms,
+        failed_id=failed[0] if failed else None, failed_message=failed_message,
+        events=events, events_by_milestone=events_by_milestone, payouts=payouts,
+        payout_by_milestone={p.milestone_id: p for p in payouts}, blockers=blockers,
+        paid=services.paid_total(plan), planned=services.planned_total(plan),
+        step=services.next_step(plan, current_user, now), is_overdue=services.is_overdue,
+        payment_due=services.payment_due, status=services.plan_status(m.state for m in plan.milestones),
+        plan_form=EmptyForm(), can_cancel=current_user.is_hr and any(
+            m.state in services.MACHINE["cancel"].from_states for m in plan.milestones),
+        can_agree=any("agree" in a for a in actions.values())), status
+
+
+@bp.route("/rewards/plans/<int:plan_id>")
+@login_required
+def plan_detail(plan_id: int):
+    """A plan as its recipient, its approver or HR sees it: milestones, actions, history, ledger."""
+    return _render_plan(services.visible_plan(plan_id, current_user))
+
+
+@bp.route("/rewards/milestones/<int:milestone_id>/<any(agree, submit, approve, 'request-changes', pay, cancel):action>",
+          methods=["POST"])
+@login_required
+def milestone_action(milestone_id: int, action: str):
+    milestone = services.get_milestone(milestone_id)
+    plan = services.visible_plan(milestone.plan_id, current_user)
+    form = ActionForm(prefix=_action_prefix(milestone_id, action))
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _render_plan(plan, (milestone_id, action, form, None), 422)
+    try:
+        services.perform(milestone_id, action, current_user, form.to_data(action), _now())
+    except ValidationError as error:
+        for name, message in error.fields.items():
+            field = getattr(form, name, None)
+            if field is not None:
+                field.errors = [*field.errors, message]
+        return _render_plan(services.get_plan(plan.id), (milestone_id, action, form, error.message), 422)
+    except Conflict as error:
+        return _render_plan(services.get_plan(plan.id), (milestone_id, action, form, error.message), 409)
+    flash(str(_DONE[action]), "success")
+    return redirect(url_for("rewards.plan_detail", plan_id=plan.id, _anchor=f"milestone-{milestone_id}"))
+
+
+_DONE = {
+    "agree": _l("Your agreement was recorded."),
+    "submit": _l("Your evidence was submitted to the approver."),
+    "approve": _l("The milestone was approved."),
+    "request-changes": _l("Changes were requested from the recipient."),
+    "pay": _l("The payout was recorded in the ledger."),
+    "cancel": _l("The milestone was cancelled."),
+}
+
+
+@bp.route("/rewards/plans/<int:plan_id>/agree", methods=["POST"])
+@login_required
+def plan_agree(plan_id: int):
+    """Agree to every draft milestone of the plan at once (recipient or approver)."""
+    plan = services.visible_plan(plan_id, current_user)
+    if EmptyForm().validate_on_submit():
+        try:
+            count = services.agree_to_plan(plan, current_user, _now())
+        except Conflict as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("You agreed to the terms of %(count)s milestones.", count=count), "success")
+    return redirect(url_for("rewards.plan_detail", plan_id=plan_id))
+
+
+@bp.route("/rewards/plans/<int:plan_id>/cancel", methods=["POST"])
+@hr_required
+def plan_cancel(plan_id: int):
+    """HR cancels every milestone of the plan that has not been submitted yet."""
+    plan = services.get_plan(plan_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            count = services.cancel_plan(plan, current_user, _now(), request.form.get("note") or None)
+        except Conflict as error:
+            flash(error.message, "danger")
+        else:
+            flash(_("%(count)s milestones were cancelled.", count=count), "success")
+    return redirect(url_for("rewards.plan_detail", plan_id=plan_id))
+
+
+def _enps_text(result) -> str:
+    if result is None:
+        return _("hidden: fewer responses than the minimum group size")
+    return _("%(score)s (95%% interval %(low)s to %(high)s)", score=format_decimal(round(result.score)),
+             low=format_decimal(round(result.ci_low)), high=format_decimal(round(result.ci_high)))
+
+
+@bp.route("/rewards/history")
+@hr_required
+def history():
+    """Payouts per month and the cumulative total, on the same time axis as the company eNPS trend."""
+    in_ledger = services.payout_currencies()
+    form = HistoryForm(request.args)
+    form.currency.choices = [SelectChoice(c, c) for c in in_ledger] or [SelectChoice("EUR", "EUR")]
+    form.group_by.choices = [SelectChoice("department", _("Department")), SelectChoice("plan", _("Plan"))]
+    currency = form.currency.data if form.currency.data in in_ledger else (in_ledger[0] if in_ledger else "EUR")
+    group_by = form.group_by.data if form.group_by.data in ("department", "plan") else "department"
+    form.currency.data, form.group_by.data = currency, group_by
+    digits = services.minor_digits(currency)
+    monthly = services.monthly_payouts(currency, group_by)
+    trend = company_enps_trend()
+    words = {"enps": _("Company eNPS"), "enps_axis": _("eNPS"), "paid_title": _("Milestone payouts per month"),
+             "paid_axis": _("Paid"), "cumulative": _("Cumulative paid"), "cumulative_axis": _("Cumulative"),
+             "significant": _("Significant change"), "interval": _("%(level)s interval", level="95%")}
+    figure = charts.history_figure(monthly, trend, currency=currency, digits=digits, text=words,
+                                   money=lambda minor: services.money(minor, currency))
+    table = charts.history_table(monthly, trend)
+    rows = [[format_date(row.month, "LLLL yyyy"), services.money(row.paid_minor, currency),
+             services.money(row.cumulative_minor, currency),
+             "; ".join(f"{format_date(r.closes_on)}: {_enps_text(r.result)}" for r in row.rounds) or "—"]
+            for row in table]
+    shown = [r for r in trend if r.result is not None]
+    total = table[-1].cumulative_minor if table else 0
+    summary = _("%(total)s paid in %(currency)s over %(months)s months; %(rounds)s eNPS rounds, %(hidden)s hidden "
+                "for anonymity.", total=services.money(total, currency), currency=currency, months=len(table),
+                rounds=len(trend), hidden=len(trend) - len(shown))
+    if shown:
+        summary += " " + _("Latest eNPS: %(text)s.", text=_enps_text(shown[-1].result))
+    return render_template("rewards/history.html", form=form, figure=figure, table=rows, summary=summary,
+                           currency=currency, has_payouts=bool(monthly), has_trend=bool(trend),
+                           totals=services.totals_by_currency())
+
+
+@bp.route("/rewards/payouts.csv")
+@hr_required
+def payouts_csv():
+    """The payouts ledger as CSV for payroll; ``from`` and ``to`` (YYYY-MM-DD) limit it by payment date."""
+    try:
+        start, end = services.parse_period(request.args.get("from"), request.args.get("to"))
+    except ValidationError as error:
+        return Response("\n".join(f"{k}: {v}" for k, v in error.fields.items()) + "\n", status=422,
+                        mimetype="text/plain")
+    body = services.payouts_csv(start, end)
+    name = "payouts" + (f"-from-{start.isoformat()}" if start else "") + (f"-to-{end.isoformat()}" if end else "")
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"',
+                             "Cache-Control": "no-store"})
+

@@ -3,13 +3,54 @@
 ``TABLE`` maps endpoint → (method, path with {placeholders}, {role: expected status or "login"}).
 ``make_ids(people, factory)`` creates what the paths name and returns the placeholder values;
 ``people`` has keys "employee" (a report of "manager"), "manager" and "hr_admin".
+
+The plan made here has the employee as recipient and their manager as approver; milestone 1 is
+agreed, milestone 2 a draft. POSTs carry an empty body, so the recipient's submit is refused for
+its missing evidence (422) after passing the access checks, while anyone else is refused (403).
 """
 
+from datetime import UTC, datetime
+
+ANON, EMPLOYEE, MANAGER, HR = "anonymous", "employee", "manager", "hr_admin"
+
 TABLE = {
-    "rewards.index": ("GET", "/rewards", {"anonymous": "login", "employee": 200, "manager": 200,
-                                          "hr_admin": 200}),
+    "rewards.index": ("GET", "/rewards", {ANON: "login", EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "rewards.approvals": ("GET", "/rewards/approvals", {ANON: "login", EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "rewards.overview": ("GET", "/rewards/overview", {ANON: "login", EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "rewards.plan_new": ("GET", "/rewards/plans/new", {ANON: "login", EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "rewards.plan_detail": ("GET", "/rewards/plans/{reward_plan}",
+                            {ANON: "login", EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "rewards.milestone_action": ("POST", "/rewards/milestones/{reward_agreed}/submit",
+                                 {ANON: "login", EMPLOYEE: 422, MANAGER: 403, HR: 403}),
+    "rewards.plan_agree": ("POST", "/rewards/plans/{reward_plan}/agree",
+                           {ANON: "login", EMPLOYEE: 302, MANAGER: 302, HR: 403}),
+    "rewards.plan_cancel": ("POST", "/rewards/plans/{reward_plan}/cancel",
+                            {ANON: "login", EMPLOYEE: 403, MANAGER: 403, HR: 302}),
+    "rewards.history": ("GET", "/rewards/history", {ANON: "login", EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "rewards.payouts_csv": ("GET", "/rewards/payouts.csv", {ANON: "login", EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "api.milestone_plans_create": ("POST", "/api/v1/milestone-plans",
+                                   {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 400}),
+    "api.milestone_plans_list": ("GET", "/api/v1/milestone-plans", {ANON: 401, EMPLOYEE: 200, MANAGER: 200,
+                                                                    HR: 200}),
+    "api.milestone_plans_get": ("GET", "/api/v1/milestone-plans/{reward_plan}",
+                                {ANON: 401, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "api.milestone_action": ("POST", "/api/v1/milestones/{reward_agreed}/submit",
+                             {ANON: 401, EMPLOYEE: 422, MANAGER: 403, HR: 403}),
 }
 
 
 def make_ids(people, factory) -> dict:
-    return {}
+    from rewards import services
+
+    now = datetime.now(UTC)
+    plan = services.create_plan({
+        "recipient_email": people[EMPLOYEE].email, "approver_email": people[MANAGER].email, "currency": "EUR",
+        "milestones": [
+            {"title": "Ship the beta", "criteria": "Beta live for 50 users", "amount_minor": 100000,
+             "due_on": now.date().isoformat()},
+            {"title": "Ship 1.0", "criteria": "1.0 live", "amount_minor": 200000, "due_on": now.date().isoformat()},
+        ]}, people[HR], now)
+    first = plan.milestones[0]
+    services.perform(first.id, "agree", people[EMPLOYEE], {}, now)
+    services.perform(first.id, "agree", people[MANAGER], {}, now)
+    return {"reward_plan": plan.id, "reward_agreed": first.id}

@@ -1,0 +1,100 @@
+"""Forms for creating milestone plans and acting on milestones.
+
+The forms only collect text; ``rewards.services`` checks every rule (amounts,
+currencies, dates, who may do what), so the pages and the API refuse alike.
+"""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+MIN_ROWS = 3
+
+
+class MilestoneRowForm(Form):
+    """One milestone of the new plan; a row left completely empty is ignored."""
+
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
+    criteria = TextAreaField(_l("Measurable acceptance criteria"), validators=[Optional(), Length(max=5000)],
+                             render_kw={"rows": 2})
+    amount = StringField(_l("Amount"), validators=[Optional(), Length(max=30)],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    due_on = DateField(_l("Due date"), validators=[Optional()])
+
+    def is_blank(self) -> bool:
+        typed = [self.title.data, self.criteria.data, self.amount.data, " ".join(self.due_on.raw_data or [])]
+        return not any((value or "").strip() for value in typed)
+
+
+class PlanForm(FlaskForm):
+    title = StringField(_l("Plan title (optional)"), validators=[Optional(), Length(max=200)])
+    recipient_email = EmailField(_l("Recipient's e-mail"), validators=[InputRequired(), Length(max=254)])
+    approver_email = EmailField(_l("Approver's e-mail"), validators=[InputRequired(), Length(max=254)])
+    currency = StringField(_l("Currency (ISO 4217 code)"), default="EUR",
+                           validators=[InputRequired(), Length(min=3, max=3)],
+                           render_kw={"autocomplete": "off", "list": "currency-codes", "class": "text-uppercase"})
+    starts_on = DateField(_l("Plan starts on"), validators=[InputRequired()])
+    payment_terms_days = IntegerField(_l("Payment terms, in days after approval"), default=14,
+                                      validators=[InputRequired(), NumberRange(0, 365)])
+    milestones = FieldList(FormField(MilestoneRowForm), min_entries=MIN_ROWS, max_entries=24)
+    add_row = SubmitField(_l("Add another milestone"))
+    submit = SubmitField(_l("Create plan"))
+
+    def to_data(self) -> dict:
+        rows = [row.form for row in self.milestones if not row.form.is_blank()]
+        return {
+            "title": self.title.data or None,
+            "recipient_email": self.recipient_email.data,
+            "approver_email": self.approver_email.data,
+            "currency": self.currency.data,
+            "starts_on": self.starts_on.data,
+            "payment_terms_days": self.payment_terms_days.data,
+            "milestones": [{"title": r.title.data, "criteria": r.criteria.data, "amount": r.amount.data or "",
+                            "due_on": r.due_on.data} for r in rows],
+        }
+
+    def row_index(self, position: int) -> int:
+        """The form row shown for the ``position``-th non-blank milestone (0-based), for error messages."""
+        filled = [i for i, row in enumerate(self.milestones) if not row.form.is_blank()]
+        return filled[position] if position < len(filled) else position
+
+
+class ActionForm(FlaskForm):
+    """The fields an action may need: evidence (submit), a reason (request changes), a reference (pay)."""
+
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
+    evidence_url = URLField(_l("Link to the evidence"), validators=[Optional(), Length(max=2000)])
+    reference = StringField(_l("Payment reference"), validators=[Optional(), Length(max=200)])
+    submit = SubmitField(_l("Confirm"))
+
+    def to_data(self, action: str) -> dict:
+        data = {"note": self.note.data or None}
+        if action == "submit":
+            data["evidence_url"] = self.evidence_url.data or None
+        if action == "pay":
+            data["reference"] = self.reference.data or None
+        return data
+
+
+class HistoryForm(FlaskForm):
+    """The history page's filters (a GET form: no CSRF token needed)."""
+
+    class Meta:
+        csrf = False
+
+    currency = SelectField(_l("Currency"))
+    group_by = SelectField(_l("Payouts by"), default="department")
+    submit = SubmitField(_l("Show"))
