@@ -62,6 +62,8 @@ def from_environment() -> dict:
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
+        "REWARDS_PAYMENT_TERMS_DAYS": _int("REWARDS_PAYMENT_TERMS_DAYS", 14),
+        "REWARDS_DEFAULT_CURRENCY": os.environ.get("REWARDS_DEFAULT_CURRENCY", "EUR"),
         "PEOPLE_PER_PAGE": 25,
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
     }
