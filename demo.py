@@ -253,7 +253,9 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
                     tally.add_answer(*segment, question_id, value)
                     tally.add_pair(question_id, value, enps)
             if rng.random() < 0.12:
-                answers.append((response_key, questions[5].id, "text", None, rng.choice(COMMENTS)))
+                comment = rng.choice(COMMENTS)
+                answers.append((response_key, questions[5].id, "text", None, comment))
+                tally.add_comment(comment)
         bulk_insert(Invitation.__table__, ["round_id", "person_id", "answered"], invitations)
         bulk_insert(Response.__table__, ["id", "round_id", "submitted_on", "department_id", "manager_id",
                                          "tenure_band"], responses)

@@ -40,6 +40,9 @@ class RoundResult(db.Model):
     invited: so.Mapped[int | None] = so.mapped_column()
     histograms: so.Mapped[dict] = so.mapped_column(sa.JSON)
     pairs: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
+    # Company row only: up to MAX_STORED_COMMENTS comments in an order unrelated to who wrote them
+    # or when, kept so pages never read a round's raw answers.
+    comments: so.Mapped[list | None] = so.mapped_column(sa.JSON)
 
     __table_args__ = (
         sa.CheckConstraint(f"kind IN {SEGMENT_KINDS}", name="kind_known"),

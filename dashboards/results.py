@@ -8,6 +8,7 @@ along the department or manager tree.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ class Counts:
     responses: int = 0
     invited: int | None = None
     visibility: Visibility | None = None  # as stored; None while counting
+    comments: list[str] | None = None
     histograms: dict[int, list[int]] = field(default_factory=dict)
     pairs: dict[int, list[list[int]]] | None = None
 
@@ -92,6 +94,12 @@ class RoundTally:
         pairs = self.groups[("company", 0)].pairs
         pairs.setdefault(question_id, [[0] * 11 for _ in range(5)])[item_value - 1][enps_value] += count
 
+    def add_comment(self, text: str) -> None:
+        company = self.groups[("company", 0)]
+        if company.comments is None:
+            company.comments = []
+        company.comments.append(text)
+
     def add_invited(self, department_id: int | None, count: int) -> None:
         for key in (("company", 0), ("department", department_id or 0)):
             self.groups[key].invited = (self.groups[key].invited or 0) + count
@@ -107,6 +115,7 @@ class RoundTally:
         company = self.groups.get(("company", 0), Counts())
         out = [_row(round_id, "company", 0, None, company,
                     guard([GroupCount(-1, None, company.responses)], k)[-1])]
+        out[0]["comments"] = _comment_sample(round_id, company.comments or [])
         tenure = {key: c for (kind, key), c in self.groups.items() if kind == "tenure"}
         verdicts = guard([GroupCount(-1, None, company.responses)]
                          + [GroupCount(key, -1, c.responses) for key, c in tenure.items()], k)
@@ -124,8 +133,21 @@ class RoundTally:
         return out
 
 
+MAX_STORED_COMMENTS = 200
+
+
+def _comment_sample(round_id: int, comments: list[str]) -> list[str]:
+    """At most MAX_STORED_COMMENTS comments, ordered by a keyed hash: the same for the same answers
+    (so a recount matches), unrelated to who answered or when; pages shuffle them again."""
+    def order(text: str) -> str:
+        return hashlib.sha256(f"{round_id}:{text}".encode()).hexdigest()
+
+    return sorted(comments, key=order)[:MAX_STORED_COMMENTS]
+
+
 def _row(round_id: int, kind: str, key: int, parent: int | None, c: Counts, verdict: Visibility) -> dict:
     return {"round_id": round_id, "kind": kind, "key": key, "parent_key": parent, "responses": c.responses,
+            "comments": None,
             "shown": verdict.shown, "reason": verdict.reason, "invited": c.invited,
             "histograms": {str(q): h for q, h in c.histograms.items()},
             "pairs": {str(q): p for q, p in c.pairs.items()} if c.pairs is not None else None}
@@ -161,6 +183,10 @@ def count_round(round_id: int) -> RoundTally:
             sa.select(Person.department_id, sa.func.count()).join(Invitation, Invitation.person_id == Person.id)
             .where(Invitation.round_id == round_id).group_by(Person.department_id)):
         tally.add_invited(department_id, count)
+    for (text,) in db.session.execute(
+            sa.select(Answer.value_text).join(Response, Response.id == Answer.response_id)
+            .where(Response.round_id == round_id, Answer.kind == "text")):
+        tally.add_comment(text)
     item, score = so.aliased(Answer), so.aliased(Answer)
     for qid, item_value, enps_value, count in db.session.execute(
             sa.select(item.question_id, item.value_int, score.value_int, sa.func.count())
@@ -182,21 +208,25 @@ def store_round_results(round_id: int) -> int:
     return len(rows)
 
 
-def _from_row(row: RoundResult) -> Counts:
-    return Counts(responses=row.responses, invited=row.invited,
-                  visibility=Visibility(row.shown, False, row.reason),
-                  histograms={int(q): list(h) for q, h in (row.histograms or {}).items()},
-                  pairs={int(q): p for q, p in row.pairs.items()} if row.pairs else None)
-
-
-def load(round_ids: Iterable[int], kind: str, keys: Iterable[int] | None = None) -> dict[int, dict[int, Counts]]:
-    """Stored counts: round id → group key → counts."""
-    stmt = sa.select(RoundResult).where(RoundResult.round_id.in_(list(round_ids)), RoundResult.kind == kind)
+def load(round_ids: Iterable[int], kind: str, keys: Iterable[int] | None = None, *,
+         extras: bool = False) -> dict[int, dict[int, Counts]]:
+    """Stored counts: round id → group key → counts; ``extras`` also reads pairs and comments."""
+    columns = [RoundResult.round_id, RoundResult.key, RoundResult.responses, RoundResult.invited,
+               RoundResult.shown, RoundResult.reason, RoundResult.histograms]
+    if extras:
+        columns += [RoundResult.pairs, RoundResult.comments]
+    stmt = sa.select(*columns).where(RoundResult.round_id.in_(list(round_ids)), RoundResult.kind == kind)
     if keys is not None:
         stmt = stmt.where(RoundResult.key.in_(list(keys)))
     found: dict[int, dict[int, Counts]] = defaultdict(dict)
-    for row in db.session.scalars(stmt):
-        found[row.round_id][row.key] = _from_row(row)
+    for row in db.session.execute(stmt):
+        counts = Counts(responses=row.responses, invited=row.invited,
+                        visibility=Visibility(row.shown, False, row.reason),
+                        histograms={int(q): list(h) for q, h in (row.histograms or {}).items()})
+        if extras:
+            counts.pairs = {int(q): p for q, p in row.pairs.items()} if row.pairs else None
+            counts.comments = list(row.comments or [])
+        found[row.round_id][row.key] = counts
     return found
 
 

@@ -41,10 +41,9 @@ from scoring import (
     participation,
     trend,
 )
-from surveys.models import Answer, Question, Response, Round, Survey
+from surveys.models import Question, Round, Survey
 
 COMPANY = -1  # the root of every tree handed to the guard
-MAX_COMMENTS = 200  # a page shows a random sample; a round's comments can run into thousands
 HIDDEN_REASONS = ("below_k", "parent_difference", "complementary", "cross_cut", "round_open", "no_results")
 
 
@@ -369,7 +368,7 @@ def _breakdown(survey: Survey, round_: Round, scope: Scope) -> list[GroupResult]
 
 
 def _impacts(survey: Survey, round_: Round) -> list[DriverImpactRow]:
-    company = results.load([round_.id], "company").get(round_.id, {}).get(0)
+    company = results.load([round_.id], "company", extras=True).get(round_.id, {}).get(0)
     if company is None or not company.pairs:
         return []
     rows = []
@@ -383,16 +382,13 @@ def _impacts(survey: Survey, round_: Round) -> list[DriverImpactRow]:
 
 
 def _comments(survey: Survey, round_: Round, rng: random.Random | None) -> list[str]:
-    """Company-level comments of a round, shuffled; none unless the comment threshold is met."""
-    company = results.load([round_.id], "company").get(round_.id, {}).get(0)
+    """Company-level comments of a round (the stored sample), shuffled; none below the comment threshold."""
+    company = results.load([round_.id], "company", extras=True).get(round_.id, {}).get(0)
     size = company.responses if company else 0
     visibility = guard([GroupCount(COMPANY, None, size)], survey.min_group_size, COMMENT_THRESHOLD)[COMPANY]
     if not visibility.comments_shown:
         return []
-    comments = list(db.session.scalars(
-        sa.select(Answer.value_text).join(Response, Response.id == Answer.response_id)
-        .where(Response.round_id == round_.id, Answer.kind == "text")
-        .order_by(sa.func.random()).limit(MAX_COMMENTS)))
+    comments = list(company.comments or [])
     (rng or random.SystemRandom()).shuffle(comments)
     return comments
 

@@ -20,10 +20,11 @@ from tests.dashboard_fixtures import NOW
 
 def test_closing_a_round_stores_results_equal_to_a_live_recount(db, closed):
     round_id = closed["round"].id
-    stored = {(r.kind, r.key): (r.parent_key, r.responses, r.shown, r.reason, r.invited, r.histograms, r.pairs)
+    stored = {(r.kind, r.key): (r.parent_key, r.responses, r.shown, r.reason, r.invited, r.histograms, r.pairs,
+                                 r.comments)
               for r in db.session.scalars(sa.select(RoundResult).where(RoundResult.round_id == round_id))}
     live = {(r["kind"], r["key"]): (r["parent_key"], r["responses"], r["shown"], r["reason"], r["invited"],
-                                   r["histograms"], r["pairs"])
+                                   r["histograms"], r["pairs"], r["comments"])
             for r in count_round(round_id).rows(round_id, current_trees(), closed["survey"].min_group_size)}
     assert stored == live
     assert stored[("company", 0)][1] == 27
@@ -237,9 +238,10 @@ def test_demo_seed_stores_the_same_results_a_live_recount_gives(runner, db):
     assert runner.invoke(args=["demo", "seed", "--employees", "200", "--weeks", "2", "--seed", "4"]).exit_code == 0
     survey = services.enps_survey()
     for round_ in services.closed_rounds(survey):
-        stored = {(r.kind, r.key): (r.parent_key, r.responses, r.shown, r.reason, r.invited, r.histograms, r.pairs)
+        stored = {(r.kind, r.key): (r.parent_key, r.responses, r.shown, r.reason, r.invited, r.histograms, r.pairs,
+                                 r.comments)
                   for r in db.session.scalars(sa.select(RoundResult).where(RoundResult.round_id == round_.id))}
         live = {(r["kind"], r["key"]): (r["parent_key"], r["responses"], r["shown"], r["reason"], r["invited"],
-                                       r["histograms"], r["pairs"])
+                                       r["histograms"], r["pairs"], r["comments"])
                 for r in count_round(round_.id).rows(round_.id, current_trees(), survey.min_group_size)}
         assert stored == live

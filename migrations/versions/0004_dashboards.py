@@ -26,6 +26,7 @@ def upgrade():
     sa.Column('invited', sa.Integer(), nullable=True),
     sa.Column('histograms', sa.JSON(), nullable=False),
     sa.Column('pairs', sa.JSON(), nullable=True),
+    sa.Column('comments', sa.JSON(), nullable=True),
     sa.CheckConstraint("kind IN ('company', 'department', 'manager', 'tenure')", name=op.f('ck_round_results_kind_known')),
     sa.CheckConstraint('responses >= 0', name=op.f('ck_round_results_responses_not_negative')),
     sa.ForeignKeyConstraint(['round_id'], ['rounds.id'], name=op.f('fk_round_results_round_id_rounds'), ondelete='CASCADE'),
