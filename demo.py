@@ -6,6 +6,7 @@ built one ORM object at a time, so 10,000 people take seconds.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
@@ -154,6 +155,11 @@ DIVISION_MOOD = {"Engineering": (0.35, 0.004), "Sales": (-0.15, 0.012), "Operati
                  "People & Culture": (0.45, 0.0)}
 
 
+RESULT_COLUMNS = ["round_id", "kind", "key", "parent_key", "responses", "shown", "reason", "invited", "histograms",
+                  "pairs", "comments"]
+JSON_COLUMNS = {"histograms", "pairs", "comments"}
+
+
 def bulk_insert(table: sa.Table, columns: list[str], rows: list[tuple]) -> None:
     """Insert many rows fast: COPY on PostgreSQL, the driver's executemany on SQLite."""
     if not rows:
@@ -262,7 +268,10 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
         bulk_insert(Answer.__table__, ["response_id", "question_id", "kind", "value_int", "value_text"], answers)
         for department_id, count in invited_by_department.items():
             tally.add_invited(department_id, count)
-        db.session.execute(sa.insert(RoundResult), tally.rows(round_id, trees, survey.min_group_size))
+        result_rows = tally.rows(round_id, trees, survey.min_group_size)
+        bulk_insert(RoundResult.__table__, RESULT_COLUMNS, [
+            tuple(json.dumps(row[c]) if c in JSON_COLUMNS and row[c] is not None else row[c] for c in RESULT_COLUMNS)
+            for row in result_rows])
         invited_counts.append({"id": round_id, "invited_count": len(invitations)})
         counts["invitations"] += len(invitations)
         counts["responses"] += len(responses)
