@@ -6,6 +6,7 @@ from flask import g, jsonify, request
 from flask_babel import gettext as _
 
 from api import core
+from api.openapi import error_responses
 from api.views import bp
 from dashboards import services
 from errors import Forbidden, ValidationError
@@ -97,9 +98,7 @@ OPENAPI_SCHEMAS = {
                                                   "ci_high", "margin_of_error")}},
     "GroupResult": _GROUP,
 }
-_ERR = {str(c): {"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-        for c, d in ((401, "Missing or invalid bearer token"), (403, "Not allowed to see these results"),
-                     (404, "Not found"), (422, "Invalid fields"))}
+_ERR = error_responses(401, 403, 404, 422, e403="Not allowed to see these results")
 OPENAPI_PATHS = {
     "/rounds/{round_id}/results": {"get": {
         "summary": "Results of a closed round for the company, a department subtree or a manager's team",

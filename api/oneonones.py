@@ -12,6 +12,7 @@ from flask import g, jsonify, request
 from flask_babel import gettext as _
 
 from api import core
+from api.openapi import error_responses, json_content, ref
 from api.views import bp
 from errors import ValidationError
 from oneonones import services
@@ -91,20 +92,9 @@ def my_calendar():
     return jsonify({"url": services.feed_url(g.api_user, datetime.now(UTC), create=True)})
 
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict) -> dict:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
 def _errors(*codes: int) -> dict:
-    text = {400: "Malformed request", 401: "Missing or invalid bearer token",
-            403: "Not a participant, or not the caller's direct report", 404: "Not found",
-            409: "Overlaps another one-on-one (named in the message), or the pair already has a series",
-            422: "Invalid fields"}
-    return {str(c): {"description": text[c], **_json(_ref("Error"))} for c in codes}
+    return error_responses(*codes, e403="Not a participant, or not the caller's direct report",
+                           e409="Overlaps another one-on-one (named in the message), or the pair already has a series")
 
 
 OPENAPI_SCHEMAS: dict = {
@@ -139,7 +129,7 @@ OPENAPI_SCHEMAS: dict = {
             "cadence": {"enum": list(CADENCES)}, "rrule": {"type": "string", "description": "RFC 5545 RRULE"},
             "starts_at": {"type": "string", "format": "date-time"}, "duration_minutes": {"type": "integer"},
             "timezone": {"type": "string"}, "status": {"enum": ["active", "paused", "ended"]},
-            "next_occurrence": {"oneOf": [_ref("OneOnOneOccurrence"), {"type": "null"}]},
+            "next_occurrence": {"oneOf": [ref("OneOnOneOccurrence"), {"type": "null"}]},
         },
     },
 }
@@ -147,8 +137,8 @@ OPENAPI_SCHEMAS: dict = {
 OPENAPI_PATHS: dict = {
     "/one-on-ones": {"post": {
         "summary": "Schedule a recurring one-on-one with one of the caller's direct reports",
-        "requestBody": {"required": True, **_json(_ref("OneOnOneInput"))},
-        "responses": {"201": {"description": "The series", **_json(_ref("OneOnOneSeries"))},
+        "requestBody": {"required": True, **json_content(ref("OneOnOneInput"))},
+        "responses": {"201": {"description": "The series", **json_content(ref("OneOnOneSeries"))},
                       **_errors(400, 401, 403, 409, 422)}}},
     "/one-on-ones/{series_id}/occurrences": {"get": {
         "summary": "Meetings of a series in a time range (its manager and report only)",
@@ -161,11 +151,11 @@ OPENAPI_PATHS: dict = {
              "description": "Date (through its end) or date-time with offset (exclusive); default from + 90 "
                             "days; at most two years after from."}],
         "responses": {"200": {"description": "Meetings by start time, cancelled ones included",
-                              **_json({"type": "array", "items": _ref("OneOnOneOccurrence")})},
+                              **json_content({"type": "array", "items": ref("OneOnOneOccurrence")})},
                       **_errors(401, 403, 404, 422)}}},
     "/me/calendar": {"get": {
         "summary": "The caller's private calendar feed (.ics) URL; made on first use",
-        "responses": {"200": {"description": "Feed URL", **_json({
+        "responses": {"200": {"description": "Feed URL", **json_content({
             "type": "object", "properties": {"url": {"type": "string", "format": "uri"}}})},
             **_errors(401)}}},
 }

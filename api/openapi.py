@@ -6,19 +6,24 @@ Kept beside the endpoints as plain data; a test checks every API route is descri
 from __future__ import annotations
 
 
-def _ref(name: str) -> dict:
+def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict) -> dict:
+def json_content(schema: dict) -> dict:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def _errors(*codes: int) -> dict:
-    text = {400: "Malformed request", 401: "Missing or invalid bearer token", 403: "Role not allowed",
-            404: "Not found", 409: "Conflict with the current state", 422: "Invalid fields",
-            429: "Too many attempts"}
-    return {str(c): {"description": text[c], **_json(_ref("Error"))} for c in codes}
+ERROR_TEXT = {400: "Malformed request", 401: "Missing or invalid bearer token", 403: "Role not allowed",
+              404: "Not found", 409: "Conflict with the current state", 422: "Invalid fields",
+              429: "Too many attempts"}
+
+
+def error_responses(*codes: int, **texts: str) -> dict:
+    """Error responses in the shared format; ``texts`` overrides descriptions, e.g. ``e403="..."``."""
+    return {str(c): {"description": texts.get(f"e{c}", ERROR_TEXT[c]), **json_content(ref("Error"))}
+            for c in codes}
+
 
 
 SCHEMAS: dict = {
@@ -103,7 +108,7 @@ SCHEMAS.update({
             "audience_department_id": {"type": ["integer", "null"]},
             "min_group_size": {"type": "integer", "minimum": 3, "maximum": 10},
             "timezone": {"type": "string"},
-            "questions": {"type": "array", "items": _ref("QuestionInput"), "minItems": 1, "maxItems": 10,
+            "questions": {"type": "array", "items": ref("QuestionInput"), "minItems": 1, "maxItems": 10,
                           "description": "At most 10, at most one of kind enps."},
         },
     },
@@ -115,7 +120,7 @@ SCHEMAS.update({
             "remind_days_before_close": {"type": "integer"}, "timezone": {"type": "string"},
             "audience_department_id": {"type": ["integer", "null"]}, "min_group_size": {"type": "integer"},
             "status": {"enum": ["active", "archived"]},
-            "questions": {"type": "array", "items": _ref("Question")},
+            "questions": {"type": "array", "items": ref("Question")},
         },
     },
     "Round": {
@@ -129,7 +134,7 @@ SCHEMAS.update({
         "type": "object",
         "properties": {"round_id": {"type": "integer"}, "survey_id": {"type": "integer"},
                        "title": {"type": "string"}, "closes_at": {"type": "string", "format": "date-time"},
-                       "questions": {"type": "array", "items": _ref("Question")}},
+                       "questions": {"type": "array", "items": ref("Question")}},
     },
     "ResponseInput": {
         "type": "object", "required": ["answers"],
@@ -150,21 +155,21 @@ def _id(name: str) -> dict:
 PATHS: dict = {
     "/auth/token": {"post": {
         "summary": "Exchange e-mail and password for a bearer token", "security": [],
-        "requestBody": {"required": True, **_json({
+        "requestBody": {"required": True, **json_content({
             "type": "object", "required": ["email", "password"],
             "properties": {"email": {"type": "string"}, "password": {"type": "string"}}})},
-        "responses": {"201": {"description": "Token", **_json({
+        "responses": {"201": {"description": "Token", **json_content({
             "type": "object", "properties": {"token": {"type": "string"}, "token_type": {"const": "Bearer"}}})},
-            **_errors(400, 401, 422, 429)},
+            **error_responses(400, 401, 422, 429)},
     }},
     "/departments": {
         "get": {"summary": "List departments (hr_admin)", "responses": {
-            "200": {"description": "Departments", **_json({"type": "object", "properties": {
-                "items": {"type": "array", "items": _ref("Department")}}})}, **_errors(401, 403)}},
+            "200": {"description": "Departments", **json_content({"type": "object", "properties": {
+                "items": {"type": "array", "items": ref("Department")}}})}, **error_responses(401, 403)}},
         "post": {"summary": "Create a department (hr_admin)",
-                 "requestBody": {"required": True, **_json(_ref("DepartmentInput"))},
-                 "responses": {"201": {"description": "Created", **_json(_ref("Department"))},
-                               **_errors(400, 401, 403, 422)}},
+                 "requestBody": {"required": True, **json_content(ref("DepartmentInput"))},
+                 "responses": {"201": {"description": "Created", **json_content(ref("Department"))},
+                               **error_responses(400, 401, 403, 422)}},
     },
     "/employees": {
         "get": {"summary": "List people, paginated (hr_admin)",
@@ -172,45 +177,46 @@ PATHS: dict = {
                     {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                     {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                     "maximum": 200}}],
-                "responses": {"200": {"description": "A page of people", **_json({
+                "responses": {"200": {"description": "A page of people", **json_content({
                     "type": "object", "properties": {
-                        "items": {"type": "array", "items": _ref("Employee")},
+                        "items": {"type": "array", "items": ref("Employee")},
                         "page": {"type": "integer"}, "per_page": {"type": "integer"},
                         "total": {"type": "integer"}, "pages": {"type": "integer"}}})},
-                    **_errors(401, 403, 422)}},
+                    **error_responses(401, 403, 422)}},
         "post": {"summary": "Create or update a person by e-mail (hr_admin)",
-                 "requestBody": {"required": True, **_json(_ref("EmployeeInput"))},
-                 "responses": {"200": {"description": "Updated", **_json(_ref("Employee"))},
-                               "201": {"description": "Created", **_json(_ref("Employee"))},
-                               **_errors(400, 401, 403, 422)}},
+                 "requestBody": {"required": True, **json_content(ref("EmployeeInput"))},
+                 "responses": {"200": {"description": "Updated", **json_content(ref("Employee"))},
+                               "201": {"description": "Created", **json_content(ref("Employee"))},
+                               **error_responses(400, 401, 403, 422)}},
     },
     "/surveys": {
         "get": {"summary": "Surveys: all for hr_admin, those one was invited to for others",
-                "responses": {"200": {"description": "Surveys", **_json({"type": "object", "properties": {
-                    "items": {"type": "array", "items": _ref("Survey")}}})}, **_errors(401)}},
+                "responses": {"200": {"description": "Surveys", **json_content({"type": "object", "properties": {
+                    "items": {"type": "array", "items": ref("Survey")}}})}, **error_responses(401)}},
         "post": {"summary": "Create a pulse survey (hr_admin)",
-                 "requestBody": {"required": True, **_json(_ref("SurveyInput"))},
-                 "responses": {"201": {"description": "Created", **_json(_ref("Survey"))},
-                               **_errors(400, 401, 403, 422)}},
+                 "requestBody": {"required": True, **json_content(ref("SurveyInput"))},
+                 "responses": {"201": {"description": "Created", **json_content(ref("Survey"))},
+                               **error_responses(400, 401, 403, 422)}},
     },
     "/surveys/{survey_id}": {"get": {
         "summary": "One survey (hr_admin)", "parameters": [_id("survey_id")],
-        "responses": {"200": {"description": "The survey", **_json(_ref("Survey"))}, **_errors(401, 403, 404)}}},
+        "responses": {"200": {"description": "The survey", **json_content(ref("Survey"))},
+                      **error_responses(401, 403, 404)}}},
     "/surveys/{survey_id}/rounds": {"post": {
         "summary": "Open a round now and invite the audience (hr_admin)", "parameters": [_id("survey_id")],
-        "responses": {"201": {"description": "The open round", **_json(_ref("Round"))},
-                      **_errors(401, 403, 404, 409)}}},
+        "responses": {"201": {"description": "The open round", **json_content(ref("Round"))},
+                      **error_responses(401, 403, 404, 409)}}},
     "/me/invitations": {"get": {
         "summary": "Open rounds the caller is invited to and has not answered, with their questions",
-        "responses": {"200": {"description": "Invitations", **_json({"type": "object", "properties": {
-            "items": {"type": "array", "items": _ref("Invitation")}}})}, **_errors(401)}}},
+        "responses": {"200": {"description": "Invitations", **json_content({"type": "object", "properties": {
+            "items": {"type": "array", "items": ref("Invitation")}}})}, **error_responses(401)}}},
     "/rounds/{round_id}/responses": {"post": {
         "summary": "Answer a round as the invited employee; stored anonymously",
         "parameters": [_id("round_id")],
-        "requestBody": {"required": True, **_json(_ref("ResponseInput"))},
-        "responses": {"201": {"description": "Recorded", **_json({"type": "object", "properties": {
+        "requestBody": {"required": True, **json_content(ref("ResponseInput"))},
+        "responses": {"201": {"description": "Recorded", **json_content({"type": "object", "properties": {
             "status": {"const": "recorded"}}})},
-            **_errors(400, 401, 403, 404, 409, 422)}}},
+            **error_responses(400, 401, 403, 404, 409, 422)}}},
     "/openapi.json": {"get": {"summary": "This document", "security": [],
                               "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
 }

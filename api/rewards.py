@@ -15,6 +15,7 @@ from flask import g, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from api import core
+from api.openapi import error_responses, json_content, ref
 from api.views import bp
 from errors import Forbidden, NotFound, ValidationError
 from extensions import db
@@ -148,20 +149,10 @@ def milestone_action(milestone_id: int, action: str):
 # --- OpenAPI ----------------------------------------------------------------------------
 
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict) -> dict:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
 def _errors(*codes: int) -> dict:
-    text = {400: "Malformed request", 401: "Missing or invalid bearer token",
-            403: "Not allowed for the caller (wrong role or wrong person, self-approval included)",
-            404: "Not found", 409: "The state machine does not allow this now (the message says why)",
-            422: "Invalid fields"}
-    return {str(c): {"description": text[c], **_json(_ref("Error"))} for c in codes}
+    return error_responses(
+        *codes, e403="Not allowed for the caller (wrong role or wrong person, self-approval included)",
+        e409="The state machine does not allow this now (the message says why)")
 
 
 def _id(name: str) -> dict:
@@ -191,7 +182,7 @@ OPENAPI_SCHEMAS: dict = {
             "title": {"type": ["string", "null"], "maxLength": 200},
             "starts_on": {"type": "string", "format": "date", "description": "Default: today."},
             "payment_terms_days": {"type": "integer", "minimum": 0, "maximum": 365, "default": 14},
-            "milestones": {"type": "array", "items": _ref("MilestoneInput"), "minItems": 1, "maxItems": 24,
+            "milestones": {"type": "array", "items": ref("MilestoneInput"), "minItems": 1, "maxItems": 24,
                            "description": "In payment order."},
         },
     },
@@ -237,9 +228,9 @@ OPENAPI_SCHEMAS: dict = {
             "currency": {"type": "string"}, "starts_on": {"type": "string", "format": "date"},
             "payment_terms_days": {"type": "integer"}, "created_at": {"type": "string", "format": "date-time"},
             "status": {"enum": ["awaiting_agreement", "active", "completed", "cancelled"]},
-            "milestones": {"type": "array", "items": _ref("Milestone")},
-            "events": {"type": "array", "items": _ref("MilestoneEvent"), "description": "Oldest first."},
-            "payouts": {"type": "array", "items": _ref("MilestonePayout")},
+            "milestones": {"type": "array", "items": ref("Milestone")},
+            "events": {"type": "array", "items": ref("MilestoneEvent"), "description": "Oldest first."},
+            "payouts": {"type": "array", "items": ref("MilestonePayout")},
             "paid_total": {"type": "integer", "description": "Sum of the plan's payouts (the ledger), in minor "
                                                              "units of the plan currency."},
             "paid_total_amount": {"type": "string", "description": "The same as a decimal, e.g. \"3000.00\"."},
@@ -260,20 +251,21 @@ OPENAPI_SCHEMAS: dict = {
 OPENAPI_PATHS: dict = {
     "/milestone-plans": {
         "post": {"summary": "Create a milestone plan in draft (hr_admin); the recipient and approver then agree",
-                 "requestBody": {"required": True, **_json(_ref("MilestonePlanInput"))},
+                 "requestBody": {"required": True, **json_content(ref("MilestonePlanInput"))},
                  "responses": {"201": {"description": "The plan with its milestone ids",
-                                       **_json(_ref("MilestonePlan"))},
+                                       **json_content(ref("MilestonePlan"))},
                                **_errors(400, 401, 403, 422)}},
         "get": {"summary": "Plans the caller may see (all for hr_admin; else those they receive or approve)",
                 "parameters": [{"name": "role", "in": "query", "schema": {"enum": ["recipient", "approver"]}}],
-                "responses": {"200": {"description": "Plans, without events and payouts", **_json({
-                    "type": "object", "properties": {"items": {"type": "array", "items": _ref("MilestonePlan")}}})},
+                "responses": {"200": {"description": "Plans, without events and payouts", **json_content({
+                    "type": "object", "properties": {"items": {"type": "array", "items": ref("MilestonePlan")}}})},
                     **_errors(401, 422)}},
     },
     "/milestone-plans/{plan_id}": {"get": {
         "summary": "A plan with its milestones, events, payouts and paid total (recipient, approver, hr_admin)",
         "parameters": [_id("plan_id")],
-        "responses": {"200": {"description": "The plan", **_json(_ref("MilestonePlan"))}, **_errors(401, 403, 404)}}},
+        "responses": {"200": {"description": "The plan", **json_content(ref("MilestonePlan"))},
+                      **_errors(401, 403, 404)}}},
     "/milestones/{milestone_id}/{action}": {"post": {
         "summary": "Move a milestone through the state machine",
         "description": "agree (recipient or approver; agreed once both have), submit (recipient, from agreed or "
@@ -282,8 +274,8 @@ OPENAPI_PATHS: dict = {
                        "agreed). The wrong person gets 403, a transition the machine does not allow 409.",
         "parameters": [_id("milestone_id"), {"name": "action", "in": "path", "required": True, "schema": {
             "enum": ["agree", "submit", "approve", "request-changes", "pay", "cancel"]}}],
-        "requestBody": {"required": False, **_json(_ref("MilestoneActionInput"))},
-        "responses": {"200": {"description": "The milestone in its new state", **_json(_ref("Milestone"))},
+        "requestBody": {"required": False, **json_content(ref("MilestoneActionInput"))},
+        "responses": {"200": {"description": "The milestone in its new state", **json_content(ref("Milestone"))},
                       **_errors(400, 401, 403, 404, 409, 422)}}},
 }
 
