@@ -44,7 +44,6 @@ from scoring import (
 from surveys.models import Question, Round, Survey
 
 COMPANY = -1  # the root of every tree handed to the guard
-HIDDEN_REASONS = ("below_k", "parent_difference", "complementary", "cross_cut", "round_open", "no_results")
 
 
 # --- Trees ------------------------------------------------------------------------------

@@ -114,9 +114,10 @@ def page_model(dash: services.Dashboard) -> dict:
             [(label, f.unfavorable, f.neutral, f.favorable) for label, f in fav]) if fav else None
         model["favorability_rows"] = [(label, f.n, pct_filter(f.favorable), pct_filter(f.neutral),
                                        pct_filter(f.unfavorable), format_decimal(f.mean, "0.0")) for label, f in fav]
+        lowest = min(fav, key=lambda x: x[1].favorable) if fav else None
         model["favorability_summary"] = (
-            _("Lowest favorability: %(label)s (%(value)s favorable).", label=min(fav, key=lambda x: x[1].favorable)[0],
-              value=pct_filter(min(fav, key=lambda x: x[1].favorable)[1].favorable)) if fav else "")
+            _("Lowest favorability: %(label)s (%(value)s favorable).", label=lowest[0],
+              value=pct_filter(lowest[1].favorable)) if lowest else "")
     ok = [(row.question.text_for(locale), row.impact.r) for row in dash.impacts if row.impact.status == "ok"]
     model["impact"] = figures.impact_figure(ok) if ok else None
     model["impact_rows"] = [(row.question.text_for(locale), row.impact.n,

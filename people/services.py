@@ -291,13 +291,8 @@ def update_person(person: Person, raw: Mapping[str, Any]) -> Person:
             errors["manager_email"] = _("Unknown manager: %(email)s.", email=manager_email)
         elif manager.id == person.id:
             errors["manager_email"] = _("A person cannot be their own manager.")
-        else:
-            chain = manager
-            while chain is not None:
-                if chain.id == person.id:
-                    errors["manager_email"] = _("This manager would create a reporting cycle.")
-                    break
-                chain = chain.manager
+        elif _in_cycle(person.email, {**_manager_map(), person.email: manager.email}):
+            errors["manager_email"] = _("This manager would create a reporting cycle.")
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
     for name in ("email", "name", "role", "kind", "hired_on", "locale", "active", "department_id"):
