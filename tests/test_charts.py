@@ -3,6 +3,7 @@
 import plotly.graph_objects as go
 import pytest
 from flask import render_template_string
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +21,7 @@ def test_chart_renders_with_no_console_error_and_no_foreign_request(app, page):
 
     page.goto("/chart-demo")
     page.locator("#c1 .main-svg").first.wait_for()
-    assert page.locator("#c1 .bars path").count() == 2
+    expect(page.locator("#c1 .bars path")).to_have_count(2)
     assert page.console_errors == []
     assert page.foreign_requests == []
     page.get_by_text("Show as a table").click()

@@ -1,6 +1,7 @@
 """Real Chromium: the recipient submits, the approver approves, HR pays, and the history chart shows the payout."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import test_rewards_support as support
 from tests.conftest import PASSWORD, axe_violations
@@ -58,7 +59,7 @@ def test_a_milestone_goes_from_evidence_to_payout_and_into_the_history_chart(pag
 
     page.goto("/rewards/history")
     page.locator("#payouts-chart .main-svg").first.wait_for()
-    assert page.locator("#payouts-chart .bars path").count() == 1
+    expect(page.locator("#payouts-chart .bars path")).to_have_count(1)
     page.get_by_text("Show as a table").click()
     row = page.locator("#payouts-chart-title ~ details tbody tr").first
     assert "€1,000.00" in row.inner_text()
