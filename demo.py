@@ -103,7 +103,10 @@ def build_org(employees: int, seed: int, today: date) -> DemoOrg:
             team = f"{division} · {TEAM_NAMES[team_counter % len(TEAM_NAMES)]} {team_counter}"
             org.departments.append({"name": team, "parent": division})
             demo_team = division == "Engineering" and not demo_team_done and size >= 6
-            lead = person(team, head, email="manager@polso.example" if demo_team else None,
+            # Leads sit in their division: a team's department then holds exactly the people the lead
+            # manages, so the team's results and the department's can both be shown (were the lead in
+            # the team's department, the two would differ by the lead's own answer and one must hide).
+            lead = person(division, head, email="manager@polso.example" if demo_team else None,
                           name="Marta Galli" if demo_team else None)
             for i in range(size):
                 kind = "contractor" if rng.random() < 0.03 else "employee"

@@ -19,7 +19,7 @@ import sqlalchemy.orm as so
 from dashboards.models import RoundResult
 from extensions import db
 from people.models import Department, Person
-from scoring import GroupCount, Visibility, guard
+from scoring import GroupCount, Visibility, guard, guard_overlaps
 from surveys.models import TENURE_BANDS, Answer, Invitation, Question, Response, Round, Survey
 
 SCALE = {"enps": 11, "likert": 5}
@@ -74,6 +74,8 @@ class RoundTally:
         self.sizes = sizes
         self.groups: dict[tuple[str, int], Counts] = defaultdict(Counts)
         self.groups[("company", 0)].pairs = {}
+        # respondents per (department, manager, tenure band): how the cuts overlap
+        self.cells: dict[tuple, int] = defaultdict(int)
 
     @staticmethod
     def _keys(department_id: int | None, manager_id: int | None, band: str | None):
@@ -83,6 +85,7 @@ class RoundTally:
     def add_responses(self, department_id, manager_id, band, count: int = 1) -> None:
         for key in self._keys(department_id, manager_id, band):
             self.groups[key].responses += count
+        self.cells[(department_id or 0, manager_id or 0, _tenure_key(band))] += count
 
     def add_answer(self, department_id, manager_id, band, question_id: int, value: int, count: int = 1) -> None:
         kind, length = self.sizes[question_id]
@@ -110,16 +113,20 @@ class RoundTally:
         Company and tenure rows as counted; departments and managers as subtree
         totals over ``trees`` ("department" and "manager" → {key: parent key}, -1
         at the top: the tree at closing time). Own counts of keys not in a tree
-        count at the company only. Each cut is guarded in one call, under the company.
+        count at the company only. Each cut is guarded in one call, under the
+        company; then ``guard_overlaps`` hides whatever a mix of cuts (a
+        department and a team that straddles it, a tenure band) would give away.
         """
         company = self.groups.get(("company", 0), Counts())
-        out = [_row(round_id, "company", 0, None, company,
-                    guard([GroupCount(-1, None, company.responses)], k)[-1])]
-        out[0]["comments"] = _comment_sample(round_id, company.comments or [])
+        verdicts: dict[tuple[str, int], Visibility] = {
+            ("company", 0): guard([GroupCount(-1, None, company.responses)], k)[-1]}
+        counts: dict[tuple[str, int], Counts] = {("company", 0): company}
+        parent_of: dict[tuple[str, int], int | None] = {("company", 0): None}
         tenure = {key: c for (kind, key), c in self.groups.items() if kind == "tenure"}
-        verdicts = guard([GroupCount(-1, None, company.responses)]
-                         + [GroupCount(key, -1, c.responses) for key, c in tenure.items()], k)
-        out.extend(_row(round_id, "tenure", key, -1, c, verdicts[key]) for key, c in tenure.items())
+        cut = guard([GroupCount(-1, None, company.responses)]
+                    + [GroupCount(key, -1, c.responses) for key, c in tenure.items()], k)
+        for key, c in tenure.items():
+            verdicts["tenure", key], counts["tenure", key], parent_of["tenure", key] = cut[key], c, -1
         for kind, parents in trees.items():
             totals: dict[int, Counts] = {}
             for (group_kind, key), own in self.groups.items():
@@ -127,10 +134,38 @@ class RoundTally:
                 while node in parents:
                     totals.setdefault(node, Counts()).add(own)
                     node = parents[node]
-            verdicts = guard([GroupCount(-1, None, company.responses)]
-                             + [GroupCount(key, parents[key], c.responses) for key, c in totals.items()], k)
-            out.extend(_row(round_id, kind, key, parents[key], c, verdicts[key]) for key, c in totals.items())
+            cut = guard([GroupCount(-1, None, company.responses)]
+                        + [GroupCount(key, parents[key], c.responses) for key, c in totals.items()], k)
+            for key, c in totals.items():
+                verdicts[kind, key], counts[kind, key], parent_of[kind, key] = cut[key], c, parents[key]
+
+        for group in guard_overlaps(self._cell_groups(trees), {g for g, v in verdicts.items() if v.shown}, k,
+                                    hide_first=lambda g: (CUT_ORDER[g[0]], counts[g].responses, g[1])):
+            verdicts[group] = Visibility(False, False, "overlap")
+
+        out = [_row(round_id, kind, key, parent_of[kind, key], counts[kind, key], verdict)
+               for (kind, key), verdict in verdicts.items()]
+        out[0]["comments"] = _comment_sample(round_id, company.comments or [])
         return out
+
+    def _cell_groups(self, trees: dict[str, dict[int, int]]) -> list[tuple[tuple[tuple[str, int], ...], int]]:
+        """Each cell of respondents with every group it belongs to, in every cut."""
+        lines: dict[tuple[str, int], tuple[tuple[str, int], ...]] = {}
+
+        def line(kind: str, node: int) -> tuple[tuple[str, int], ...]:
+            """The group and its ancestors in one tree (empty outside it)."""
+            if (kind, node) not in lines:
+                parents = trees.get(kind, {})
+                lines[kind, node] = (((kind, node), *line(kind, parents[node]))) if node in parents else ()
+            return lines[kind, node]
+
+        return [((("company", 0), ("tenure", band), *line("department", department), *line("manager", manager)), n)
+                for (department, manager, band), n in self.cells.items()]
+
+
+# Which cut loses a group first when two cuts would together single people out: tenure bands,
+# then managers' teams, then departments (what HR reads first); the company never before them.
+CUT_ORDER = {"tenure": 0, "manager": 1, "department": 2, "company": 3}
 
 
 MAX_STORED_COMMENTS = 200

@@ -8,7 +8,7 @@ See each module for its promise:
 - :mod:`scoring.enps`: ``classify``, ``enps``, ``compare``.
 - :mod:`scoring.likert`: ``favorability``, ``driver_impact``.
 - :mod:`scoring.participation`: ``participation``, ``trend``.
-- :mod:`scoring.anonymity`: ``guard``, ``is_shown``.
+- :mod:`scoring.anonymity`: ``guard``, ``guard_overlaps``, ``is_shown``.
 """
 
 from scoring.anonymity import (
@@ -19,6 +19,7 @@ from scoring.anonymity import (
     Visibility,
     check_min_group_size,
     guard,
+    guard_overlaps,
     is_shown,
 )
 from scoring.enps import (
@@ -60,6 +61,7 @@ __all__ = [
     "enps",
     "favorability",
     "guard",
+    "guard_overlaps",
     "is_shown",
     "participation",
     "trend",

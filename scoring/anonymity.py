@@ -21,16 +21,20 @@ reason; comments are released only for root groups with at least
 ``comment_threshold`` responses, because comments are never broken down
 below company level.
 
-Out of scope: overlapping cuts that are not nested (a department and a
-manager's team that straddles it) are not protected against each other by
-one call; cuts such as tenure bands belong as children of the company node.
+Cuts that are not nested (a department, a manager's team that straddles
+it, a tenure band) cannot be one forest. :func:`guard_overlaps` settles them
+together afterwards: it hides further groups until every *atom* of the shown
+groups (the people who belong to exactly the same shown groups) has 0 or at
+least ``k`` responses. Any union, difference or other combination of shown
+results is then a sum of atoms, so none can single out fewer than ``k``
+people, whichever way the groups were cut.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections import deque
-from collections.abc import Hashable, Iterable, Iterator
+from collections import defaultdict, deque
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,7 +44,7 @@ DEFAULT_MIN_GROUP_SIZE = 5
 MIN_GROUP_SIZE_RANGE = range(3, 11)
 COMMENT_THRESHOLD = 10
 
-Reason = Literal["below_k", "parent_difference", "complementary"]
+Reason = Literal["below_k", "parent_difference", "complementary", "overlap"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +71,8 @@ class Visibility:
     responses), ``"parent_difference"`` (the result of its nearest shown
     ancestor differs from it by 1..k-1) or ``"complementary"`` (hidden so
     that the hidden remainder of its nearest shown ancestor is 0 or at
-    least k).
+    least k) or ``"overlap"`` (hidden by :func:`guard_overlaps` because it
+    could be combined with a group of another cut to single out fewer than k).
     """
 
     shown: bool
@@ -154,6 +159,71 @@ def guard(
         )
         for key, g in nodes.items()
     }
+
+
+def guard_overlaps(
+    cells: Iterable[tuple[Iterable[Hashable], int]],
+    shown: Iterable[Hashable],
+    k: int,
+    *,
+    hide_first: Callable[[Hashable], object] = lambda key: key,
+) -> set[Hashable]:
+    """Return the shown groups to hide as well, so that no mix of cuts singles anyone out.
+
+    ``cells`` partition the respondents: each is (the keys of every group its
+    members belong to, in every cut; how many responses it holds). Groups of
+    different cuts may overlap in any way. ``shown`` is what the per-cut
+    :func:`guard` calls left visible.
+
+    An *atom* is the set of respondents who belong to exactly the same shown
+    groups. While some atom (other than the people in no shown group, who
+    appear in no result) has 1..k-1 responses, one group per such atom is
+    hidden: the one ``hide_first`` ranks lowest among the groups whose
+    hiding merges the atom into a neighbouring atom (one that differs from
+    it by that group alone), or, when there is no such neighbour, among the
+    groups that set the atom apart from the others. Each round hides at
+    least one shown group, so this ends, at worst with only the groups that
+    hold everyone.
+
+    Every shown group then has 0 or >= k responses and so does every
+    difference, intersection or union of shown groups, which is what rules
+    (a)-(c) of :func:`guard` promise within one tree, now across trees.
+
+    :param hide_first: sort key; the group with the lowest key is hidden
+        first (say, tenure bands before teams before departments, smaller
+        before larger).
+    :return: the keys to hide, a subset of ``shown``.
+    :raise ValueError: for k outside 3..10 or a negative or non-integer count.
+    """
+    k = check_min_group_size(k)
+    visible = set(shown)
+    hidden: set[Hashable] = set()
+    atoms: dict[frozenset, int] = defaultdict(int)
+    for groups, n in cells:
+        if not is_int(n) or n < 0:
+            raise ValueError(f"cell size must be a non-negative integer, got {n!r}")
+        if n:
+            atoms[frozenset(groups).intersection(visible)] += n
+    while True:
+        small = {atom for atom, n in atoms.items() if atom and n < k}
+        if not small:
+            return hidden
+        # Hiding a key merges the atom with a neighbour that differs from it by that key alone.
+        candidates: dict[frozenset, set[Hashable]] = {
+            atom: {key for key in atom if atom - {key} in atoms or len(atom) == 1} for atom in small}
+        for atom in atoms:
+            for key in atom:
+                if (neighbour := atom - {key}) in candidates:
+                    candidates[neighbour].add(key)
+        # With no such neighbour, hiding any group that sets the atom apart still merges it in time.
+        everyone = frozenset.intersection(*(atom for atom in atoms if atom))
+        now_hidden = {min(keys or (atom - everyone) or atom, key=hide_first) for atom, keys in candidates.items()}
+        visible -= now_hidden
+        hidden |= now_hidden
+        merged: dict[frozenset, int] = defaultdict(int)
+        for atom, n in atoms.items():
+            merged[atom - now_hidden if not atom.isdisjoint(now_hidden) else atom] += n
+        atoms = merged
 
 
 def _settle(

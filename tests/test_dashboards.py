@@ -4,12 +4,13 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+import tasks
 from dashboards import figures, services
 from dashboards.models import RoundResult
 from dashboards.results import count_round, current_trees
@@ -245,3 +246,52 @@ def test_demo_seed_stores_the_same_results_a_live_recount_gives(runner, db):
                                        r["histograms"], r["pairs"], r["comments"])
                 for r in count_round(round_.id).rows(round_.id, current_trees(), survey.min_group_size)}
         assert stored == live
+
+
+@pytest.fixture
+def straddling(factory, db):
+    """Sales (12) = 10 of Mia's team + 2 of Max's; Ops (10) = the rest of Max's team; Leads (6) above them.
+
+    Each cut passes its own guard, but Ops and Max's team (12) differ by the 2 people in Sales.
+    """
+    acme = factory.department("Acme")
+    sales, ops, leads = (factory.department(name, acme) for name in ("Sales", "Ops", "Leads"))
+    factory.person("hr@example.com", role="hr_admin")
+    director = factory.person("dir@example.com", department=leads)
+    mia = factory.person("mia@example.com", department=leads, manager=director)
+    max_ = factory.person("max@example.com", department=leads, manager=director)
+    people = [director, mia, max_] + [factory.person(f"lead{i}@example.com", department=leads, manager=director)
+                                      for i in range(3)]
+    people += [factory.person(f"s{i}@example.com", department=sales, manager=mia) for i in range(10)]
+    two = [factory.person(f"pair{i}@example.com", department=sales, manager=max_) for i in range(2)]
+    people += two + [factory.person(f"o{i}@example.com", department=ops, manager=max_) for i in range(10)]
+    survey = surveys.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
+                                    "questions": [{"library_key": "enps", "required": True}]}, NOW)
+    round_id = tasks.tick(NOW).pulses.opened[0]
+    question = survey.questions[0].id
+    for person in people:
+        surveys.submit_response(surveys.invitation_for(person, round_id), {question: 0 if person in two else 9},
+                                NOW + timedelta(hours=1), from_form=False)
+    round_ = db.session.get(surveys.Round, round_id)
+    tasks.tick(round_.closes_at)
+    return {"round": round_, "sales": sales, "ops": ops, "mia": mia, "max": max_}
+
+
+def test_teams_that_straddle_departments_are_hidden_so_no_two_results_single_out_two_people(
+        client, straddling, api_token):
+    headers = api_token("hr@example.com")
+    url = f"/api/v1/rounds/{straddling['round'].id}/results"
+    sales = client.get(f"{url}?department_id={straddling['sales'].id}", headers=headers).get_json()
+    ops = client.get(f"{url}?department_id={straddling['ops'].id}", headers=headers).get_json()
+    assert (sales["n"], ops["n"]) == (12, 10)
+    for manager in ("mia", "max"):
+        body = client.get(f"{url}?manager_id={straddling[manager].id}", headers=headers).get_json()
+        assert body == {"round_id": straddling["round"].id, "suppressed": True, "reason": "overlap",
+                        "min_group_size": 5}
+
+    login(client, "max@example.com")
+    html = client.get("/results").get_data(as_text=True)
+    assert "cannot be worked out from other results" in html and 'id="headline-score"' not in html
+    for figure in figures_in(html):
+        for trace in figure["data"]:
+            assert all(v is None for v in trace.get("y", []) if not isinstance(v, str))

@@ -15,6 +15,7 @@ from scoring import (
     DEFAULT_MIN_GROUP_SIZE,
     GroupCount,
     guard,
+    guard_overlaps,
     is_shown,
 )
 
@@ -239,3 +240,135 @@ def test_guard_handles_two_hundred_departments_quickly():
     result = guard(rows, k=5)
     assert result["co"].shown is True
     assert_guarantee(rows, result, 5)
+
+
+# --- Cuts that are not nested: departments, managers' teams and tenure bands together ---------
+
+CUT_ORDER = {"tenure": 0, "manager": 1, "department": 2, "company": 3}
+
+
+def hide_first(key):
+    return CUT_ORDER[key[0]], key
+
+
+def people_cells(people, trees):
+    """people: list of (department, manager, band); trees: cut -> {key: parent}. Returns cells and group sizes."""
+    cells: dict[frozenset, int] = {}
+    for department, manager, band in people:
+        groups = {("company", 0), ("tenure", band)}
+        for cut, node in (("department", department), ("manager", manager)):
+            while node is not None:
+                groups.add((cut, node))
+                node = trees[cut][node]
+        cells[frozenset(groups)] = cells.get(frozenset(groups), 0) + 1
+    return list(cells.items())
+
+
+def per_cut_shown(cells, trees, k):
+    """What the per-cut guard shows: each cut as a forest under the company."""
+    size: dict = {}
+    for groups, n in cells:
+        for key in groups:
+            size[key] = size.get(key, 0) + n
+    root = ("company", 0)
+    shown = {root} if size[root] >= k else set()
+    for cut in ("department", "manager", "tenure"):
+        parents = trees.get(cut, {})
+        keys = [key for key in size if key[0] == cut]
+        verdict = guard([GroupCount(root, None, size[root])]
+                        + [GroupCount(key, (cut, parents[key[1]]) if parents.get(key[1]) is not None else root,
+                                      size[key]) for key in keys], k)
+        shown |= {key for key in keys if verdict[key].shown}
+    return shown, size
+
+
+def test_teams_that_straddle_departments_by_two_people_are_hidden():
+    # Sales has 12 people: 10 report to manager 1 and 2 to manager 2, who also leads Ops (10).
+    # Every group passes its own cut's guard, but Sales minus team 1 is those 2 people.
+    trees = {"department": {"sales": None, "ops": None}, "manager": {1: None, 2: None}}
+    people = [("sales", 1, "a")] * 10 + [("sales", 2, "a")] * 2 + [("ops", 2, "a")] * 10
+    cells = people_cells(people, trees)
+    shown, _ = per_cut_shown(cells, trees, 5)
+    assert {("department", "sales"), ("department", "ops"), ("manager", 1), ("manager", 2)} <= shown
+
+    hidden = guard_overlaps(cells, shown, 5, hide_first=hide_first)
+
+    # teams go before departments; the tenure band holds everyone, so hiding it would not help
+    assert hidden == {("manager", 1), ("manager", 2)}
+
+
+def test_tenure_bands_that_cut_a_department_by_two_are_hidden():
+    # Sales is 8 newcomers; Ops is 2 newcomers and 10 old hands. "New" minus Sales and Ops minus
+    # "old" are both the same 2 people, so both bands go (bands before departments).
+    trees = {"department": {"sales": None, "ops": None}, "manager": {1: None}}
+    people = [("sales", 1, "new")] * 8 + [("ops", 1, "new")] * 2 + [("ops", 1, "old")] * 10
+    cells = people_cells(people, trees)
+    shown, _ = per_cut_shown(cells, trees, 5)
+    assert {("department", "sales"), ("tenure", "new")} <= shown
+
+    assert guard_overlaps(cells, shown, 5, hide_first=hide_first) == {("tenure", "new"), ("tenure", "old")}
+
+
+def test_groups_that_overlap_by_at_least_k_stay_shown():
+    trees = {"department": {"sales": None, "ops": None}, "manager": {1: None, 2: None}}
+    people = [("sales", 1, "a")] * 10 + [("ops", 2, "a")] * 10 + [("sales", 2, "b")] * 5 + [("ops", 1, "b")] * 5
+    cells = people_cells(people, trees)
+    shown, _ = per_cut_shown(cells, trees, 5)
+    assert guard_overlaps(cells, shown, 5, hide_first=hide_first) == set()
+
+
+def test_guard_overlaps_rejects_bad_input():
+    with pytest.raises(ValueError, match="from 3 to 10"):
+        guard_overlaps([], set(), 2)
+    with pytest.raises(ValueError, match="non-negative integer"):
+        guard_overlaps([({"a"}, -1)], {"a"}, 5)
+
+
+def random_population(rng):
+    def random_tree(prefix, size):
+        parents = {}
+        for i in range(size):
+            parents[f"{prefix}{i}"] = None if i == 0 or rng.random() < 0.2 else f"{prefix}{rng.randrange(i)}"
+        return parents
+
+    trees = {"department": random_tree("d", rng.randint(1, 8)), "manager": random_tree("m", rng.randint(1, 10))}
+    departments, managers = list(trees["department"]), list(trees["manager"])
+    people = []
+    for _ in range(rng.randint(0, 90)):
+        department = rng.choice(departments)
+        # teams mostly sit inside one department, as in real organisations, with strays
+        manager = managers[departments.index(department) % len(managers)] if rng.random() < 0.8 \
+            else rng.choice(managers)
+        people.append((department, manager, rng.choice("abc")))
+    return people, trees
+
+
+def test_no_mix_of_shown_groups_singles_out_fewer_than_k_people_on_random_organisations():
+    rng = random.Random(20261127)
+    hid_something = 0
+    for _ in range(400):
+        people, trees = random_population(rng)
+        k = rng.randint(3, 10)
+        cells = people_cells(people, trees)
+        if not cells:
+            continue
+        shown, _ = per_cut_shown(cells, trees, k)
+        hidden = guard_overlaps(cells, shown, k, hide_first=hide_first)
+        assert hidden <= shown
+        hid_something += bool(hidden)
+        visible = shown - hidden
+        # every atom of the visible groups is empty or has at least k people ...
+        atoms: dict[frozenset, int] = {}
+        for groups, n in cells:
+            atom = frozenset(groups) & visible
+            atoms[atom] = atoms.get(atom, 0) + n
+        assert all(n >= k for atom, n in atoms.items() if atom)
+        # ... so any two visible groups differ, either way round, by 0 or at least k people
+        members = {key: {i for i, (groups, _) in enumerate(cells) if key in groups} for key in visible}
+        for a in visible:
+            for b in visible:
+                only_a = sum(cells[i][1] for i in members[a] - members[b])
+                assert only_a == 0 or only_a >= k, (a, b, only_a, k)
+        # and the outcome does not depend on the order of the cells
+        assert guard_overlaps(list(reversed(cells)), shown, k, hide_first=hide_first) == hidden
+    assert hid_something > 20  # the random organisations do exercise the overlap rule
