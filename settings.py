@@ -53,6 +53,7 @@ def from_environment() -> dict:
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", True),
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "polso@localhost"),
+        "MAIL_SENT_RETENTION_DAYS": _int("MAIL_SENT_RETENTION_DAYS", 90),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not development),
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not development),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,4 +1,4 @@
-"""The periodic work behind ``flask pulses tick``: every feature's due work, then the outbox.
+"""The periodic work behind ``flask pulses tick``: every feature's due work, the outbox, housekeeping.
 
 Each step is idempotent and claims its work with conditional writes, so cron
 may run this on several hosts at once.
@@ -7,11 +7,14 @@ may run this on several hosts at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from flask import current_app
 
 from mail import services as mail
 from oneonones import services as oneonones
+from people import services as people
 from rewards import services as rewards
 from surveys import services as surveys
 
@@ -22,10 +25,22 @@ class TickSummary:
     oneonones: dict[str, int]
     rewards: dict[str, int]
     mail: Any
+    housekeeping: dict[str, int]
 
 
 def tick(now: datetime) -> TickSummary:
-    """Run all periodic work due at ``now``; e-mail queued by any step goes out at the end."""
+    """Run all periodic work due at ``now``; e-mail queued by any step goes out, then ``housekeeping``."""
     pulses = surveys.tick(now, send_mail=False)
     return TickSummary(pulses=pulses, oneonones=oneonones.tick(now), rewards=rewards.tick(now),
-                       mail=mail.send_all_pending(now))
+                       mail=mail.send_all_pending(now), housekeeping=housekeeping(now))
+
+
+def housekeeping(now: datetime) -> dict[str, int]:
+    """Keep tables from growing forever; returns how many rows of each kind were deleted.
+
+    Deletes outbox messages sent more than ``MAIL_SENT_RETENTION_DAYS`` ago
+    (never unsent ones) and failed sign-ins older than the rate-limit window.
+    """
+    retention = timedelta(days=current_app.config["MAIL_SENT_RETENTION_DAYS"])
+    return {"sent_mail_purged": mail.purge_sent(now, retention),
+            "login_attempts_purged": people.purge_login_attempts(now)}

@@ -5,8 +5,10 @@ real together with its own change, and a rollback drops both. ``send_pending``
 (run by ``tick``, possibly on several hosts at once) delivers due messages over
 SMTP, claiming each with a conditional UPDATE so that no two senders send it,
 and reschedules failures with exponential backoff, so an SMTP outage loses
-nothing. With no ``MAIL_SERVER`` configured, messages go to the ``polso.mail``
-log instead.
+nothing; a message the server refuses permanently (a 5xx reply) is not
+retried. With no ``MAIL_SERVER`` configured, messages go to the ``polso.mail``
+log instead. ``purge_sent`` (also run by ``tick``) deletes messages sent long
+ago.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ MAX_BACKOFF = timedelta(hours=6)
 # 1, 2, 4 ... 256 minutes, then every 6 hours: the last attempt comes about three days after the
 # first, longer than a long-weekend outage. Then the message stays unsent with next_attempt_at NULL.
 MAX_ATTEMPTS = 20
+# How long a sent message is kept (the default of purge_sent; tick uses MAIL_SENT_RETENTION_DAYS).
+SENT_RETENTION = timedelta(days=90)
+# 5xx replies that mean "authenticate (better)": a problem of our configuration, not of the message,
+# so they are retried like an outage instead of giving up on every message in the queue.
+_AUTH_REPLY_CODES = frozenset({530, 534, 535, 538})
 
 
 @dataclass(frozen=True)
@@ -98,14 +105,20 @@ def send_pending(now: datetime, *, batch: int = 100) -> SendReport:
     if a sender dies after the SMTP server accepted a message but before its
     commit, the claim expires and the message is sent again.
 
-    A failure (server down, recipient refused, ...) counts an attempt, keeps
-    the error in ``last_error`` and reschedules the message after 1, 2, 4 ...
-    minutes (at most 6 hours). After ``MAX_ATTEMPTS`` failures the message
-    stays unsent with ``next_attempt_at`` NULL, for an operator to look at;
-    setting ``next_attempt_at`` again re-arms it. One SMTP connection serves
-    the whole run; if it cannot be opened, every message claimed in this run
-    fails and is rescheduled. With no ``MAIL_SERVER``, messages are written to
-    the ``polso.mail`` log (INFO) and count as sent.
+    A failure counts an attempt and keeps the error in ``last_error``. A
+    permanent refusal (see ``is_permanent_failure``: a 5xx reply to the
+    message, such as ``550 No such user``) is not retried: the message stays
+    unsent with ``next_attempt_at`` NULL at once. Any other failure (server
+    down or busy, 4xx, time-out, failed login) reschedules the message after
+    1, 2, 4 ... minutes (at most 6 hours); after ``MAX_ATTEMPTS`` failures it
+    too stays unsent with ``next_attempt_at`` NULL. Such messages are kept for
+    an operator to look at; setting ``next_attempt_at`` again re-arms one.
+    One SMTP connection serves the whole run, also after a refused message;
+    a lost connection is reopened for the next message. If it cannot be
+    opened, every message claimed in this run from then on fails and is
+    rescheduled. With no ``MAIL_SERVER``, messages are written to the
+    ``polso.mail`` log (INFO) and count as sent. ``failed`` counts both kinds
+    of failure.
     """
     due = db.session.scalars(
         sa.select(OutboxMessage.id)
@@ -153,6 +166,54 @@ def send_all_pending(now: datetime, *, batch: int = 100) -> SendReport:
             return total
 
 
+def purge_sent(now: datetime, older_than: timedelta = SENT_RETENTION) -> int:
+    """Delete the messages sent more than ``older_than`` before ``now``, commit, and return how many.
+
+    Unsent messages, whether still due or given up on, are never deleted: those
+    wait for a sender or an operator. Safe to run concurrently. A purged
+    message's ``dedupe_key`` no longer stops the same key from being queued
+    again; every caller guards against repeats with its own state as well.
+    :raise ValueError: for a negative ``older_than``, which would delete what was just sent.
+    """
+    if older_than < timedelta(0):
+        raise ValueError(f"older_than must not be negative, not {older_than}")
+    result = db.session.execute(
+        sa.delete(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < now - older_than)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def is_permanent_failure(error: BaseException) -> bool:
+    """Whether a failed send means "this message will never be accepted": a 5xx reply to it.
+
+    That is a refusal of every recipient with a 5xx code
+    (``SMTPRecipientsRefused``), a 5xx reply to the data (``SMTPDataError``
+    and other ``SMTPResponseException``), or 552 (too big) to the sender.
+    Any other refusal of the sender is transient: the sender is the same for
+    every message, so a misconfigured ``MAIL_DEFAULT_SENDER`` must not drop
+    the whole queue. So are replies asking to authenticate (530, 534, 535,
+    538), failures to open the session (greeting, EHLO, STARTTLS, login) and
+    everything else (4xx, lost connections, time-outs).
+    """
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reply in error.recipients.values()]
+        return bool(codes) and all(_is_permanent_code(code) for code in codes)
+    if isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPHeloError | smtplib.SMTPAuthenticationError):
+        return False
+    if isinstance(error, smtplib.SMTPSenderRefused):
+        return error.smtp_code == 552
+    if isinstance(error, smtplib.SMTPResponseException):
+        return _is_permanent_code(error.smtp_code)
+    return False
+
+
+def _is_permanent_code(code: int) -> bool:
+    return 500 <= code <= 599 and code not in _AUTH_REPLY_CODES
+
+
 def backoff(attempts: int) -> timedelta:
     """How long to wait after the ``attempts``-th failure: 1, 2, 4, 8 ... minutes, at most 6 hours."""
     return min(FIRST_BACKOFF * 2 ** min(attempts - 1, 30), MAX_BACKOFF)
@@ -185,7 +246,11 @@ def _reschedule(message: OutboxMessage, error: Exception, now: datetime) -> None
     message.attempts += 1
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
     message.claimed_until = None
-    if message.attempts >= MAX_ATTEMPTS:
+    if is_permanent_failure(error):
+        message.next_attempt_at = None
+        logger.error("E-mail %s to %s was refused permanently (attempt %d), not retrying: %s",
+                     message.id, message.to_address, message.attempts, message.last_error)
+    elif message.attempts >= MAX_ATTEMPTS:
         message.next_attempt_at = None
         logger.error("Giving up on e-mail %s to %s after %d attempts: %s",
                      message.id, message.to_address, message.attempts, message.last_error)
@@ -201,7 +266,7 @@ def _one_line(text: str) -> str:
 
 
 class SMTPUnavailable(Exception):
-    """The SMTP connection for this run could not be opened; the message was not tried."""
+    """The SMTP connection could not be opened (or logged into); the message was not tried."""
 
 
 class _Transport:
@@ -230,13 +295,36 @@ class _Transport:
             try:
                 self.smtp = self._connect()
             except Exception as error:
+                # Whatever the reply (even a 5xx to STARTTLS or AUTH), it is about the server or our
+                # configuration, not about the message: wrapped, so that it is never taken as permanent.
                 self.connect_error = f"{type(error).__name__}: {error}"
-                raise
+                if isinstance(error, smtplib.SMTPAuthenticationError):
+                    logger.error("SMTP login to %s as %s failed; check MAIL_USERNAME and MAIL_PASSWORD. "
+                                 "E-mail is kept and retried: %s", self.config["MAIL_SERVER"],
+                                 self.config["MAIL_USERNAME"], self.connect_error)
+                raise SMTPUnavailable(self.connect_error) from error
         try:
             self.smtp.send_message(email)
-        except (smtplib.SMTPServerDisconnected, OSError):
+        except smtplib.SMTPServerDisconnected:
             self._disconnect()  # the next message tries a fresh connection
             raise
+        except smtplib.SMTPException:
+            # A refusal (MAIL, RCPT or DATA answered 4xx/5xx) leaves the session usable once reset;
+            # a 421 reply or a lost connection does not, and the next message reconnects.
+            if not self._reset():
+                self._disconnect()
+            raise
+        except Exception:  # a socket error or time-out mid-command: the session state is unknown
+            self._disconnect()
+            raise
+
+    def _reset(self) -> bool:
+        """RSET the session after a failed transaction; False if the connection is no longer usable."""
+        try:
+            code, _reply = self.smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            return False
+        return code == 250
 
     def _connect(self) -> smtplib.SMTP:
         host, port = self.config["MAIL_SERVER"], int(self.config["MAIL_PORT"])

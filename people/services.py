@@ -439,6 +439,20 @@ def authenticate(email: str, password: str, remote_addr: str | None, now: dateti
     return None
 
 
+def purge_login_attempts(now: datetime) -> int:
+    """Delete failed sign-ins older than the rate-limit window, commit, and return how many.
+
+    ``authenticate`` counts only attempts within the last ``LOGIN_LOCKOUT_MINUTES``,
+    so older rows never matter again. Run by ``tick``; safe to run concurrently.
+    """
+    window_start = now - timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+    result = db.session.execute(
+        sa.delete(LoginAttempt).where(LoginAttempt.at < window_start).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
 def issue_api_token(person: Person, now: datetime) -> str:
     """Create a bearer token for ``person``; only its hash is kept."""
     raw = secrets.token_urlsafe(32)

@@ -31,7 +31,7 @@ def tick(now: datetime):
     summary = tasks.tick(now)
     report, mail = summary.pulses, summary.mail
     others = "".join(f", {name.replace('_', ' ')} {count}"
-                     for name, count in {**summary.oneonones, **summary.rewards}.items())
+                     for name, count in {**summary.oneonones, **summary.rewards, **summary.housekeeping}.items())
     click.echo(f"{now.isoformat()}: opened {len(report.opened)} round(s), invited {report.invited}, "
                f"reminded {report.reminded}, closed {len(report.closed)}{others}; "
                f"e-mail sent {mail.sent}, failed {mail.failed}.")

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -242,11 +243,34 @@ def run_concurrently(*calls, timeout: float = 60) -> list:
 # --- A real SMTP server on loopback -------------------------------------------------------
 
 class Mailbox:
-    """An aiosmtpd handler that keeps every message it accepts, and which SMTP session brought it."""
+    """An aiosmtpd handler that keeps every message it accepts, and which SMTP session brought it.
+
+    ``replies`` maps a recipient address to the reply its ``RCPT TO`` gets instead
+    of ``250 OK``, e.g. ``"550 5.1.1 No such user"``, or to ``HANG_UP`` to drop
+    the connection there; ``rcpt_tos`` lists every recipient asked for,
+    accepted or not. The server accepts ``AUTH`` as ``SMTP_USER``/``SMTP_PASSWORD``
+    only (without TLS, on loopback), and does not require it.
+    """
+
+    HANG_UP = object()
 
     def __init__(self):
         self.envelopes = []
         self.sessions = []
+        self.rcpt_tos = []
+        self.replies = {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.rcpt_tos.append(address)
+        reply = self.replies.get(address)
+        if reply is self.HANG_UP:
+            server.transport.close()
+            return "421 4.3.2 Closing"  # never arrives
+        if reply is not None:
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
@@ -256,6 +280,15 @@ class Mailbox:
     @property
     def messages(self):
         return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
+
+
+SMTP_USER, SMTP_PASSWORD = "polso", "smtp secret"
+
+
+def _smtp_authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        SMTP_USER.encode(), SMTP_PASSWORD.encode())
+    return AuthResult(success=ok, handled=False)
 
 
 def free_port() -> int:
@@ -268,7 +301,8 @@ def free_port() -> int:
 def smtp(app):
     """A real SMTP server on loopback, with the app configured to send to it."""
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), authenticator=_smtp_authenticator,
+                            auth_require_tls=False)
     controller.start()
     mailbox.port = controller.port
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_USE_TLS=False,

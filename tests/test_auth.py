@@ -1,9 +1,16 @@
 """Signing in and out, the rate limit, CSRF and role checks."""
 
+from datetime import UTC, datetime, timedelta
+
+import pytest
 import sqlalchemy as sa
 
+from errors import TooManyAttempts
 from people.models import LoginAttempt
+from people.services import authenticate, purge_login_attempts
 from tests.conftest import PASSWORD
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def test_passwords_are_stored_hashed(factory, db):
@@ -41,6 +48,39 @@ def test_too_many_failures_lock_the_account_even_with_the_right_password(app, fa
     response = auth.login("a@example.com")
     assert response.status_code == 429
     assert b"Too many failed sign-in attempts" in response.data
+
+
+def test_purge_deletes_only_login_attempts_older_than_the_rate_limit_window(app, db):
+    window = timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"])
+    ages = [window + timedelta(days=30), window + timedelta(seconds=1), window, window - timedelta(seconds=1),
+            timedelta(0)]
+    db.session.add_all([LoginAttempt(email="a@example.com", remote_addr="10.0.0.1", at=NOW - age) for age in ages])
+    db.session.commit()
+
+    assert purge_login_attempts(NOW) == 2
+
+    kept = db.session.scalars(sa.select(LoginAttempt.at).order_by(LoginAttempt.at)).all()
+    assert kept == [NOW - window, NOW - window + timedelta(seconds=1), NOW]
+    assert purge_login_attempts(NOW) == 0
+
+
+def test_rate_limit_still_holds_after_a_purge_and_ends_with_its_window(app, factory, db):
+    factory.person("a@example.com")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert authenticate("a@example.com", "wrong", "10.0.0.1", NOW) is None
+    soon = NOW + timedelta(minutes=1)
+
+    assert purge_login_attempts(soon) == 0
+    with pytest.raises(TooManyAttempts):
+        authenticate("a@example.com", PASSWORD, "10.0.0.1", soon)
+
+    after = NOW + timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"], seconds=1)
+    assert purge_login_attempts(after) == app.config["LOGIN_MAX_FAILURES"]
+    assert authenticate("a@example.com", PASSWORD, "10.0.0.1", after).email == "a@example.com"
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert authenticate("a@example.com", "wrong", "10.0.0.1", after) is None
+    with pytest.raises(TooManyAttempts):
+        authenticate("a@example.com", PASSWORD, "10.0.0.1", after)
 
 
 def test_sign_out_ends_the_session(client, factory, auth):

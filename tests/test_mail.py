@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+import tasks
 from mail.models import OutboxMessage
-from mail.services import MAX_ATTEMPTS, SendReport, backoff, queue, render, send_all_pending, send_pending
-from tests.conftest import free_port, run_concurrently
+from mail.services import (
+    MAX_ATTEMPTS,
+    SendReport,
+    SMTPUnavailable,
+    backoff,
+    is_permanent_failure,
+    purge_sent,
+    queue,
+    render,
+    send_all_pending,
+    send_pending,
+)
+from people.models import LoginAttempt
+from tests.conftest import SMTP_PASSWORD, SMTP_USER, free_port, run_concurrently
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -222,3 +236,173 @@ def test_send_all_pending_drains_more_than_one_batch(db, smtp):
     report = send_all_pending(NOW, batch=3)
     assert report.sent == 7 and len(smtp.envelopes) == 7
     assert send_all_pending(NOW, batch=3).sent == 0
+
+
+# --- Permanent and transient refusals ---------------------------------------------------------
+
+def test_permanently_refused_recipient_is_tried_once_and_the_batch_goes_on_over_the_same_connection(
+        db, smtp, caplog):
+    smtp.replies["person2@example.com"] = "550 5.1.1 No such user"
+    for n in (1, 2, 3):
+        queue_one(db, n)
+
+    assert send_pending(NOW) == SendReport(sent=2, failed=1, skipped=0)
+
+    assert [e.rcpt_tos for e in smtp.envelopes] == [["person1@example.com"], ["person3@example.com"]]
+    assert len(set(smtp.sessions)) == 1
+    refused = outbox(db)[1]
+    assert refused.sent_at is None and refused.attempts == 1 and refused.next_attempt_at is None
+    assert refused.claimed_until is None and "550" in refused.last_error and "No such user" in refused.last_error
+    [record] = [r for r in caplog.records if r.name == "polso.mail" and r.levelno == logging.ERROR]
+    assert "refused permanently" in record.getMessage() and "person2@example.com" in record.getMessage()
+
+    smtp.replies.clear()
+    assert send_pending(NOW + timedelta(days=10)) == SendReport(sent=0, failed=0, skipped=0)
+    assert smtp.rcpt_tos.count("person2@example.com") == 1
+
+
+def test_temporarily_refused_recipient_is_retried_with_backoff_and_delivered_when_accepted(app, db, smtp):
+    smtp.replies["person2@example.com"] = "451 4.3.0 Try again later"
+    queue_one(db, 1)
+    queue_one(db, 2)
+
+    assert send_pending(NOW) == SendReport(sent=1, failed=1, skipped=0)
+    deferred = outbox(db)[1]
+    assert deferred.attempts == 1 and deferred.next_attempt_at == NOW + timedelta(minutes=1)
+    assert "451" in deferred.last_error
+
+    assert send_pending(NOW + timedelta(seconds=59)) == SendReport(sent=0, failed=0, skipped=0)
+    assert send_pending(NOW + timedelta(minutes=1)) == SendReport(sent=0, failed=1, skipped=0)
+    assert outbox(db)[1].next_attempt_at == NOW + timedelta(minutes=3)
+
+    del smtp.replies["person2@example.com"]
+    later = NOW + timedelta(minutes=3)
+    assert tasks.tick(later).mail == SendReport(sent=1, failed=0, skipped=0)
+    delivered = outbox(db)[1]
+    assert delivered.sent_at == later and delivered.attempts == 2 and delivered.next_attempt_at is None
+    assert [e.rcpt_tos for e in smtp.envelopes] == [["person1@example.com"], ["person2@example.com"]]
+    assert smtp.rcpt_tos.count("person2@example.com") == 3
+
+
+def test_a_refusal_that_closes_the_connection_is_retried_and_the_next_message_reconnects(db, smtp):
+    smtp.replies["person2@example.com"] = "421 4.7.0 Too busy, closing connection"
+    for n in (1, 2, 3):
+        queue_one(db, n)
+
+    assert send_pending(NOW) == SendReport(sent=2, failed=1, skipped=0)
+
+    assert [e.rcpt_tos for e in smtp.envelopes] == [["person1@example.com"], ["person3@example.com"]]
+    assert len(set(smtp.sessions)) == 2
+    assert outbox(db)[1].next_attempt_at == NOW + timedelta(minutes=1)
+
+
+def test_a_lost_connection_is_retried_and_the_next_message_reconnects(db, smtp):
+    smtp.replies["person2@example.com"] = smtp.HANG_UP
+    for n in (1, 2, 3):
+        queue_one(db, n)
+
+    assert send_pending(NOW) == SendReport(sent=2, failed=1, skipped=0)
+
+    assert len(set(smtp.sessions)) == 2
+    lost = outbox(db)[1]
+    assert lost.next_attempt_at == NOW + timedelta(minutes=1) and "SMTPServerDisconnected" in lost.last_error
+
+
+def test_failed_smtp_login_keeps_every_message_for_a_retry_and_logs_an_error(app, db, smtp, caplog):
+    app.config.update(MAIL_USERNAME=SMTP_USER, MAIL_PASSWORD="wrong")
+    queue_one(db, 1)
+    queue_one(db, 2)
+
+    assert send_pending(NOW) == SendReport(sent=0, failed=2, skipped=0)
+
+    assert [(m.attempts, m.next_attempt_at) for m in outbox(db)] == [(1, NOW + timedelta(minutes=1))] * 2
+    assert all("535" in m.last_error for m in outbox(db))
+    errors = [r.getMessage() for r in caplog.records if r.name == "polso.mail" and r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "MAIL_PASSWORD" in errors[0]
+
+    app.config["MAIL_PASSWORD"] = SMTP_PASSWORD
+    assert send_pending(NOW + timedelta(minutes=1)) == SendReport(sent=2, failed=0, skipped=0)
+    assert len(smtp.envelopes) == 2
+
+
+@pytest.mark.parametrize(("error", "permanent"), [
+    (smtplib.SMTPRecipientsRefused({"a@example.com": (550, b"5.1.1 No such user")}), True),
+    (smtplib.SMTPRecipientsRefused({"a@example.com": (553, b"5.1.3 Bad address syntax")}), True),
+    (smtplib.SMTPRecipientsRefused({"a@example.com": (451, b"4.3.0 Try again later")}), False),
+    (smtplib.SMTPRecipientsRefused({"a@example.com": (550, b"no"), "b@example.com": (452, b"full")}), False),
+    (smtplib.SMTPRecipientsRefused({"a@example.com": (421, b"closing")}), False),
+    (smtplib.SMTPRecipientsRefused({"a@example.com": (530, b"5.7.0 Authentication required")}), False),
+    (smtplib.SMTPDataError(554, b"5.7.1 Message rejected"), True),
+    (smtplib.SMTPDataError(452, b"4.3.1 Insufficient storage"), False),
+    (smtplib.SMTPSenderRefused(552, b"5.3.4 Message too big", "polso@example.com"), True),
+    # a refused sender is the same for every message: a configuration problem, retried
+    (smtplib.SMTPSenderRefused(550, b"5.7.1 Sender not allowed", "polso@example.com"), False),
+    (smtplib.SMTPSenderRefused(421, b"closing", "polso@example.com"), False),
+    (smtplib.SMTPSenderRefused(530, b"5.7.0 Authentication required", "polso@example.com"), False),
+    (smtplib.SMTPResponseException(554, b"5.6.0 Bad content"), True),
+    (smtplib.SMTPAuthenticationError(535, b"5.7.8 Authentication credentials invalid"), False),
+    (smtplib.SMTPHeloError(501, b"bad helo"), False),
+    (smtplib.SMTPConnectError(554, b"no service"), False),
+    (smtplib.SMTPServerDisconnected("Connection unexpectedly closed"), False),
+    (smtplib.SMTPNotSupportedError("SMTPUTF8 not supported"), False),
+    (SMTPUnavailable("SMTPResponseException: (554, b'no STARTTLS')"), False),
+    (ConnectionRefusedError(111, "Connection refused"), False),
+    (TimeoutError("timed out"), False),
+])
+def test_only_5xx_replies_about_the_message_are_permanent(error, permanent):
+    assert is_permanent_failure(error) is permanent
+
+
+# --- Housekeeping ------------------------------------------------------------------------------
+
+def _sent(db, n: int, sent_at: datetime | None, **kwargs) -> OutboxMessage:
+    message = queue_one(db, n, now=NOW - timedelta(days=200))
+    message.sent_at = sent_at
+    message.next_attempt_at = None if sent_at else message.next_attempt_at
+    for name, value in kwargs.items():
+        setattr(message, name, value)
+    db.session.commit()
+    return message
+
+
+def test_purge_sent_deletes_only_messages_sent_more_than_90_days_ago(db):
+    _sent(db, 1, NOW - timedelta(days=91))
+    _sent(db, 2, NOW - timedelta(days=90))
+    _sent(db, 3, NOW - timedelta(days=1))
+    _sent(db, 4, None)  # unsent, due since long ago
+    _sent(db, 5, None, attempts=MAX_ATTEMPTS, next_attempt_at=None, last_error="SMTPRecipientsRefused")  # given up
+
+    assert purge_sent(NOW) == 1
+
+    assert [m.to_address for m in outbox(db)] == [f"person{n}@example.com" for n in (2, 3, 4, 5)]
+    assert purge_sent(NOW) == 0
+    assert purge_sent(NOW + timedelta(days=1000)) == 2  # the sent ones only, however old the others
+    assert [m.to_address for m in outbox(db)] == ["person4@example.com", "person5@example.com"]
+
+
+def test_purge_sent_takes_the_retention_and_refuses_a_negative_one(db):
+    _sent(db, 1, NOW - timedelta(days=8))
+    _sent(db, 2, NOW - timedelta(days=6))
+    with pytest.raises(ValueError):
+        purge_sent(NOW, timedelta(days=-1))
+    assert purge_sent(NOW, timedelta(days=7)) == 1
+    assert [m.to_address for m in outbox(db)] == ["person2@example.com"]
+
+
+def test_tick_purges_old_sent_mail_and_old_login_attempts(app, db, runner):
+    app.config["MAIL_SENT_RETENTION_DAYS"] = 30
+    _sent(db, 1, NOW - timedelta(days=31))
+    _sent(db, 2, NOW - timedelta(days=29))
+    window = timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"])
+    db.session.add_all([LoginAttempt(email="a@example.com", remote_addr="10.0.0.1", at=at)
+                        for at in (NOW - window - timedelta(seconds=1), NOW - window + timedelta(seconds=1))])
+    db.session.commit()
+
+    summary = tasks.tick(NOW)
+
+    assert summary.housekeeping == {"sent_mail_purged": 1, "login_attempts_purged": 1}
+    assert [m.to_address for m in outbox(db)] == ["person2@example.com"]
+    assert db.session.scalars(sa.select(LoginAttempt.at)).all() == [NOW - window + timedelta(seconds=1)]
+    result = runner.invoke(args=["pulses", "tick", "--now", (NOW + timedelta(days=2)).isoformat()])
+    assert result.exit_code == 0, result.output
+    assert outbox(db) == []
