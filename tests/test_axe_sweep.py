@@ -1,4 +1,5 @@
-"""Every page a person can reach by following links, for each role, passes axe-core in real Chromium.
+"""Every page a person can reach by following links, for each role, passes axe-core in real Chromium
+and fits a phone's width.
 
 The demo organisation gives every page something to show (survey history, one-on-ones, rewards
 in every state). The crawl follows same-origin links from the home page, one page per path (query
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from demo import DEMO_PASSWORD
 from tests.conftest import axe_violations
@@ -21,6 +23,7 @@ pytestmark = pytest.mark.browser
 SKIP = ("/api/", "/static/", "/logout", "/calendar/", "/s/")
 DOWNLOADS = (".csv", ".xlsx", ".ics", ".json")
 MAX_PAGES = 30
+DESKTOP, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -61,12 +64,21 @@ def test_every_linked_page_passes_axe_for_each_role(page, live_server, demo_org,
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/login" not in url)  # demo people read English or Italian
 
-    problems, pages = {}, 0
+    problems, too_wide, pages = {}, {}, 0
     for path in crawl(page, live_server):
         pages += 1
         page.wait_for_load_state("load")
         if found := axe_violations(page):
             problems[path] = found
+        # narrowed to a phone, the page (charts too: they redraw on resize) stops scrolling sideways
+        page.set_viewport_size(PHONE)
+        try:
+            page.wait_for_function("w => document.documentElement.scrollWidth <= w", arg=PHONE["width"],
+                                   timeout=5000)
+        except PlaywrightTimeoutError:
+            too_wide[path] = page.evaluate("document.documentElement.scrollWidth")
+        page.set_viewport_size(DESKTOP)
     assert problems == {}
+    assert too_wide == {}
     assert page.console_errors == [] and page.foreign_requests == []
     assert pages >= 5  # the crawl did reach the role's pages
