@@ -65,6 +65,34 @@ def require_fields(data: dict[str, Any], *names: str) -> None:
         raise ValidationError(_("Some fields are not valid."), missing)
 
 
+def page_args() -> tuple[int, int]:
+    """``page`` (default 1) and ``per_page`` (default 50, at most 200) from the query string.
+
+    :raise ValidationError: naming each one that is not a whole number in range.
+    """
+    errors = {}
+    values = {}
+    for name, default, high in (("page", 1, None), ("per_page", 50, 200)):
+        raw = request.args.get(name, str(default))
+        try:
+            value = int(raw)
+            if value < 1 or (high and value > high):
+                raise ValueError
+            values[name] = value
+        except ValueError:
+            errors[name] = (_("Must be a whole number from 1 to %(high)s.", high=high) if high
+                            else _("Must be a whole number of at least 1."))
+    if errors:
+        raise ValidationError(_("Some fields are not valid."), errors)
+    return values["page"], values["per_page"]
+
+
+def paginated(pagination, items: list) -> dict[str, Any]:
+    """The shape of every paginated list: the page's items, where it is, and how many there are."""
+    return {"items": items, "page": pagination.page, "per_page": pagination.per_page,
+            "total": pagination.total, "pages": pagination.pages}
+
+
 def token_required(*roles: str):
     """Authenticate the bearer token; with ``roles``, also require one of them."""
 

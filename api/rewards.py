@@ -104,25 +104,34 @@ def milestone_plans_create():
 @bp.get("/milestone-plans")
 @core.token_required()
 def milestone_plans_list():
-    """Plans the caller may see: all for hr_admin, else those they receive or approve."""
+    """Plans the caller may see, oldest first, a page at a time: all for hr_admin, else those they receive or
+    approve; ``role`` narrows them to the caller's as recipient or approver."""
     person = g.api_user
-    stmt = sa.select(MilestonePlan).order_by(MilestonePlan.id)
+    errors: dict[str, str] = {}
     role = request.args.get("role") or None
     if role not in (None, "recipient", "approver"):
-        raise ValidationError(_("Some fields are not valid."),
-                              {"role": _("Must be one of: %(choices)s.", choices="recipient, approver")})
+        errors["role"] = _("Must be one of: %(choices)s.", choices="recipient, approver")
+    try:
+        page, per_page = core.page_args()
+    except ValidationError as error:
+        errors |= error.fields
+    if errors:
+        raise ValidationError(_("Some fields are not valid."), errors)
+    stmt = sa.select(MilestonePlan).order_by(MilestonePlan.id)
     if role == "recipient":
         stmt = stmt.where(MilestonePlan.recipient_id == person.id)
     elif role == "approver":
         stmt = stmt.where(MilestonePlan.approver_id == person.id)
     elif not person.is_hr:
         stmt = stmt.where(sa.or_(MilestonePlan.recipient_id == person.id, MilestonePlan.approver_id == person.id))
-    plans = db.session.scalars(stmt.options(so.selectinload(MilestonePlan.milestones),
-                                            so.joinedload(MilestonePlan.recipient),
-                                            so.joinedload(MilestonePlan.approver))).all()
-    paid = services.paid_totals(p.id for p in plans)
+    pagination = db.paginate(stmt.options(so.selectinload(MilestonePlan.milestones),
+                                          so.joinedload(MilestonePlan.recipient),
+                                          so.joinedload(MilestonePlan.approver)),
+                             page=page, per_page=per_page, error_out=False)
+    paid = services.paid_totals(p.id for p in pagination.items)
     now = datetime.now(UTC)
-    return jsonify({"items": [plan_json(p, now, full=False, paid=paid[p.id]) for p in plans]})
+    return jsonify(core.paginated(pagination, [plan_json(p, now, full=False, paid=paid[p.id])
+                                               for p in pagination.items]))
 
 
 @bp.get("/milestone-plans/<int:plan_id>")
@@ -130,6 +139,16 @@ def milestone_plans_list():
 def milestone_plans_get(plan_id: int):
     plan = services.visible_plan(plan_id, g.api_user)
     return jsonify(plan_json(plan, datetime.now(UTC)))
+
+
+@bp.put("/milestone-plans/<int:plan_id>/milestones")
+@core.token_required("hr_admin")
+def milestone_plans_edit(plan_id: int):
+    """Replace a plan's milestones while nobody has agreed to them (``rewards.services.edit_plan``)."""
+    services.get_plan(plan_id)  # 404 before anything about the body
+    data = core.json_body()
+    services.edit_plan(plan_id, data, g.api_user, datetime.now(UTC))
+    return jsonify(plan_json(services.get_plan(plan_id), datetime.now(UTC)))
 
 
 @bp.post("/milestones/<int:milestone_id>/<action>")
@@ -205,7 +224,9 @@ OPENAPI_SCHEMAS: dict = {
         "type": "object", "description": "One append-only history row.",
         "properties": {"id": {"type": "integer"}, "milestone_id": {"type": "integer"},
                        "action": {"enum": ["create", "agree", "submit", "approve", "request-changes", "pay",
-                                           "cancel"]},
+                                           "cancel", "edit"],
+                                  "description": "edit: HR changed the draft terms; the note says what changed, "
+                                                 "old → new."},
                        "from_state": {"oneOf": [STATE_ENUM, {"type": "null"}]}, "to_state": STATE_ENUM,
                        "actor_email": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
                        "note": {"type": ["string", "null"]}, "evidence_url": {"type": ["string", "null"]}},
@@ -238,6 +259,20 @@ OPENAPI_SCHEMAS: dict = {
             "planned_total_amount": {"type": "string"},
         },
     },
+    "MilestoneEditInput": {
+        "allOf": [ref("MilestoneInput")],
+        "properties": {"id": {"type": "integer", "description": "A draft milestone of the plan to change; "
+                                                                "leave it out to add a milestone."}},
+    },
+    "MilestonePlanEditInput": {
+        "type": "object", "required": ["milestones"], "additionalProperties": False,
+        "properties": {
+            "milestones": {"type": "array", "items": ref("MilestoneEditInput"), "minItems": 1, "maxItems": 24,
+                           "description": "Every milestone the plan keeps, in payment order. Draft milestones "
+                                          "left out are cancelled (milestones are never deleted)."},
+            "note": {"type": "string", "maxLength": 5000, "description": "Why; kept on every event written."},
+        },
+    },
     "MilestoneActionInput": {
         "type": "object", "additionalProperties": False,
         "description": "submit: note and evidence_url required; request-changes: note (the reason) required; "
@@ -255,10 +290,19 @@ OPENAPI_PATHS: dict = {
                  "responses": {"201": {"description": "The plan with its milestone ids",
                                        **json_content(ref("MilestonePlan"))},
                                **_errors(400, 401, 403, 422)}},
-        "get": {"summary": "Plans the caller may see (all for hr_admin; else those they receive or approve)",
-                "parameters": [{"name": "role", "in": "query", "schema": {"enum": ["recipient", "approver"]}}],
-                "responses": {"200": {"description": "Plans, without events and payouts", **json_content({
-                    "type": "object", "properties": {"items": {"type": "array", "items": ref("MilestonePlan")}}})},
+        "get": {"summary": "Plans the caller may see, oldest first, paginated (all for hr_admin; else those they "
+                           "receive or approve)",
+                "parameters": [
+                    {"name": "role", "in": "query", "schema": {"enum": ["recipient", "approver"]}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
+                                                                    "default": 50}}],
+                "responses": {"200": {"description": "A page of plans, without events and payouts; a page past "
+                                                     "the last one has no items", **json_content({
+                    "type": "object", "properties": {
+                        "items": {"type": "array", "items": ref("MilestonePlan")},
+                        "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                        "total": {"type": "integer"}, "pages": {"type": "integer"}}})},
                     **_errors(401, 422)}},
     },
     "/milestone-plans/{plan_id}": {"get": {
@@ -266,6 +310,18 @@ OPENAPI_PATHS: dict = {
         "parameters": [_id("plan_id")],
         "responses": {"200": {"description": "The plan", **json_content(ref("MilestonePlan"))},
                       **_errors(401, 403, 404)}}},
+    "/milestone-plans/{plan_id}/milestones": {"put": {
+        "summary": "Correct a plan's milestones before anyone has agreed to them (hr_admin)",
+        "description": "Replaces the plan's milestones with the list sent, validated as when the plan is created: "
+                       "an item with an id changes that draft milestone, one without adds a milestone, a draft "
+                       "milestone left out is cancelled. Each change appends an event (edit, create or cancel). "
+                       "Once the recipient or the approver has agreed to any milestone of the plan its terms are "
+                       "locked and this is 409; an HR administrator cannot edit a plan they receive (403).",
+        "parameters": [_id("plan_id")],
+        "requestBody": {"required": True, **json_content(ref("MilestonePlanEditInput"))},
+        "responses": {"200": {"description": "The plan as it now is", **json_content(ref("MilestonePlan"))},
+                      **error_responses(400, 401, 403, 404, 409, 422, e403="Not hr_admin, or the caller's own plan",
+                                        e409="The terms are locked: the recipient or the approver has agreed")}}},
     "/milestones/{milestone_id}/{action}": {"post": {
         "summary": "Move a milestone through the state machine",
         "description": "agree (recipient or approver; agreed once both have), submit (recipient, from agreed or "

@@ -69,34 +69,13 @@ def departments_create():
     return jsonify(department_json(dept)), 201
 
 
-def _page_args() -> tuple[int, int]:
-    errors = {}
-    values = {}
-    for name, default, high in (("page", 1, None), ("per_page", 50, 200)):
-        raw = request.args.get(name, str(default))
-        try:
-            value = int(raw)
-            if value < 1 or (high and value > high):
-                raise ValueError
-            values[name] = value
-        except ValueError:
-            errors[name] = (_("Must be a whole number from 1 to %(high)s.", high=high) if high
-                            else _("Must be a whole number of at least 1."))
-    if errors:
-        raise ValidationError(_("Some fields are not valid."), errors)
-    return values["page"], values["per_page"]
-
-
 @bp.get("/employees")
 @core.token_required("hr_admin")
 def employees_list():
-    page, per_page = _page_args()
+    page, per_page = core.page_args()
     stmt = sa.select(Person).order_by(Person.id)
     pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
-    return jsonify({
-        "items": [employee_json(p) for p in pagination.items],
-        "page": page, "per_page": per_page, "total": pagination.total, "pages": pagination.pages,
-    })
+    return jsonify(core.paginated(pagination, [employee_json(p) for p in pagination.items]))
 
 
 @bp.post("/employees")

@@ -1,4 +1,4 @@
-"""Forms for creating milestone plans and acting on milestones.
+"""Forms for creating and editing milestone plans and acting on milestones.
 
 The forms only collect text; ``rewards.services`` checks every rule (amounts,
 currencies, dates, who may do what), so the pages and the API refuse alike.
@@ -7,11 +7,13 @@ currencies, dates, who may do what), so the pages and the API refuse alike.
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -70,6 +72,52 @@ class PlanForm(FlaskForm):
         """The form row shown for the ``position``-th non-blank milestone (0-based), for error messages."""
         filled = [i for i, row in enumerate(self.milestones) if not row.form.is_blank()]
         return filled[position] if position < len(filled) else position
+
+
+class MilestoneEditRowForm(MilestoneRowForm):
+    """A milestone row of the edit page: which milestone it changes (none: a new one), and whether to remove it."""
+
+    milestone_id = HiddenField()
+    remove = BooleanField(_l("Remove this milestone"))
+
+    def is_new(self) -> bool:
+        return not (self.milestone_id.data or "").strip()
+
+
+class PlanEditForm(FlaskForm):
+    """HR's corrections to a plan's milestones before anyone agrees; ``rewards.services.edit_plan`` checks them."""
+
+    milestones = FieldList(FormField(MilestoneEditRowForm), min_entries=1, max_entries=2 * 24)
+    note = TextAreaField(_l("Why the change (optional)"), validators=[Optional(), Length(max=5000)],
+                         render_kw={"rows": 2})
+    add_row = SubmitField(_l("Add another milestone"))
+    submit = SubmitField(_l("Save changes"))
+
+    def _kept(self) -> list[int]:
+        """Indices of the rows that stay in the plan: not marked for removal, and not a new row left empty."""
+        return [i for i, row in enumerate(self.milestones)
+                if not row.form.remove.data and not (row.form.is_new() and row.form.is_blank())]
+
+    def to_data(self) -> dict:
+        rows = [self.milestones[i].form for i in self._kept()]
+        return {
+            "note": self.note.data or None,
+            "milestones": [{"id": _int_or_text(r.milestone_id.data), "title": r.title.data,
+                            "criteria": r.criteria.data, "amount": r.amount.data or "", "due_on": r.due_on.data}
+                           for r in rows],
+        }
+
+    def row_index(self, position: int) -> int:
+        """The form row shown for the ``position``-th milestone sent (0-based), for error messages."""
+        kept = self._kept()
+        return kept[position] if position < len(kept) else position
+
+
+def _int_or_text(raw: str | None) -> int | str | None:
+    text = (raw or "").strip()
+    if not text:
+        return None
+    return int(text) if text.isascii() and text.isdigit() else text  # anything else is refused by the service, by field
 
 
 class ActionForm(FlaskForm):

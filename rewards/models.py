@@ -19,7 +19,8 @@ from extensions import db
 from people.models import Department, Person, utcnow
 
 STATES = ("draft", "agreed", "submitted", "changes_requested", "approved", "paid", "cancelled")
-ACTIONS = ("create", "agree", "submit", "approve", "request-changes", "pay", "cancel")
+# "edit": HR corrected a draft milestone's terms before anyone agreed (see ``rewards.services.edit_plan``).
+ACTIONS = ("create", "agree", "submit", "approve", "request-changes", "pay", "cancel", "edit")
 FINAL_STATES = ("paid", "cancelled")
 MAX_AMOUNT_MINOR = 10**12
 DEFAULT_PAYMENT_TERMS_DAYS = 14
@@ -30,7 +31,10 @@ def _in(values: tuple[str, ...]) -> str:
 
 
 class MilestonePlan(db.Model):
-    """A recipient's plan: who approves, in which currency, from when. Its terms never change."""
+    """A recipient's plan: who approves, in which currency, from when. These never change.
+
+    Its milestones' terms can be edited by HR until anyone has agreed to them.
+    """
 
     __tablename__ = "milestone_plans"
 

@@ -19,6 +19,11 @@ only after every earlier milestone of its plan that was not cancelled is paid.
 Each transition is claimed with a conditional UPDATE (after a row lock on
 PostgreSQL), and ``milestone_payouts`` has UNIQUE(milestone_id), so concurrent
 requests yield exactly one transition and at most one payout per milestone.
+
+Until the recipient or the approver has agreed to any milestone of a plan, HR
+may correct its milestones (``edit_plan``); each change is an event too
+(``edit``, ``create`` or ``cancel``). ``tick`` queues reminders: overdue
+payments to HR, decisions waiting for more than 7 days to the approver.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from sqlalchemy.exc import IntegrityError
 from errors import Conflict, Forbidden, NotFound, ValidationError
 from extensions import db
 from mail import services as mail
+from mail.models import OutboxMessage
 from people.models import Department, Person
 from rewards.models import (
     DEFAULT_PAYMENT_TERMS_DAYS,
@@ -78,7 +84,7 @@ STATE_LABELS = {
 ACTION_LABELS = {
     "create": _l("Planned"), "agree": _l("Agreed to the terms"), "submit": _l("Submitted evidence"),
     "approve": _l("Approved"), "request-changes": _l("Requested changes"), "pay": _l("Recorded the payout"),
-    "cancel": _l("Cancelled"),
+    "cancel": _l("Cancelled"), "edit": _l("Edited the terms"),
 }
 
 
@@ -135,6 +141,13 @@ def decimal_text(amount_minor: int, currency: str) -> str:
 def money(amount_minor: int, currency: str) -> str:
     """The amount in the viewer's locale: "€1,234.50" in English, "1.234,50 €" in Italian."""
     return format_currency(to_decimal(amount_minor, currency), currency)
+
+
+def typed_amount(amount_minor: int, currency: str, locale: str) -> str:
+    """The amount as someone in ``locale`` would type it in a form: 123450 EUR → "1,234.50" or "1.234,50"."""
+    digits = minor_digits(currency)
+    return babel_format_decimal(to_decimal(amount_minor, currency), format="#,##0" + ("." + "0" * digits if digits
+                                                                                     else ""), locale=locale)
 
 
 def _clean_currency(raw: Any, errors: dict[str, str]) -> str | None:
@@ -609,6 +622,182 @@ def allowed_actions(milestone: Milestone, person: Person) -> list[str]:
     return allowed
 
 
+# --- Editing the terms before anyone agrees ---------------------------------------------
+
+
+def _locked_message() -> str:
+    return _("The terms of this plan are locked: the recipient or the approver has already agreed to them. "
+             "To change them, cancel the plan and create a new one.")
+
+
+def check_editable(plan: MilestonePlan, editor: Person, milestones: Iterable[Milestone] | None = None) -> None:
+    """Whether ``editor`` may edit the plan's milestones now; returns None if so.
+
+    HR may, until the recipient or the approver has agreed to any milestone of the plan (a cancelled one
+    included): agreement locks the terms of the whole plan. ``milestones`` defaults to the plan's own.
+    :raise Forbidden: not HR, or HR editing a plan they receive. :raise Conflict: someone has agreed, or
+    every milestone is cancelled.
+    """
+    if not editor.is_hr:
+        raise Forbidden(_("Only HR edits milestone plans."))
+    if editor.id == plan.recipient_id:
+        raise Forbidden(_("You cannot edit the terms of your own plan; another HR administrator must."))
+    milestones = list(plan.milestones if milestones is None else milestones)
+    if any(m.recipient_agreed_at is not None or m.approver_agreed_at is not None
+           or m.state not in ("draft", "cancelled") for m in milestones):
+        raise Conflict(_locked_message())
+    if not any(m.state == "draft" for m in milestones):
+        raise Conflict(_("Every milestone of this plan is cancelled; there is nothing left to edit."))
+
+
+def can_edit(plan: MilestonePlan, person: Person) -> bool:
+    try:
+        check_editable(plan, person)
+    except (Forbidden, Conflict):
+        return False
+    return True
+
+
+def _clean_edit(data: Mapping[str, Any], plan: MilestonePlan, milestones: list[Milestone],
+                locale: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The milestones as ``create_plan`` validates them, each with the ``id`` it changes (None: a new one)."""
+    errors: dict[str, str] = {}
+    for name in sorted(set(data) - {"milestones", "note"}):
+        errors[name] = _("Unknown field.")
+    note = _text(data.get("note"), "note", errors, required=None, limit=MAX_TEXT)
+    raw = data.get("milestones")
+    cleaned = _clean_milestones(raw, plan.currency, plan.starts_on, locale, errors)
+    drafts = {m.id for m in milestones if m.state == "draft"}
+    ids: list[int | None] = []
+    for index, item in enumerate(raw if isinstance(raw, list) and len(raw) <= MAX_MILESTONES else []):
+        ident = item.get("id") if isinstance(item, Mapping) else None
+        if ident is not None and (isinstance(ident, bool) or not isinstance(ident, int) or ident not in drafts):
+            errors[f"milestones.{index}.id"] = _("Not a draft milestone of this plan.")
+        elif ident is not None and ident in ids:
+            errors[f"milestones.{index}.id"] = _("This milestone is listed twice.")
+        ids.append(ident)
+    if errors:
+        raise ValidationError(_("Some fields are not valid."), errors)
+    return [item | {"id": ident} for item, ident in zip(cleaned, ids, strict=True)], note
+
+
+def _lock_plan(plan_id: int) -> list[Milestone]:
+    # Every milestone of the plan, so that nobody agrees to one of them while the terms change
+    # (on PostgreSQL; SQLite ignores FOR UPDATE: there the UPDATEs and the check after them in edit_plan do it).
+    return list(db.session.scalars(
+        sa.select(Milestone).where(Milestone.plan_id == plan_id).order_by(Milestone.id).with_for_update()
+        .execution_options(populate_existing=True)))
+
+
+TERM_FIELDS = ("title", "criteria", "amount_minor", "due_on")
+
+
+def _describe_change(milestone: Milestone, item: Mapping[str, Any], position: int, currency: str) -> str:
+    """What changed, old → new, for the event's note: language-neutral, with the API's field names."""
+
+    def shown(name: str, value: Any) -> str:
+        if name == "amount_minor":
+            return f"{decimal_text(value, currency)} {currency}"
+        return value.isoformat() if isinstance(value, date) else f"“{value}”"
+
+    parts = [f"{'amount' if name == 'amount_minor' else name}: {shown(name, getattr(milestone, name))} → "
+             f"{shown(name, item[name])}" for name in TERM_FIELDS if getattr(milestone, name) != item[name]]
+    if milestone.position != position:
+        parts.append(f"position: {milestone.position} → {position}")
+    return "; ".join(parts)
+
+
+def edit_plan(plan_id: int, data: Mapping[str, Any], editor: Person, now: datetime, *, locale: str = "en") -> int:
+    """HR replaces a plan's milestones while nobody has agreed to them; returns how many events were written.
+
+    ``data``: ``milestones``, the plan's milestones in payment order, each validated as in ``create_plan``
+    (title, criteria, amount_minor or ``amount`` typed in ``locale``, due_on not before the plan starts),
+    and optional ``note`` (why; kept on every event). An item with the ``id`` of one of the plan's draft
+    milestones changes that milestone (an ``edit`` event, its note saying what changed, old → new); an item
+    without ``id`` adds one (a ``create`` event); a draft milestone left out is cancelled (a ``cancel``
+    event), since milestones are never deleted. Cancelled milestones keep their positions; the listed ones
+    take the others in order. Sending the plan as it is writes nothing and returns 0.
+    :raise NotFound: no such plan. :raise Forbidden: see ``check_editable``. :raise Conflict: someone has
+    agreed, also concurrently: the terms are locked. :raise ValidationError: naming each bad field.
+    Nothing is changed when it raises.
+    """
+    plan = get_plan(plan_id)
+    try:
+        if not editor.is_hr:
+            raise Forbidden(_("Only HR edits milestone plans."))
+        milestones = _lock_plan(plan.id)
+        check_editable(plan, editor, milestones)
+        items, note = _clean_edit(data, plan, milestones, locale)
+        events = _apply_edit(plan, milestones, items, note, editor, now)
+        db.session.add_all(events)
+        db.session.flush()
+        # Checked again once this transaction has written (so holds SQLite's write lock): an agreement to
+        # a milestone this edit did not touch may have been committed since the rows were read.
+        if events and db.session.scalar(sa.select(sa.func.count()).select_from(Milestone).where(
+                Milestone.plan_id == plan.id, sa.or_(Milestone.recipient_agreed_at.is_not(None),
+                                                     Milestone.approver_agreed_at.is_not(None)))):
+            raise Conflict(_locked_message())
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return len(events)
+
+
+def _apply_edit(plan: MilestonePlan, milestones: list[Milestone], items: list[dict[str, Any]], note: str | None,
+                editor: Person, now: datetime) -> list[MilestoneEvent]:
+    by_id = {m.id: m for m in milestones}
+    kept = {item["id"] for item in items if item["id"] is not None}
+    removed = [m for m in milestones if m.state == "draft" and m.id not in kept]
+    taken = {m.position for m in milestones if m.state == "cancelled" or m in removed}
+    positions, position = [], 0
+    for _item in items:
+        position += 1
+        while position in taken:
+            position += 1
+        positions.append(position)
+
+    def update(milestone: Milestone, **values: Any) -> None:
+        # Re-checked in the UPDATE itself: an agreement that slipped in meanwhile locks the terms.
+        result = db.session.execute(
+            sa.update(Milestone).where(Milestone.id == milestone.id, Milestone.state == "draft",
+                                       Milestone.recipient_agreed_at.is_(None),
+                                       Milestone.approver_agreed_at.is_(None))
+            .values(**values).execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            raise Conflict(_locked_message())
+
+    def event(milestone_id: int, action: str, from_state: str | None, to_state: str,
+              text: str | None) -> MilestoneEvent:
+        return MilestoneEvent(milestone_id=milestone_id, actor_id=editor.id, at=now, action=action,
+                              from_state=from_state, to_state=to_state, note=text)
+
+    events = []
+    for milestone in removed:
+        update(milestone, state="cancelled", state_changed_at=now)
+        events.append(event(milestone.id, "cancel", "draft", "cancelled", note))
+    moving = [(by_id[item["id"]], p) for item, p in zip(items, positions, strict=True)
+              if item["id"] is not None and by_id[item["id"]].position != p]
+    # UNIQUE(plan_id, position) is checked row by row: park the moving rows above every position first.
+    top = max([m.position for m in milestones] + positions)
+    for offset, (milestone, _p) in enumerate(moving, start=1):
+        update(milestone, position=top + offset)
+    for item, p in zip(items, positions, strict=True):
+        terms = {name: item[name] for name in TERM_FIELDS}
+        if item["id"] is None:
+            added = Milestone(plan_id=plan.id, position=p, state="draft", state_changed_at=now, **terms)
+            db.session.add(added)
+            db.session.flush()
+            events.append(event(added.id, "create", None, "draft", note))
+            continue
+        milestone = by_id[item["id"]]
+        change = _describe_change(milestone, item, p, plan.currency)
+        if change:
+            update(milestone, position=p, **terms)
+            events.append(event(milestone.id, "edit", "draft", "draft", _join(change, note)))
+    return events
+
+
 def is_overdue(milestone: Milestone, now: datetime) -> bool:
     """Approved and unpaid for longer than the plan's payment terms."""
     return milestone.state == "approved" and milestone.approved_at is not None \
@@ -965,6 +1154,94 @@ def _notify(milestone: Milestone, plan: MilestonePlan, event: MilestoneEvent, ac
                     now, actor=actor, event=event)
 
 
+# --- Reminders (periodic work) ----------------------------------------------------------
+
+OVERDUE_REMINDER_EVERY_DAYS = 7
+DECISION_REMINDER_AFTER = timedelta(days=7)
+
+
+def days_overdue(milestone: Milestone, now: datetime) -> int:
+    """Days since the payment was due, counting a started day: 1 from the first second overdue."""
+    late = now - payment_due(milestone)
+    return late.days + (1 if late % timedelta(days=1) else 0)
+
+
+def _queue_once(template: str, person: Person, plan: MilestonePlan, milestone: Milestone, key: str,
+                now: datetime, **context: Any) -> bool:
+    """Queue and commit one reminder unless ``key`` was queued before; True if this call queued it."""
+    if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
+        return False  # checked first, so that a repeated tick renders nothing
+    _queue_mail(template, person, plan, milestone, key, now, **context)
+    try:
+        db.session.commit()
+    except IntegrityError:  # another tick queued it first
+        db.session.rollback()
+        return False
+    return True
+
+
+def queue_overdue_reminders(now: datetime) -> int:
+    """E-mail every active HR administrator about each overdue payment, in their language; returns how many.
+
+    Overdue is ``is_overdue``: approved and unpaid past the plan's payment terms. The first reminder goes
+    out on the first tick after the payment falls due, then one every 7 days while it stays unpaid: an
+    unpaid reward is money owed to someone, so a single e-mail that gets lost is not enough. The dedupe key
+    is per milestone, HR administrator and week of lateness (days 1-7, 8-14, ...), so no tick, however
+    often or on however many hosts it runs, queues a reminder twice in one week, and two never come a day
+    apart. The plan's recipient is not reminded of their own payment: they cannot record it.
+    """
+    admin_ids = db.session.scalars(sa.select(Person.id).where(Person.role == "hr_admin", Person.active)
+                                   .order_by(Person.id)).all()
+    overdue = [(m.id, b.id if b else None) for m, late, b in approved_unpaid(now) if late]
+    queued = 0
+    for milestone_id, blocker_id in overdue:
+        milestone = db.session.get(Milestone, milestone_id)
+        days = days_overdue(milestone, now)
+        week = (days - 1) // OVERDUE_REMINDER_EVERY_DAYS
+        for admin_id in admin_ids:
+            if admin_id == milestone.plan.recipient_id:
+                continue
+            admin = db.session.get(Person, admin_id)
+            queued += _queue_once(
+                "reward_overdue", admin, milestone.plan, milestone, f"reward-overdue:{milestone.id}:{admin.id}:{week}",
+                now, days=days, approved_on=local_today(admin, milestone.approved_at),
+                due_on=local_today(admin, payment_due(milestone)),
+                blocker=db.session.get(Milestone, blocker_id) if blocker_id else None,
+                every=OVERDUE_REMINDER_EVERY_DAYS)
+    return queued
+
+
+def queue_decision_reminders(now: datetime) -> int:
+    """Remind the approver, once per submission, of a milestone submitted more than 7 days ago; returns how many.
+
+    A resubmission after changes were requested starts a new wait and may be reminded of again.
+    Deactivated approvers are not e-mailed.
+    """
+    last_submit = (sa.select(MilestoneEvent.milestone_id, sa.func.max(MilestoneEvent.id).label("event_id"))
+                   .where(MilestoneEvent.action == "submit").group_by(MilestoneEvent.milestone_id).subquery())
+    waiting = db.session.execute(
+        sa.select(Milestone.id, last_submit.c.event_id)
+        .join(last_submit, last_submit.c.milestone_id == Milestone.id)
+        .where(Milestone.state == "submitted", Milestone.state_changed_at < now - DECISION_REMINDER_AFTER)
+        .order_by(Milestone.state_changed_at, Milestone.id)).all()
+    queued = 0
+    for milestone_id, event_id in waiting:
+        milestone = db.session.get(Milestone, milestone_id)
+        approver = milestone.plan.approver
+        if not approver.active:
+            continue
+        queued += _queue_once(
+            "reward_decision_reminder", approver, milestone.plan, milestone,
+            f"reward-decision:{milestone.id}:{event_id}:{approver.id}", now,
+            days=(now - milestone.state_changed_at).days,
+            submitted_on=local_today(approver, milestone.state_changed_at))
+    return queued
+
+
 def tick(now: datetime) -> dict[str, int]:
-    """Periodic work due at ``now``: none; overdue payments are computed when shown. Idempotent."""
-    return {}
+    """Periodic work due at ``now``: reminders of overdue payments (to HR) and of decisions waiting for
+    more than 7 days (to the approver). Idempotent; ``tasks.tick`` sends the outbox afterwards.
+    Returns how many reminders of each kind were queued.
+    """
+    return {"overdue_payment_reminders": queue_overdue_reminders(now),
+            "decision_reminders": queue_decision_reminders(now)}

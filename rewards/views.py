@@ -17,7 +17,7 @@ from errors import Conflict, ValidationError
 from people.auth import hr_required
 from people.forms import EmptyForm
 from rewards import charts, services
-from rewards.forms import ActionForm, HistoryForm, PlanForm
+from rewards.forms import ActionForm, HistoryForm, PlanEditForm, PlanForm
 from rewards.models import STATES
 
 bp = Blueprint("rewards", __name__)
@@ -108,18 +108,59 @@ def plan_new():
                            errors_summary=status == 422), status
 
 
-def _form_errors(form: PlanForm, error: ValidationError) -> None:
+def _form_errors(form: PlanForm | PlanEditForm, error: ValidationError) -> None:
+    """Put each of the service's field errors on the form field shown for it; the rest above the form."""
     for name, message in error.fields.items():
         parts = name.split(".")
         if parts[0] == "milestones" and len(parts) == 3:
             row = form.milestones[form.row_index(int(parts[1]))].form
-            field = getattr(row, "amount" if parts[2] == "amount_minor" else parts[2])
+            # A milestone's id is a hidden field: its error can only be shown above the form.
+            field = None if parts[2] == "id" else getattr(row, "amount" if parts[2] == "amount_minor" else parts[2])
         else:
             field = getattr(form, parts[0], None)
         if field is None or (parts[0] == "milestones" and len(parts) == 1):
             form.form_errors.append(message)
         else:
             field.errors = [*field.errors, message]
+
+
+@bp.route("/rewards/plans/<int:plan_id>/edit", methods=["GET", "POST"])
+@hr_required
+def plan_edit(plan_id: int):
+    """HR corrects a plan's milestones; refused (409, with the reason) once anyone has agreed to them."""
+    plan = services.get_plan(plan_id)
+    try:
+        services.check_editable(plan, current_user)
+    except Conflict as error:
+        return render_template("rewards/edit.html", plan=plan, form=None, locked=error.message), 409
+    if request.method == "GET":
+        form = PlanEditForm(data={"milestones": [
+            {"milestone_id": str(m.id), "title": m.title, "criteria": m.criteria, "due_on": m.due_on,
+             "amount": services.typed_amount(m.amount_minor, plan.currency, _locale())}
+            for m in plan.milestones if m.state == "draft"]})
+        form.milestones.append_entry()  # a blank row for a new milestone
+        return render_template("rewards/edit.html", plan=plan, form=form)
+    form = PlanEditForm()
+    if form.add_row.data:
+        if len(form.milestones) < form.milestones.max_entries:
+            form.milestones.append_entry()
+            form.milestones[-1].form.title.render_kw = {"autofocus": True}
+        return render_template("rewards/edit.html", plan=plan, form=form)
+    if form.validate_on_submit():
+        try:
+            changes = services.edit_plan(plan.id, form.to_data(), current_user, _now(), locale=_locale())
+        except ValidationError as error:
+            _form_errors(form, error)
+        except Conflict as error:
+            return render_template("rewards/edit.html", plan=services.get_plan(plan_id), form=None,
+                                   locked=error.message), 409
+        else:
+            if changes:
+                flash(_("The milestones were changed."), "success")
+            else:
+                flash(_("Nothing was changed."), "info")
+            return redirect(url_for("rewards.plan_detail", plan_id=plan_id))
+    return render_template("rewards/edit.html", plan=plan, form=form, errors_summary=True), 422
 
 
 def _render_plan(plan, failed: tuple[int, str, ActionForm, str | None] | None = None, status: int = 200):
@@ -152,7 +193,8 @@ def _render_plan(plan, failed: tuple[int, str, ActionForm, str | None] | None = 
         paid=services.paid_total(plan), planned=services.planned_total(plan),
         step=services.next_step(plan, current_user, now), is_overdue=services.is_overdue,
         payment_due=services.payment_due, status=services.plan_status(m.state for m in plan.milestones),
-        plan_form=EmptyForm(), can_cancel=current_user.is_hr and any(
+        plan_form=EmptyForm(), can_edit=services.can_edit(plan, current_user),
+        can_cancel=current_user.is_hr and any(
             m.state in services.MACHINE["cancel"].from_states for m in plan.milestones),
         can_agree=any("agree" in a for a in actions.values())), status
 

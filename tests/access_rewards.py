@@ -7,6 +7,8 @@
 The plan made here has the employee as recipient and their manager as approver; milestone 1 is
 agreed, milestone 2 a draft. POSTs carry an empty body, so the recipient's submit is refused for
 its missing evidence (422) after passing the access checks, while anyone else is refused (403).
+A second plan (``reward_draft``) nobody has agreed to yet can be edited by HR; editing the first
+is refused because its terms are locked (409). The edit PUT carries no body either: HR gets 400.
 """
 
 from datetime import UTC, datetime
@@ -26,6 +28,8 @@ TABLE = {
                            {ANON: "login", EMPLOYEE: 302, MANAGER: 302, HR: 403}),
     "rewards.plan_cancel": ("POST", "/rewards/plans/{reward_plan}/cancel",
                             {ANON: "login", EMPLOYEE: 403, MANAGER: 403, HR: 302}),
+    "rewards.plan_edit": ("GET", "/rewards/plans/{reward_draft}/edit",
+                          {ANON: "login", EMPLOYEE: 403, MANAGER: 403, HR: 200}),
     "rewards.history": ("GET", "/rewards/history", {ANON: "login", EMPLOYEE: 403, MANAGER: 403, HR: 200}),
     "rewards.payouts_csv": ("GET", "/rewards/payouts.csv", {ANON: "login", EMPLOYEE: 403, MANAGER: 403, HR: 200}),
     "api.milestone_plans_create": ("POST", "/api/v1/milestone-plans",
@@ -34,6 +38,8 @@ TABLE = {
                                                                     HR: 200}),
     "api.milestone_plans_get": ("GET", "/api/v1/milestone-plans/{reward_plan}",
                                 {ANON: 401, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "api.milestone_plans_edit": ("PUT", "/api/v1/milestone-plans/{reward_draft}/milestones",
+                                 {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 400}),
     "api.milestone_action": ("POST", "/api/v1/milestones/{reward_agreed}/submit",
                              {ANON: 401, EMPLOYEE: 422, MANAGER: 403, HR: 403}),
 }
@@ -53,4 +59,8 @@ def make_ids(people, factory) -> dict:
     first = plan.milestones[0]
     services.perform(first.id, "agree", people[EMPLOYEE], {}, now)
     services.perform(first.id, "agree", people[MANAGER], {}, now)
-    return {"reward_plan": plan.id, "reward_agreed": first.id}
+    draft = services.create_plan({
+        "recipient_email": people[EMPLOYEE].email, "approver_email": people[MANAGER].email, "currency": "EUR",
+        "milestones": [{"title": "Write the docs", "criteria": "Docs published", "amount_minor": 50000,
+                        "due_on": now.date().isoformat()}]}, people[HR], now)
+    return {"reward_plan": plan.id, "reward_agreed": first.id, "reward_draft": draft.id}

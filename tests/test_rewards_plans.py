@@ -145,6 +145,42 @@ def test_a_plan_is_visible_to_its_recipient_its_approver_and_hr_only(client, par
         assert [p["id"] for p in listed] == ([plan.id] if status == 200 else []), who
 
 
+def test_the_plan_list_is_paginated_like_employees(client, parties, hr):
+    ids = [make_plan(parties).id for _ in range(5)]
+    first = client.get("/api/v1/milestone-plans?per_page=2", headers=hr).get_json()
+    assert (first["page"], first["per_page"], first["total"], first["pages"]) == (1, 2, 5, 3)
+    assert [p["id"] for p in first["items"]] == ids[:2]
+    second = client.get("/api/v1/milestone-plans?page=2&per_page=2", headers=hr).get_json()
+    assert [p["id"] for p in second["items"]] == ids[2:4]
+    last = client.get("/api/v1/milestone-plans?page=3&per_page=2", headers=hr).get_json()
+    assert ([p["id"] for p in last["items"]], last["page"], last["pages"]) == ([ids[4]], 3, 3)
+    past = client.get("/api/v1/milestone-plans?page=4&per_page=2", headers=hr).get_json()
+    assert (past["items"], past["total"]) == ([], 5)
+    default = client.get("/api/v1/milestone-plans", headers=hr).get_json()
+    assert (len(default["items"]), default["page"], default["per_page"], default["pages"]) == (5, 1, 50, 1)
+    assert default["items"][0]["paid_total"] == 0 and "events" not in default["items"][0]
+
+
+def test_a_page_counts_only_the_plans_the_caller_may_see(client, factory, parties, api_token):
+    factory.person("zed@example.com")
+    mine = [make_plan(parties).id for _ in range(3)]
+    services.create_plan(plan_data(recipient="zed@example.com"), parties["hr_admin"], NOW)
+    page = client.get("/api/v1/milestone-plans?per_page=2&page=2&role=recipient",
+                      headers=api_token("rita@example.com")).get_json()
+    assert ([p["id"] for p in page["items"]], page["total"], page["pages"]) == ([mine[2]], 3, 2)
+
+
+@pytest.mark.parametrize(("query", "fields"), [
+    ("page=0", {"page"}), ("page=x", {"page"}), ("page=1.5", {"page"}), ("per_page=0", {"per_page"}),
+    ("per_page=201", {"per_page"}), ("per_page=-1", {"per_page"}), ("per_page=", {"per_page"}),
+    ("page=0&per_page=500&role=boss", {"page", "per_page", "role"}),
+])
+def test_bad_page_parameters_are_422_naming_each_field(client, parties, hr, query, fields):
+    response = client.get(f"/api/v1/milestone-plans?{query}", headers=hr)
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == fields
+
+
 def test_unknown_plan_milestone_and_action_are_404(client, parties, api_token):
     plan = make_plan(parties)
     headers = api_token("hr@example.com")
@@ -350,16 +386,18 @@ def test_payment_terms_can_be_set_per_plan(db, parties):
 # --- Append-only history ---------------------------------------------------------------------
 
 
-def test_no_route_updates_or_deletes_rewards(bare_app):
-    """The API and the pages offer no PUT, PATCH or DELETE; every POST is an action that appends."""
+def test_no_route_deletes_rewards_and_only_the_draft_edit_replaces(bare_app):
+    """No PATCH or DELETE; the one PUT replaces a draft plan's milestones; every POST is an action that appends
+    (the edit page's POST included: it appends an event for each change)."""
     ours = [r for r in bare_app.url_map.iter_rules() if r.endpoint.startswith("rewards.")
             or "milestone" in r.rule]
-    assert len(ours) == 14
+    assert len(ours) == 16
     for rule in ours:
-        assert not rule.methods & {"PUT", "PATCH", "DELETE"}, rule
+        assert not rule.methods & {"PATCH", "DELETE"}, rule
+    assert {r.endpoint for r in ours if "PUT" in r.methods} == {"api.milestone_plans_edit"}
     posts = {r.endpoint for r in ours if "POST" in r.methods}
     assert posts == {"rewards.plan_new", "rewards.milestone_action", "rewards.plan_agree", "rewards.plan_cancel",
-                     "api.milestone_plans_create", "api.milestone_action"}
+                     "rewards.plan_edit", "api.milestone_plans_create", "api.milestone_action"}
 
 
 def test_every_post_only_adds_history(client, db, parties, api_token, auth):
@@ -379,6 +417,13 @@ def test_every_post_only_adds_history(client, db, parties, api_token, auth):
     tokens = {who: api_token(parties[who].email) for who in ("recipient", "approver", "hr_admin")}
     check()
     client.post("/api/v1/milestone-plans", json=plan_data(), headers=tokens["hr_admin"])
+    check()
+    edited = [{"id": first, "title": "Milestone 1, renamed", "criteria": "Criterion 1 met", "amount_minor": 100000,
+               "due_on": "2026-03-31"},
+              {"id": second, "title": "Milestone 2", "criteria": "Criterion 2 met", "amount_minor": 200000,
+               "due_on": "2026-04-30"}]
+    client.put(f"/api/v1/milestone-plans/{plan.id}/milestones", json={"milestones": edited},
+               headers=tokens["hr_admin"])
     check()
     for who, action, body in (("recipient", "agree", {}), ("approver", "agree", {}), ("recipient", "submit", EVIDENCE),
                               ("approver", "request-changes", {"note": "More"}), ("recipient", "submit", EVIDENCE),
@@ -460,5 +505,9 @@ def test_emails_tell_the_approver_of_a_submission_and_the_recipient_of_decisions
     assert "1.000,00\xa0€" in paid.body_text
 
 
-def test_tick_has_no_periodic_work():
-    assert services.tick(datetime.now(UTC)) == {}
+def test_tick_with_nothing_due_queues_nothing(db, parties):
+    make_plan(parties)
+    db.session.execute(sa.delete(OutboxMessage))
+    db.session.commit()
+    assert services.tick(datetime.now(UTC)) == {"overdue_payment_reminders": 0, "decision_reminders": 0}
+    assert count(db, OutboxMessage) == 0
