@@ -1,4 +1,4 @@
-"""API v1: one-on-one series, their occurrences and the caller's calendar feed.
+"""API v1: one-on-one series, their occurrences (with agenda and action items) and the caller's calendar feed.
 
 Private notes are deliberately absent: no endpoint reads them.
 """
@@ -16,7 +16,7 @@ from api.openapi import error_responses, json_content, ref
 from api.views import bp
 from errors import ValidationError
 from oneonones import services
-from oneonones.models import CADENCES, MAX_DURATION, MIN_DURATION, Series
+from oneonones.models import CADENCES, MAX_DURATION, MIN_DURATION, ActionItem, Series
 
 DEFAULT_RANGE = timedelta(days=90)
 
@@ -31,7 +31,23 @@ def series_json(series: Series, now: datetime) -> dict:
 
 def occurrence_json(occurrence: services.Occurrence) -> dict:
     return {"starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat(),
-            "status": occurrence.status, "original_starts_at": occurrence.original_start.isoformat()}
+            "status": occurrence.status, "original_starts_at": occurrence.original_start.isoformat(),
+            "key": occurrence.key}
+
+
+def agenda_item_json(row: services.AgendaRow) -> dict:
+    item = row.item
+    return {"id": item.id, "text": item.text, "author_email": item.author.email,
+            "added_for": item.occurrence_start.isoformat(), "carried_over": row.carried,
+            "done": item.done_occurrence is not None,
+            "done_for": item.done_occurrence.isoformat() if item.done_occurrence else None}
+
+
+def action_item_json(item: ActionItem) -> dict:
+    return {"id": item.id, "text": item.text, "owner_email": item.owner.email,
+            "due_on": item.due_on.isoformat() if item.due_on else None,
+            "added_for": item.occurrence_start.isoformat(), "done": item.done_at is not None,
+            "done_at": item.done_at.isoformat() if item.done_at else None}
 
 
 @bp.post("/one-on-ones")
@@ -86,6 +102,32 @@ def oneonones_occurrences(series_id: int):
     return jsonify([occurrence_json(o) for o in services.occurrences(series, start, end)])
 
 
+@bp.get("/one-on-ones/<int:series_id>/occurrences/<key>")
+@core.token_required()
+def oneonones_occurrence(series_id: int, key: str):
+    series = services.get_series(series_id, g.api_user, datetime.now(UTC))
+    occurrence = services.find_occurrence(series, key)
+    return jsonify({**occurrence_json(occurrence),
+                    "agenda": [agenda_item_json(r) for r in services.agenda(series, occurrence)],
+                    "action_items": [action_item_json(i) for i in services.action_items(series, occurrence)]})
+
+
+@bp.delete("/one-on-ones/<int:series_id>/agenda-items/<int:item_id>")
+@core.token_required()
+def oneonones_agenda_delete(series_id: int, item_id: int):
+    series = services.get_series(series_id, g.api_user, datetime.now(UTC))
+    services.delete_agenda_item(series, g.api_user, item_id)
+    return "", 204
+
+
+@bp.delete("/one-on-ones/<int:series_id>/action-items/<int:item_id>")
+@core.token_required()
+def oneonones_action_delete(series_id: int, item_id: int):
+    series = services.get_series(series_id, g.api_user, datetime.now(UTC))
+    services.delete_action_item(series, g.api_user, item_id)
+    return "", 204
+
+
 @bp.get("/me/calendar")
 @core.token_required()
 def my_calendar():
@@ -120,7 +162,41 @@ OPENAPI_SCHEMAS: dict = {
             "status": {"enum": ["scheduled", "moved", "cancelled"]},
             "original_starts_at": {"type": "string", "format": "date-time",
                                    "description": "When the meeting was due before a move (its RECURRENCE-ID)."},
+            "key": {"type": "string", "pattern": "^[0-9]{8}T[0-9]{6}Z$",
+                    "description": "original_starts_at in UTC as YYYYMMDDTHHMMSSZ: names the meeting in URLs."},
         },
+    },
+    "OneOnOneAgendaItem": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "text": {"type": "string"}, "author_email": {"type": "string"},
+            "added_for": {"type": "string", "format": "date-time",
+                          "description": "original_starts_at of the meeting it was added for."},
+            "carried_over": {"type": "boolean", "description": "Added for an earlier meeting, not ticked off there."},
+            "done": {"type": "boolean"},
+            "done_for": {"type": ["string", "null"], "format": "date-time",
+                         "description": "original_starts_at of the meeting at which it was ticked off."},
+        },
+    },
+    "OneOnOneActionItem": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "text": {"type": "string"}, "owner_email": {"type": "string"},
+            "due_on": {"type": ["string", "null"], "format": "date"},
+            "added_for": {"type": "string", "format": "date-time"}, "done": {"type": "boolean"},
+            "done_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "OneOnOneMeeting": {
+        "allOf": [ref("OneOnOneOccurrence"), {
+            "type": "object",
+            "properties": {
+                "agenda": {"type": "array", "items": ref("OneOnOneAgendaItem"),
+                           "description": "Its own items and those carried over from earlier meetings."},
+                "action_items": {"type": "array", "items": ref("OneOnOneActionItem"),
+                                 "description": "Those agreed at this meeting and those still open from before."},
+            },
+        }],
     },
     "OneOnOneSeries": {
         "type": "object",
@@ -153,6 +229,34 @@ OPENAPI_PATHS: dict = {
         "responses": {"200": {"description": "Meetings by start time, cancelled ones included",
                               **json_content({"type": "array", "items": ref("OneOnOneOccurrence")})},
                       **_errors(401, 403, 404, 422)}}},
+    "/one-on-ones/{series_id}/occurrences/{key}": {"get": {
+        "summary": "One meeting with its shared agenda and action items (its manager and report only; "
+                   "private notes are never returned)",
+        "parameters": [
+            {"name": "series_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+            {"name": "key", "in": "path", "required": True, "schema": {"type": "string"},
+             "description": "The meeting's key (see OneOnOneOccurrence)."}],
+        "responses": {"200": {"description": "The meeting", **json_content(ref("OneOnOneMeeting"))},
+                      **error_responses(401, 403, 404, e403="Not one of the two people in the one-on-one")}}},
+    "/one-on-ones/{series_id}/agenda-items/{item_id}": {"delete": {
+        "summary": "Remove an agenda item added by mistake: only the person who added it, while it is not "
+                   "ticked off. It leaves every meeting it was carried over to.",
+        "parameters": [
+            {"name": "series_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+            {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"204": {"description": "Removed"},
+                      **error_responses(401, 403, 404, 409, e403="Not the person who added the item, or not in "
+                                                                 "the one-on-one (the message says which)",
+                                        e409="The item is ticked off; reopen it first")}}},
+    "/one-on-ones/{series_id}/action-items/{item_id}": {"delete": {
+        "summary": "Remove an action item added by mistake: only the person who added it, while it is not done",
+        "parameters": [
+            {"name": "series_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+            {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"204": {"description": "Removed"},
+                      **error_responses(401, 403, 404, 409, e403="Not the person who added the item, or not in "
+                                                                 "the one-on-one (the message says which)",
+                                        e409="The item is done; reopen it first")}}},
     "/me/calendar": {"get": {
         "summary": "The caller's private calendar feed (.ics) URL; made on first use",
         "responses": {"200": {"description": "Feed URL", **json_content({

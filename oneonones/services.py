@@ -16,6 +16,12 @@ Rules kept here:
   that occurrence and every later one of the same manager and report until
   it is ticked off ("carry-over"); it is not copied.
 - Private notes are read by their author only: every query names the author.
+- An agenda or action item added by mistake can be removed by whoever added
+  it, while it is not ticked off; removing a carried-over item takes it off
+  every meeting, since it is one row and not a copy.
+- The report is told by e-mail when the manager moves, cancels or restores a
+  meeting, or pauses, resumes or ends the series: queued in the same
+  transaction as the change, once per change, never when nothing changed.
 """
 
 from __future__ import annotations
@@ -545,22 +551,59 @@ def _carry_forward(old: Series, follower: Series, new_starts: list[datetime], no
         db.session.flush()
 
 
+def _change_status(series: Series, current: tuple[str, ...], **values: Any) -> bool:
+    """Set ``values`` on the series if its status is still one of ``current``; False if it no longer is.
+
+    A conditional UPDATE, so that of two requests racing (a double click) only
+    one changes the series and tells the report.
+    """
+    changed = db.session.execute(sa.update(Series).where(Series.id == series.id, Series.status.in_(current))
+                                 .values(**values)).rowcount
+    if changed != 1:
+        db.session.rollback()
+        return False
+    return True
+
+
+def _first_called_off(series: Series, now: datetime) -> Occurrence | None:
+    """The first meeting that pausing or ending the series at ``now`` calls off, if any.
+
+    Both hide the meetings originally due from ``now`` on; one in progress goes ahead.
+    """
+    if series.status != "active":
+        return None
+    start = now - timedelta(days=1)
+    for _attempt in range(4):
+        found = [o for o in occurrences(series, start, start + timedelta(days=120))
+                 if not o.cancelled and o.original_start >= now and o.ends_at > now]
+        if found:
+            return found[0]
+        start += timedelta(days=120)
+    return None
+
+
 def pause_series(series: Series, actor: Person, now: datetime) -> None:
-    """Stop scheduling meetings from now on, keeping the slot; past meetings stay."""
+    """Stop scheduling meetings from now on, keeping the slot; past meetings stay. The report is told."""
     _require_manager(series, actor)
-    if series.status == "active":
-        series.status, series.paused_at = "paused", now
+    if series.status != "active":
+        return
+    following = _first_called_off(series, now)
+    if _change_status(series, ("active",), status="paused", paused_at=now):
+        _tell_report(series, "paused", now, old=following)
         db.session.commit()
 
 
 def resume_series(series: Series, actor: Person, now: datetime) -> None:
-    """Schedule meetings again; those that fell in the pause are recorded as cancelled."""
+    """Schedule meetings again; those that fell in the pause are recorded as cancelled. The report is told."""
     _require_manager(series, actor)
     if series.status != "paused":
         return
+    paused_at = series.paused_at
+    if not _change_status(series, ("paused",), status="active", paused_at=None):
+        return
     exceptions = _exceptions([series.id])[series.id]
     skipped = schedule.expand(series.rrule, series.starts_at, series.timezone, series.duration_minutes,
-                              series.paused_at, now)
+                              paused_at, now)
     for begins, _ends in skipped:
         row = exceptions.get(begins)
         if row is None:
@@ -568,15 +611,19 @@ def resume_series(series: Series, actor: Person, now: datetime) -> None:
                                                changed_at=now))
         else:
             row.status, row.starts_at, row.ends_at, row.changed_at = "cancelled", None, None, now
-    series.status, series.paused_at = "active", None
+    db.session.flush()
+    _tell_report(series, "resumed", now, new=next_occurrence(series, now))
     db.session.commit()
 
 
 def end_series(series: Series, actor: Person, now: datetime) -> None:
-    """No meetings from now on; the series and its history stay readable."""
+    """No meetings from now on; the series and its history stay readable. The report is told."""
     _require_manager(series, actor)
-    series.status, series.ends_at, series.paused_at, series.end_reason = "ended", now, None, "ended"
-    db.session.commit()
+    following = _first_called_off(series, now)
+    if _change_status(series, ("active", "paused"), status="ended", ends_at=now, paused_at=None,
+                      end_reason="ended"):
+        _tell_report(series, "ended", now, old=following)
+        db.session.commit()
 
 
 def _clean_move(series: Series, data: Mapping[str, Any], errors: dict[str, str]) -> tuple[datetime, datetime] | None:
@@ -608,6 +655,8 @@ def _clean_move(series: Series, data: Mapping[str, Any], errors: dict[str, str])
 def move_occurrence(series: Series, actor: Person, key: str, data: Mapping[str, Any], now: datetime) -> Occurrence:
     """Move one meeting to another time (and length); the rest of the series is untouched.
 
+    Moving a cancelled meeting puts it back on. The report is told, unless
+    the meeting already was at that time (the form sent back unchanged).
     :raise ValidationError: bad time. :raise Conflict: it would overlap another one-on-one.
     """
     _require_manager(series, actor)
@@ -617,6 +666,8 @@ def move_occurrence(series: Series, actor: Person, key: str, data: Mapping[str, 
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
     begins, ends = slot
+    if not occurrence.cancelled and (begins, ends) == (occurrence.starts_at, occurrence.ends_at):
+        return occurrence
     _refuse_clash([slot], {series.manager_id, series.report_id}, actor,
                   "starts_at" if "starts_at" in data else "starts_on",
                   skip_occurrence=(series.id, occurrence.original_start))
@@ -630,14 +681,15 @@ def move_occurrence(series: Series, actor: Person, key: str, data: Mapping[str, 
                                            status="moved", starts_at=begins, ends_at=ends, changed_at=now))
     else:
         row.status, row.starts_at, row.ends_at, row.changed_at = "moved", begins, ends, now
-    db.session.commit()
-    return find_occurrence(series, key)
+    return _commit_occurrence_change(series, occurrence, now)
 
 
 def cancel_occurrence(series: Series, actor: Person, key: str, now: datetime) -> None:
-    """Cancel one meeting; its agenda carries over to the next one."""
+    """Cancel one meeting; its agenda carries over to the next one. The report is told."""
     _require_manager(series, actor)
     occurrence = find_occurrence(series, key)
+    if occurrence.cancelled:
+        return
     row = db.session.scalar(sa.select(OccurrenceException).where(
         OccurrenceException.series_id == series.id, OccurrenceException.original_start == occurrence.original_start))
     if row is None:
@@ -645,11 +697,14 @@ def cancel_occurrence(series: Series, actor: Person, key: str, now: datetime) ->
                                            status="cancelled", changed_at=now))
     else:
         row.status, row.starts_at, row.ends_at, row.changed_at = "cancelled", None, None, now
-    db.session.commit()
+    _commit_occurrence_change(series, occurrence, now)
 
 
 def restore_occurrence(series: Series, actor: Person, key: str, now: datetime) -> None:
-    """Undo a cancellation or a move: the meeting is back at its usual time, unless that now clashes."""
+    """Undo a cancellation or a move: the meeting is back at its usual time, unless that now clashes.
+
+    The report is told.
+    """
     _require_manager(series, actor)
     occurrence = find_occurrence(series, key)
     if occurrence.status == "scheduled":
@@ -659,7 +714,58 @@ def restore_occurrence(series: Series, actor: Person, key: str, now: datetime) -
                   skip_occurrence=(series.id, occurrence.original_start))
     db.session.execute(sa.delete(OccurrenceException).where(
         OccurrenceException.series_id == series.id, OccurrenceException.original_start == occurrence.original_start))
+    _commit_occurrence_change(series, occurrence, now)
+
+
+def _commit_occurrence_change(series: Series, before: Occurrence, now: datetime) -> Occurrence:
+    """Commit a change to one meeting together with the e-mail telling the report; returns the meeting now."""
+    db.session.flush()
+    after = find_occurrence(series, before.key)
+    if after.cancelled and not before.cancelled:
+        _tell_report(series, "cancelled", now, old=before, occurrence=after)
+    elif before.cancelled and not after.cancelled:
+        _tell_report(series, "reinstated", now, new=after, occurrence=after)
+    elif (before.starts_at, before.ends_at) != (after.starts_at, after.ends_at):
+        _tell_report(series, "moved", now, old=before, new=after, occurrence=after)
     db.session.commit()
+    return after
+
+
+def _slot_for(occurrence: Occurrence | None, tz: ZoneInfo, locale: str) -> dict[str, str] | None:
+    """A meeting's date and times in ``tz`` and ``locale``; the template words them in the same language."""
+    if occurrence is None:
+        return None
+    local = occurrence.starts_at.astimezone(tz)
+    return {"day": format_date(local.date(), "full", locale=locale),
+            "short_day": format_date(local.date(), "medium", locale=locale),
+            "start": format_time(local, "short", tzinfo=tz, locale=locale),
+            "end": format_time(occurrence.ends_at, "short", tzinfo=tz, locale=locale)}
+
+
+def _tell_report(series: Series, change: str, now: datetime, *, old: Occurrence | None = None,
+                 new: Occurrence | None = None, occurrence: Occurrence | None = None) -> None:
+    """Queue the e-mail telling the report what the manager changed; the caller commits it with the change.
+
+    ``change`` is moved, cancelled or reinstated (one meeting: ``occurrence``,
+    linked to its page) or paused, resumed or ended (the series, linked to
+    its page). ``old`` is the meeting as it was (for a pause or an end: the
+    next meeting, which no longer takes place), ``new`` as it is now (for a
+    resumption: the next meeting). Rendered as the reminder is: in the
+    report's language and time zone.
+    """
+    person, manager = series.report, series.manager
+    tz = ZoneInfo(person.timezone or series.timezone)
+    locale = person.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    key = occurrence.key if occurrence else None
+    subject, text, html = mail.render(
+        "oneonone_change", person.locale, person=person, other=manager, change=change, timezone=tz.key,
+        old=_slot_for(old, tz, locale), new=_slot_for(new, tz, locale),
+        series_id=series.id, key=key)
+    # The change's time makes the key unique per change; the slot tells two moves apart within one instant.
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    slot = schedule.occurrence_key(new.starts_at) if new and occurrence else "-"
+    mail.queue(person.email, subject, text, body_html=html, kind=f"oneonone_{change}",
+               dedupe_key=f"1on1-{change}:{series.id}:{key or '-'}:{slot}:{stamp}", now=now)
 
 
 # --- Agenda, action items, private notes ------------------------------------------------
@@ -723,6 +829,41 @@ def toggle_agenda_item(series: Series, occurrence: Occurrence, person: Person, i
     return item
 
 
+def delete_agenda_item(series: Series, person: Person, item_id: int) -> AgendaItem:
+    """Remove an agenda item added by mistake; returns it, detached.
+
+    The item is one row, shown from the meeting it was added for until it is
+    ticked off, so removing it (from whichever meeting's page) takes it off
+    that meeting and every later one; the other items carry over as before.
+    :raise NotFound: no such item in this pair's one-on-ones. :raise Forbidden: ``person`` did not add it
+      (or is not in the series, or the series is read-only). :raise Conflict: it is ticked off.
+    """
+    _require_writable(series, person)
+    item = _pair_item(AgendaItem, series, item_id)
+    if item.author_id != person.id:
+        raise Forbidden(_("Only %(name)s, who added this item, can remove it.", name=item.author.name))
+    ticked = _("This item is ticked off; reopen it first if you want to remove it.")
+    if item.done_occurrence is not None:
+        raise Conflict(ticked)
+    # Conditional, so that an item ticked by the other person a moment ago is not removed after all.
+    _delete_if(item, AgendaItem.done_occurrence.is_(None), ticked)
+    return item
+
+
+def _delete_if(item: AgendaItem | ActionItem, condition, refusal: str) -> None:
+    """Delete ``item`` if ``condition`` still holds in the database, and commit; else raise."""
+    model, item_id = type(item), item.id
+    removed = db.session.execute(sa.delete(model).where(model.id == item_id, condition)
+                                 .execution_options(synchronize_session=False)).rowcount
+    if removed != 1:
+        db.session.rollback()
+        if db.session.scalar(sa.select(model.id).where(model.id == item_id)) is None:
+            raise NotFound(_("No such item in this one-on-one."))
+        raise Conflict(refusal)
+    db.session.expunge(item)
+    db.session.commit()
+
+
 def action_items(series: Series, occurrence: Occurrence | None = None) -> list[ActionItem]:
     """The pair's action items: with an occurrence, those agreed there and those still open from before."""
     stmt = sa.select(ActionItem).where(ActionItem.series_id.in_(_pair_series_ids(series)))
@@ -766,6 +907,26 @@ def toggle_action_item(series: Series, person: Person, item_id: int, now: dateti
     item = _pair_item(ActionItem, series, item_id)
     item.done_at = None if item.done_at else now
     db.session.commit()
+    return item
+
+
+def delete_action_item(series: Series, person: Person, item_id: int) -> ActionItem:
+    """Remove an action item added by mistake; returns it, detached.
+
+    Only the person who added it may, and only while it is not done. Open
+    items show on every later meeting; removing one takes it off all of them.
+    :raise NotFound: no such item in this pair's one-on-ones. :raise Forbidden: ``person`` did not add it
+      (or is not in the series, or the series is read-only). :raise Conflict: it is done.
+    """
+    _require_writable(series, person)
+    item = _pair_item(ActionItem, series, item_id)
+    if item.created_by_id != person.id:
+        author = db.session.get(Person, item.created_by_id)
+        raise Forbidden(_("Only %(name)s, who added this item, can remove it.", name=author.name))
+    done = _("This action item is done; reopen it first if you want to remove it.")
+    if item.done_at is not None:
+        raise Conflict(done)
+    _delete_if(item, ActionItem.done_at.is_(None), done)
     return item
 
 

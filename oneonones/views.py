@@ -313,6 +313,12 @@ def agenda_toggle(series_id: int, key: str, item_id: int):
     return _back(series, found, "#agenda")
 
 
+@bp.route("/one-on-ones/<int:series_id>/meetings/<key>/agenda/<int:item_id>/delete", methods=["POST"])
+@login_required
+def agenda_delete(series_id: int, key: str, item_id: int):
+    return _delete(services.delete_agenda_item, series_id, key, item_id, "#agenda")
+
+
 @bp.route("/one-on-ones/<int:series_id>/meetings/<key>/actions", methods=["POST"])
 @login_required
 def action_add(series_id: int, key: str):
@@ -340,6 +346,27 @@ def action_toggle(series_id: int, key: str, item_id: int):
         except NotFound:
             abort(404)
     return _back(series, found, "#actions")
+
+
+@bp.route("/one-on-ones/<int:series_id>/meetings/<key>/actions/<int:item_id>/delete", methods=["POST"])
+@login_required
+def action_delete(series_id: int, key: str, item_id: int):
+    return _delete(services.delete_action_item, series_id, key, item_id, "#actions")
+
+
+def _delete(remove, series_id: int, key: str, item_id: int, anchor: str):
+    """Remove an item; a refusal (not the author: 403, ticked off: 409) is shown on the meeting's page."""
+    series, found, now = _load(series_id, key)
+    if EmptyForm().validate_on_submit():
+        try:
+            removed = remove(series, current_user, item_id)
+        except NotFound:
+            abort(404)
+        except ServiceError as error:
+            flash(error.message, "danger")
+            return _occurrence_page(series, found, now, status=error.status)
+        flash(_("Removed: “%(item)s”.", item=removed.text), "success")
+    return _back(series, found, anchor)
 
 
 @bp.route("/one-on-ones/<int:series_id>/meetings/<key>/note", methods=["POST"])

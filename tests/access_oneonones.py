@@ -5,7 +5,8 @@
 ``people`` has keys "employee" (a report of "manager"), "manager" and "hr_admin".
 
 The series is the manager's with the employee; HR is in neither role, so it
-gets 403 on every page of it. POSTs carry an empty form: an invalid form is
+gets 403 on every page of it. The agenda and action items are the employee's,
+so only the employee may remove them (the manager gets 403). POSTs carry an empty form: an invalid form is
 shown again with 422, an action with nothing to validate redirects (302).
 tests/test_oneonones_access.py checks the same routes for five roles.
 """
@@ -29,6 +30,10 @@ TABLE = {
     "oneonones.agenda_toggle": ("POST", MEETING + "/agenda/{oo_agenda}", {A: "login", E: 302, M: 302, H: 403}),
     "oneonones.action_add": ("POST", MEETING + "/actions", {A: "login", E: 422, M: 422, H: 403}),
     "oneonones.action_toggle": ("POST", MEETING + "/actions/{oo_action}", {A: "login", E: 302, M: 302, H: 403}),
+    "oneonones.agenda_delete": ("POST", MEETING + "/agenda/{oo_agenda}/delete",
+                                {A: "login", E: 302, M: 403, H: 403}),
+    "oneonones.action_delete": ("POST", MEETING + "/actions/{oo_action}/delete",
+                                {A: "login", E: 302, M: 403, H: 403}),
     "oneonones.note_save": ("POST", MEETING + "/note", {A: "login", E: 302, M: 302, H: 403}),
     "oneonones.calendar": ("GET", "/one-on-ones/calendar", {A: "login", E: 200, M: 200, H: 200}),
     "oneonones.calendar_action": ("POST", "/one-on-ones/calendar/create", {A: "login", E: 302, M: 302, H: 302}),
@@ -37,6 +42,12 @@ TABLE = {
     "api.oneonones_create": ("POST", "/api/v1/one-on-ones", {A: 401, E: 400, M: 400, H: 400}),
     "api.oneonones_occurrences": ("GET", "/api/v1/one-on-ones/{oo_series}/occurrences",
                                   {A: 401, E: 200, M: 200, H: 403}),
+    "api.oneonones_occurrence": ("GET", "/api/v1/one-on-ones/{oo_series}/occurrences/{oo_key}",
+                                 {A: 401, E: 200, M: 200, H: 403}),
+    "api.oneonones_agenda_delete": ("DELETE", "/api/v1/one-on-ones/{oo_series}/agenda-items/{oo_agenda}",
+                                    {A: 401, E: 204, M: 403, H: 403}),
+    "api.oneonones_action_delete": ("DELETE", "/api/v1/one-on-ones/{oo_series}/action-items/{oo_action}",
+                                    {A: 401, E: 204, M: 403, H: 403}),
     "api.my_calendar": ("GET", "/api/v1/me/calendar", {A: 401, E: 200, M: 200, H: 200}),
 }
 

@@ -3,7 +3,9 @@
 The series is between "manager" and "report". "colleague" is another report of
 the same manager, "other_manager" manages a different team, "hr" is an HR
 administrator; none of them is in the series. POSTs carry an empty form, as in
-tests/test_access.py. Each role runs the whole table in one test (one login),
+tests/test_access.py. Only who added an item may remove it: the page removes
+an agenda item of the report's and an action item of the manager's, the API
+the other way round. Each role runs the whole table in one test (one login),
 reading routes first and changing things last.
 """
 
@@ -36,6 +38,7 @@ TABLE = [
     ("oneonones.calendar", "GET", "/one-on-ones/calendar", row(LOGIN, 200, 200, 200)),
     ("oneonones.feed", "GET", "/calendar/{feed}.ics", row(200, 200, 200, 200)),
     ("api.oneonones_occurrences", "GET", "/api/v1/one-on-ones/{series}/occurrences", row(401, 200, 200, 403)),
+    ("api.oneonones_occurrence", "GET", "/api/v1/one-on-ones/{series}/occurrences/{key}", row(401, 200, 200, 403)),
     ("api.my_calendar", "GET", "/api/v1/me/calendar", row(401, 200, 200, 200)),
     ("api.oneonones_create", "POST", "/api/v1/one-on-ones", row(401, 400, 400, 400)),
     ("oneonones.agenda_add", "POST", MEETING + "/agenda", row(LOGIN, 422, 422, 403)),
@@ -43,6 +46,12 @@ TABLE = [
     ("oneonones.action_add", "POST", MEETING + "/actions", row(LOGIN, 422, 422, 403)),
     ("oneonones.action_toggle", "POST", MEETING + "/actions/{action}", row(LOGIN, 302, 302, 403)),
     ("oneonones.note_save", "POST", MEETING + "/note", row(LOGIN, 302, 302, 403)),
+    ("oneonones.agenda_delete", "POST", MEETING + "/agenda/{report_agenda}/delete", row(LOGIN, 403, 302, 403)),
+    ("oneonones.action_delete", "POST", MEETING + "/actions/{manager_action}/delete", row(LOGIN, 302, 403, 403)),
+    ("api.oneonones_agenda_delete", "DELETE", "/api/v1/one-on-ones/{series}/agenda-items/{manager_agenda}",
+     row(401, 204, 403, 403)),
+    ("api.oneonones_action_delete", "DELETE", "/api/v1/one-on-ones/{series}/action-items/{report_action}",
+     row(401, 403, 204, 403)),
     ("oneonones.occurrence_move", "POST", MEETING + "/move", row(LOGIN, 422, 403, 403)),
     ("oneonones.occurrence_action", "POST", MEETING + "/cancel", row(LOGIN, 302, 403, 403)),
     ("oneonones.calendar_action", "POST", "/one-on-ones/calendar/create", row(LOGIN, 302, 302, 302)),
@@ -73,12 +82,20 @@ def ids(cast):
     agenda = services.add_agenda_item(series, meeting, cast["report"], "Career goals", now)
     action = services.add_action_item(series, meeting, cast["manager"],
                                       {"text": "Book a course", "owner_id": cast["report"].id}, now)
+    removable = {
+        "report_agenda": services.add_agenda_item(series, meeting, cast["report"], "Typo agenda", now).id,
+        "manager_agenda": services.add_agenda_item(series, meeting, cast["manager"], "Wrong agenda", now).id,
+        "manager_action": services.add_action_item(series, meeting, cast["manager"],
+                                                   {"text": "Typo action", "owner_id": cast["report"].id}, now).id,
+        "report_action": services.add_action_item(series, meeting, cast["report"],
+                                                  {"text": "Wrong action", "owner_id": cast["report"].id}, now).id,
+    }
     feeds = {name: services.regenerate_feed(cast[name], now).removeprefix("http://localhost")
              for name in ("manager", "report")}
     services.save_private_note(series, meeting, cast["manager"], "MANAGER-SECRET-7741", now)
     services.save_private_note(series, meeting, cast["report"], "REPORT-SECRET-1357", now)
     return {"series": series.id, "key": meeting.key, "agenda": agenda.id, "action": action.id,
-            "feed": feeds["report"].rsplit("/", 1)[1].removesuffix(".ics"), "feeds": feeds}
+            "feed": feeds["report"].rsplit("/", 1)[1].removesuffix(".ics"), "feeds": feeds, **removable}
 
 
 def _sign_in(client, cast, role) -> dict:
@@ -114,7 +131,8 @@ def test_access_by_role(client, cast, ids, role):
 def test_nobody_but_the_author_reads_a_private_note(client, cast, ids, role):
     headers = _sign_in(client, cast, role)
     pages = [SERIES, MEETING, "/one-on-ones", "/one-on-ones/calendar", *ids["feeds"].values(),
-             "/api/v1/one-on-ones/{series}/occurrences", "/api/v1/me/calendar"]
+             "/api/v1/one-on-ones/{series}/occurrences", "/api/v1/one-on-ones/{series}/occurrences/{key}",
+             "/api/v1/me/calendar"]
     seen = ""
     for path in pages:
         url = path.format(**ids)
