@@ -77,6 +77,7 @@ def plan_json(plan: MilestonePlan, now: datetime, *, full: bool = True, paid: in
         "planned_total": planned, "planned_total_amount": services.decimal_text(planned, plan.currency),
     }
     if full:
+        body["terms_version"] = services.terms_version(plan.id)
         body["events"] = [event_json(e) for e in services.plan_events(plan)]
         body["payouts"] = [payout_json(p) for p in services.plan_payouts(plan)]
     return body
@@ -250,6 +251,9 @@ OPENAPI_SCHEMAS: dict = {
             "payment_terms_days": {"type": "integer"}, "created_at": {"type": "string", "format": "date-time"},
             "status": {"enum": ["awaiting_agreement", "active", "completed", "cancelled"]},
             "milestones": {"type": "array", "items": ref("Milestone")},
+            "terms_version": {"type": "integer", "description": "Changes whenever HR sets the terms (create, edit, "
+                              "cancel). Send it with agree: if the terms changed since, the agreement is refused "
+                              "(409). Only in the single-plan answers."},
             "events": {"type": "array", "items": ref("MilestoneEvent"), "description": "Oldest first."},
             "payouts": {"type": "array", "items": ref("MilestonePayout")},
             "paid_total": {"type": "integer", "description": "Sum of the plan's payouts (the ledger), in minor "
@@ -276,8 +280,10 @@ OPENAPI_SCHEMAS: dict = {
     "MilestoneActionInput": {
         "type": "object", "additionalProperties": False,
         "description": "submit: note and evidence_url required; request-changes: note (the reason) required; "
-                       "pay: reference required; agree, approve, cancel: note optional. An empty body is {}.",
+                       "pay: reference required; agree, approve, cancel: note optional; agree: terms_version "
+                       "optional (the plan's, as read: 409 if HR changed the terms since). An empty body is {}.",
         "properties": {"note": {"type": "string", "maxLength": 5000},
+                       "terms_version": {"type": "integer", "minimum": 0},
                        "evidence_url": {"type": "string", "format": "uri", "maxLength": 2000},
                        "reference": {"type": "string", "maxLength": 200}},
     },

@@ -126,10 +126,13 @@ class ActionForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
     evidence_url = URLField(_l("Link to the evidence"), validators=[Optional(), Length(max=2000)])
     reference = StringField(_l("Payment reference"), validators=[Optional(), Length(max=200)])
+    terms_version = HiddenField()  # agree: the terms the page showed (rewards.services.terms_version)
     submit = SubmitField(_l("Confirm"))
 
     def to_data(self, action: str) -> dict:
         data = {"note": self.note.data or None}
+        if action == "agree" and self.terms_version.data:
+            data["terms_version"] = self.terms_version.data
         if action == "submit":
             data["evidence_url"] = self.evidence_url.data or None
         if action == "pay":

@@ -349,7 +349,8 @@ def create_plan(data: Mapping[str, Any], creator: Person, now: datetime, *, loca
                                            from_state=None, to_state="draft") for m in rows])
         db.session.flush()
         for person, role in ((recipient, "recipient"), (approver, "approver")):
-            _queue_mail("reward_plan", person, plan, None, f"reward-plan:{plan.id}:{person.id}", now, role=role)
+            _queue_mail("reward_plan", person, plan, None, f"reward-plan:{plan.id}:{person.id}", now, role=role,
+                        changed=False)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -451,7 +452,7 @@ def _check_sequence(milestone: Milestone) -> None:
 
 def _clean_action(action: str, data: Mapping[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    known = {"note", "evidence_url", "reference"}
+    known = {"note", "evidence_url", "reference"} | ({"terms_version"} if action == "agree" else set())
     for name in sorted(set(data) - known):
         errors[name] = _("Unknown field.")
     values: dict[str, Any] = {}
@@ -469,6 +470,14 @@ def _clean_action(action: str, data: Mapping[str, Any]) -> dict[str, Any]:
         values["note"] = _text(data.get("note"), "note", errors, required=None, limit=MAX_TEXT)
     else:
         values["note"] = _text(data.get("note"), "note", errors, required=None, limit=MAX_TEXT)
+    if action == "agree" and data.get("terms_version") is not None:
+        seen = data["terms_version"]
+        if isinstance(seen, str) and seen.isdigit():
+            seen = int(seen)
+        if not isinstance(seen, int) or isinstance(seen, bool) or seen < 0:
+            errors["terms_version"] = _("Must be the terms_version of the plan you read (a whole number).")
+        else:
+            values["terms_version"] = seen
     for name in ("evidence_url", "reference"):
         if name in data and name not in values and name not in errors:
             errors[name] = _("Not used by this action.")
@@ -506,6 +515,7 @@ def perform(milestone_id: int, action: str, actor: Person, data: Mapping[str, An
         if action == "pay":
             _check_sequence(milestone)
         values = _clean_action(action, data or {})
+        _check_terms_seen(plan.id, values.pop("terms_version", None))
         event = _apply(milestone, plan, action, actor, values, now)
         _notify(milestone, plan, event, actor, now)
         db.session.commit()
@@ -573,21 +583,43 @@ def _join(*parts: str | None) -> str | None:
     return " — ".join(p for p in parts if p) or None
 
 
-def agree_to_plan(plan: MilestonePlan, actor: Person, now: datetime) -> int:
+TERMS_ACTIONS = ("create", "edit", "cancel")
+
+
+def terms_version(plan_id: int) -> int:
+    """A number that changes whenever HR sets the plan's terms (creates, edits or cancels a milestone).
+
+    Pages and API clients send back the version they showed with an agreement, so nobody agrees to
+    terms changed after they read them.
+    """
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.max(MilestoneEvent.id), 0))
+        .join(Milestone, Milestone.id == MilestoneEvent.milestone_id)
+        .where(Milestone.plan_id == plan_id, MilestoneEvent.action.in_(TERMS_ACTIONS)))
+
+
+def _check_terms_seen(plan_id: int, seen: int | None) -> None:
+    if seen is not None and seen != terms_version(plan_id):
+        raise Conflict(_("HR changed the terms after you opened them. Read them again, then agree."))
+
+
+def agree_to_plan(plan: MilestonePlan, actor: Person, now: datetime, *, terms_seen: int | None = None) -> int:
     """Agree, as recipient or approver, to every draft milestone of the plan not yet agreed by ``actor``.
 
-    Returns how many milestones were agreed to. :raise Forbidden: not a party to the plan.
-    :raise Conflict: nothing is waiting for the caller's agreement.
+    ``terms_seen`` is the ``terms_version`` the caller was shown, if known. Returns how many milestones
+    were agreed to. :raise Forbidden: not a party to the plan. :raise Conflict: nothing is waiting for
+    the caller's agreement, or the terms changed since ``terms_seen``.
     """
     if actor.id not in (plan.recipient_id, plan.approver_id):
         raise Forbidden(_("Only the recipient and the approver agree to the terms of a milestone."))
+    _check_terms_seen(plan.id, terms_seen)
     column = Milestone.recipient_agreed_at if actor.id == plan.recipient_id else Milestone.approver_agreed_at
     pending = db.session.scalars(sa.select(Milestone.id).where(
         Milestone.plan_id == plan.id, Milestone.state == "draft", column.is_(None)).order_by(Milestone.position)).all()
     if not pending:
         raise Conflict(_("Nothing in this plan is waiting for your agreement."))
     for milestone_id in pending:
-        perform(milestone_id, "agree", actor, {}, now)
+        perform(milestone_id, "agree", actor, {} if terms_seen is None else {"terms_version": terms_seen}, now)
     return len(pending)
 
 
@@ -737,6 +769,11 @@ def edit_plan(plan_id: int, data: Mapping[str, Any], editor: Person, now: dateti
                 Milestone.plan_id == plan.id, sa.or_(Milestone.recipient_agreed_at.is_not(None),
                                                      Milestone.approver_agreed_at.is_not(None)))):
             raise Conflict(_locked_message())
+        if events:
+            db.session.expire_all()  # the UPDATEs above bypassed the loaded milestones
+            for person, role in ((plan.recipient, "recipient"), (plan.approver, "approver")):
+                _queue_mail("reward_plan", person, plan, None, f"reward-plan:{plan.id}:{person.id}:{events[-1].id}",
+                            now, role=role, changed=True)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -194,6 +194,7 @@ def _render_plan(plan, failed: tuple[int, str, ActionForm, str | None] | None = 
         step=services.next_step(plan, current_user, now), is_overdue=services.is_overdue,
         payment_due=services.payment_due, status=services.plan_status(m.state for m in plan.milestones),
         plan_form=EmptyForm(), can_edit=services.can_edit(plan, current_user),
+        terms_version=services.terms_version(plan.id),
         can_cancel=current_user.is_hr and any(
             m.state in services.MACHINE["cancel"].from_states for m in plan.milestones),
         can_agree=any("agree" in a for a in actions.values())), status
@@ -248,7 +249,9 @@ def plan_agree(plan_id: int):
     plan = services.visible_plan(plan_id, current_user)
     if EmptyForm().validate_on_submit():
         try:
-            count = services.agree_to_plan(plan, current_user, _now())
+            seen = request.form.get("terms_version", "")
+            count = services.agree_to_plan(plan, current_user, _now(),
+                                           terms_seen=int(seen) if seen.isdigit() else None)
         except Conflict as error:
             flash(error.message, "danger")
         else:

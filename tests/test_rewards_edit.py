@@ -1,12 +1,14 @@
 """HR corrects a plan's milestones before anyone agrees: through the API and the page, validated as when the
 plan is created, each change an event; once the recipient or the approver has agreed, the terms are locked."""
 
+import re
 import time
 
 import pytest
 import sqlalchemy as sa
 
 from errors import Conflict, Forbidden
+from mail.models import OutboxMessage
 from rewards import services
 from rewards.models import Milestone, MilestoneEvent
 from tests import test_rewards_support as support
@@ -301,3 +303,68 @@ def test_service_refusals_are_the_same_for_pages_and_api(db, parties):
     with pytest.raises(Forbidden):
         services.check_editable(plan, parties["approver"])
     assert not services.can_edit(plan, parties["hr_admin"])
+
+
+# --- Nobody agrees to terms they did not read ---------------------------------------------------
+
+
+def test_an_agreement_sent_from_a_page_read_before_an_edit_is_refused(client, db, auth, parties):
+    plan = make_plan(parties, count=1)
+    login(auth, "rita@example.com")
+    html = client.get(f"/rewards/plans/{plan.id}").get_data(as_text=True)
+    seen = re.search(r'name="terms_version" value="(\d+)"', html).group(1)
+    services.edit_plan(plan.id, {"milestones": [item(plan.milestones[0], amount_minor=50000)]},
+                       parties["hr_admin"], NOW)
+
+    page = text(client.post(f"/rewards/plans/{plan.id}/agree", data={"terms_version": seen}, follow_redirects=True))
+    assert "HR changed the terms after you opened them. Read them again, then agree." in page
+    assert terms(db, plan.id)[0][6] == "draft" and db.session.get(Milestone, plan.milestones[0].id) \
+        .recipient_agreed_at is None
+
+    html = client.get(f"/rewards/plans/{plan.id}").get_data(as_text=True)
+    fresh = re.search(r'name="terms_version" value="(\d+)"', html).group(1)
+    assert fresh != seen
+    page = text(client.post(f"/rewards/plans/{plan.id}/agree", data={"terms_version": fresh}, follow_redirects=True))
+    assert "You agreed to the terms of 1 milestones." in page or "You agreed to the terms" in page
+    db.session.expire_all()
+    assert db.session.get(Milestone, plan.milestones[0].id).recipient_agreed_at is not None
+
+
+def test_the_api_refuses_an_agreement_to_terms_changed_since_they_were_read(client, db, hr, parties, api_token):
+    plan = make_plan(parties, count=1)
+    rita = api_token("rita@example.com")
+    milestone = plan.milestones[0]
+    seen = client.get(f"/api/v1/milestone-plans/{plan.id}", headers=rita).get_json()["terms_version"]
+    assert put(client, plan.id, {"milestones": [item(milestone, title="Renamed")]}, hr).status_code == 200
+
+    url = f"/api/v1/milestones/{milestone.id}/agree"
+    stale = client.post(url, json={"terms_version": seen}, headers=rita)
+    assert stale.status_code == 409 and "changed the terms" in stale.get_json()["error"]["message"]
+    bad = client.post(url, json={"terms_version": "latest"}, headers=rita)
+    assert bad.status_code == 422 and "terms_version" in bad.get_json()["error"]["fields"]
+    db.session.expire_all()
+    assert db.session.get(Milestone, milestone.id).recipient_agreed_at is None
+
+    fresh = client.get(f"/api/v1/milestone-plans/{plan.id}", headers=rita).get_json()["terms_version"]
+    assert client.post(url, json={"terms_version": fresh}, headers=rita).status_code == 200
+    # clients that do not send a version keep working as DESIGN §4 describes
+    approver = api_token("approver@example.com")
+    assert client.post(url, json={}, headers=approver).get_json()["state"] == "agreed"
+
+
+def test_an_edit_tells_the_recipient_and_the_approver_in_their_language(db, parties):
+    parties["approver"].locale = "it"
+    db.session.commit()
+    plan = make_plan(parties, count=2)
+    db.session.execute(sa.delete(OutboxMessage))
+    db.session.commit()
+    first = plan.milestones[0]
+    services.edit_plan(plan.id, {"milestones": [item(first, title="Ship the beta")]}, parties["hr_admin"], NOW)
+    services.edit_plan(plan.id, {"milestones": [item(first, title="Ship the beta")]}, parties["hr_admin"], NOW)
+
+    sent = {m.to_address: m for m in db.session.scalars(sa.select(OutboxMessage))}
+    assert set(sent) == {"rita@example.com", "approver@example.com"}  # once each; the no-op edit sends nothing
+    rita = sent["rita@example.com"]
+    assert rita.subject == "The terms of a milestone plan changed: please read them again"
+    assert "Ship the beta" in rita.body_text and "Milestone 2" not in rita.body_text  # the removed one is gone
+    assert "please read them again" not in sent["approver@example.com"].subject  # Italian
