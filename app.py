@@ -133,8 +133,9 @@ def register_errorhandlers(app: Flask) -> None:
         db.session.rollback()
         if is_api():
             return api_core.handle_service_error(error)
-        code = error.status if error.status in (400, 403, 404, 429) else 400
-        return render_template(f"errors/{code}.html", error=error), code
+        # The page says what the service said (it is written for the person using it).
+        page = error.status if error.status in (403, 404, 409, 429) else 400
+        return render_template(f"errors/{page}.html", error=error, message=error.message), error.status
 
     app.register_error_handler(ServiceError, handle_service_error)
     app.register_error_handler(HTTPException, handle_http)

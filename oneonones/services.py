@@ -42,6 +42,7 @@ from flask import current_app, has_request_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from errors import Conflict, Forbidden, NotFound, ValidationError
 from extensions import db
@@ -513,6 +514,8 @@ def update_series(series: Series, actor: Person, data: Mapping[str, Any], now: d
         for name, value in values.items():
             setattr(series, name, value)
         db.session.execute(sa.delete(OccurrenceException).where(OccurrenceException.series_id == series.id))
+        db.session.flush()
+        _tell_report(series, "rescheduled", now, new=next_occurrence(series, now))
         db.session.commit()
         return series
     series.status, series.ends_at, series.end_reason = "ended", now, "rescheduled"
@@ -522,6 +525,8 @@ def update_series(series: Series, actor: Person, data: Mapping[str, Any], now: d
     db.session.add(follower)
     db.session.flush()
     _carry_forward(series, follower, [b for b, _e in candidates], now)
+    db.session.flush()
+    _tell_report(follower, "rescheduled", now, new=next_occurrence(follower, now))
     db.session.commit()
     return follower
 
@@ -718,8 +723,16 @@ def restore_occurrence(series: Series, actor: Person, key: str, now: datetime) -
 
 
 def _commit_occurrence_change(series: Series, before: Occurrence, now: datetime) -> Occurrence:
-    """Commit a change to one meeting together with the e-mail telling the report; returns the meeting now."""
-    db.session.flush()
+    """Commit a change to one meeting together with the e-mail telling the report; returns the meeting now.
+
+    :raise Conflict: another request changed the same meeting at the same moment (its row came first).
+    """
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_("This meeting was changed by someone else at the same moment; reload the page and "
+                         "try again.")) from None
     after = find_occurrence(series, before.key)
     if after.cancelled and not before.cancelled:
         _tell_report(series, "cancelled", now, old=before, occurrence=after)
@@ -747,10 +760,10 @@ def _tell_report(series: Series, change: str, now: datetime, *, old: Occurrence 
     """Queue the e-mail telling the report what the manager changed; the caller commits it with the change.
 
     ``change`` is moved, cancelled or reinstated (one meeting: ``occurrence``,
-    linked to its page) or paused, resumed or ended (the series, linked to
-    its page). ``old`` is the meeting as it was (for a pause or an end: the
+    linked to its page) or paused, resumed, rescheduled or ended (the series,
+    linked to its page). ``old`` is the meeting as it was (for a pause or an end: the
     next meeting, which no longer takes place), ``new`` as it is now (for a
-    resumption: the next meeting). Rendered as the reminder is: in the
+    resumption or a new schedule: the next meeting). Rendered as the reminder is: in the
     report's language and time zone.
     """
     person, manager = series.report, series.manager
@@ -825,8 +838,17 @@ def toggle_agenda_item(series: Series, occurrence: Occurrence, person: Person, i
         item.done_occurrence, item.done_by_id, item.done_at = occurrence.original_start, person.id, now
     else:
         item.done_occurrence, item.done_by_id, item.done_at = None, None, None
-    db.session.commit()
+    _commit_item_change()
     return item
+
+
+def _commit_item_change() -> None:
+    """Commit a tick or untick; the item may have been removed since it was read (StaleDataError)."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise NotFound(_("This item was removed meanwhile.")) from None
 
 
 def delete_agenda_item(series: Series, person: Person, item_id: int) -> AgendaItem:
@@ -906,7 +928,7 @@ def toggle_action_item(series: Series, person: Person, item_id: int, now: dateti
     _require_writable(series, person)
     item = _pair_item(ActionItem, series, item_id)
     item.done_at = None if item.done_at else now
-    db.session.commit()
+    _commit_item_change()
     return item
 
 

@@ -160,12 +160,18 @@ def series_edit(series_id: int):
         form.starts_on.data, form.start_time.data = local.date(), local.time().replace(second=0, microsecond=0)
     if form.validate_on_submit():
         try:
+            before = (series.id, series.rrule, series.timezone, series.duration_minutes, series.starts_at)
             current = services.update_series(series, current_user, form.to_data(), now)
         except ServiceError as error:
             _apply_errors(form, error)
             status = error.status
         else:
-            flash(_("The schedule is changed from the next meeting on."), "success")
+            after = (current.id, current.rrule, current.timezone, current.duration_minutes, current.starts_at)
+            if after == before:
+                flash(_("Nothing was changed."), "info")
+            else:
+                flash(_("The schedule is changed from the next meeting on; %(name)s was told by e-mail.",
+                        name=current.report.name), "success")
             return redirect(url_for("oneonones.series_detail", series_id=current.id))
     elif form.is_submitted():
         status = 422

@@ -4,6 +4,7 @@ import pytest
 from flask import Flask
 
 from app import CONTENT_SECURITY_POLICY, create_app
+from errors import Conflict, Forbidden, NotFound, ValidationError
 
 
 def test_create_app_returns_a_configured_app(app):
@@ -89,3 +90,22 @@ def test_unexpected_error_shows_the_500_page_without_details(app, client):
 def test_static_assets_are_served_locally(client):
     assert client.get("/static/vendor/bootstrap/bootstrap.min.css").status_code == 200
     assert client.get("/static/vendor/bootstrap/bootstrap.bundle.min.js").status_code == 200
+
+
+@pytest.mark.parametrize(("error", "status", "heading"), [
+    (Conflict("Somebody paid this milestone a moment ago."), 409, "This could not be done"),
+    (Forbidden("Only the manager changes the schedule."), 403, "Not allowed"),
+    (NotFound("This item was removed meanwhile."), 404, "Page not found"),
+    (ValidationError("The date is not valid.", {"due_on": "Not a date."}), 422, "Bad request"),
+])
+def test_a_refusal_that_reaches_a_page_shows_its_reason_and_status(app, client, error, status, heading):
+    @app.route("/refused")
+    def refused():
+        raise error
+
+    response = client.get("/refused")
+    html = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert heading in html and error.message in html
+    body = client.get("/api/v1/refused-too")  # the API keeps answering JSON
+    assert body.is_json

@@ -10,7 +10,7 @@ import tasks
 from errors import Conflict, Forbidden, NotFound
 from mail.models import OutboxMessage
 from oneonones import services
-from oneonones.models import ActionItem, AgendaItem
+from oneonones.models import ActionItem, AgendaItem, OccurrenceException
 
 ROME, NEW_YORK = "Europe/Rome", "America/New_York"
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -426,3 +426,68 @@ def test_the_browser_asks_before_removing_an_item(team, page, db):
     assert page.get_by_role("button", name="Remove: Career goals").count() == 0
     assert count(db, AgendaItem) == 0
     assert page.console_errors == [] and page.foreign_requests == []
+
+
+# --- Two people acting on the same thing at the same moment --------------------------------------
+
+
+def test_a_move_racing_another_change_of_the_same_meeting_is_refused_not_a_crash(team, db):
+    series = weekly(team["manager"], team["report"])
+    meeting = services.next_occurrence(series, NOW)
+
+    def meanwhile_a_cancel_lands(session, flush_context, instances):
+        # another request's transaction commits its row for the same meeting just before this one writes
+        with db.engine.begin() as other:
+            other.execute(sa.insert(OccurrenceException).values(
+                series_id=series.id, original_start=meeting.original_start, status="cancelled", changed_at=NOW))
+
+    sa.event.listen(db.session, "before_flush", meanwhile_a_cancel_lands, once=True)
+    with pytest.raises(Conflict, match="changed by someone else at the same moment"):
+        services.move_occurrence(series, team["manager"], meeting.key,
+                                 {"starts_at": "2025-03-11T15:00:00+01:00"}, NOW)
+    db.session.expire_all()
+    assert services.find_occurrence(series, meeting.key).cancelled  # the change that came first stands
+    assert outbox(db) == []  # and the refused one told nobody anything
+
+
+def test_ticking_an_item_removed_a_moment_before_is_not_found_not_a_crash(team, db, monkeypatch):
+    series = weekly(team["manager"], team["report"])
+    meeting = services.next_occurrence(series, NOW)
+    agenda = services.add_agenda_item(series, meeting, team["report"], "Conference budget", NOW)
+    action = services.add_action_item(series, meeting, team["manager"],
+                                      {"text": "Book the flight", "owner_id": team["report"].id}, NOW)
+    read_item = services._pair_item
+
+    def and_meanwhile_it_is_removed(model, series_, item_id):
+        item = read_item(model, series_, item_id)
+        with db.engine.begin() as other:
+            other.execute(sa.delete(model).where(model.id == item_id))
+        return item
+
+    monkeypatch.setattr(services, "_pair_item", and_meanwhile_it_is_removed)
+    with pytest.raises(NotFound, match="removed meanwhile"):
+        services.toggle_agenda_item(series, meeting, team["manager"], agenda.id, NOW)
+    with pytest.raises(NotFound, match="removed meanwhile"):
+        services.toggle_action_item(series, team["report"], action.id, NOW)
+    assert count(db, AgendaItem) == 0 and count(db, ActionItem) == 0
+
+
+
+def test_a_new_schedule_emails_the_report_once_and_an_unchanged_form_sends_nothing(team, db, client, auth):
+    series, meeting, _now = soon(team)
+    auth.login("marta@example.com")
+    url = f"/one-on-ones/{series.id}/edit"
+    local = meeting.starts_at.astimezone(ZoneInfo(ROME))
+    form = {"cadence": "weekly", "starts_on": local.date().isoformat(), "start_time": "10:00",
+            "duration_minutes": "60", "timezone": ROME}
+    unchanged = client.post(url, data=form, follow_redirects=True).get_data(as_text=True)
+    assert "Nothing was changed." in unchanged and outbox(db) == []
+
+    moved = client.post(url, data={**form, "cadence": "biweekly", "start_time": "15:30"}, follow_redirects=True)
+    assert "Enzo Fontana was told by e-mail" in moved.get_data(as_text=True)
+    [message] = outbox(db)
+    assert (message.to_address, message.kind) == ("enzo@example.com", "oneonone_rescheduled")
+    assert plain(message.subject) == "One-on-ones with Marta Galli: new schedule"
+    # 15:30 in Rome is 9:30 in New York (the report's time zone) on the days both keep the same offset
+    assert "Marta Galli changed the schedule of your one-on-ones. The next meeting is on " in message.body_text
+    assert "(America/New_York)" in message.body_text
