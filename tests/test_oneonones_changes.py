@@ -352,7 +352,7 @@ def test_the_email_is_in_the_reports_language(team, db):
     assert message.body_text.startswith("Gentile Enzo Fontana,")
     assert "lunedì 10 marzo 2025, 05:00–06:00 (America/New_York)" in message.body_text
     assert "Apra l'incontro:" in message.body_text
-    assert '<html lang="it">' in message.body_html and "Apri l'incontro" in message.body_html
+    assert '<html lang="it">' in message.body_html and "Apra l'incontro" in message.body_html
     assert "Monday" not in message.body_text and "March" not in message.body_text
 
 

@@ -123,7 +123,7 @@ def test_the_approver_is_reminded_once_of_a_submission_waiting_more_than_seven_d
     (message,) = outbox(db, "reward_decision_reminder").values()
     assert message.to_address == "approver@example.com"
     assert message.body_text.startswith("Gentile Ada Approver,") and "1.000,00\xa0€" in message.body_text
-    assert "for 7 days" in message.body_text and "2 mar 2026" in message.body_text
+    assert "da 7 giorni" in message.body_text and "2 mar 2026" in message.body_text
     assert f"http://localhost/rewards/plans/{plan.id}#milestone-{milestone_id}" in message.body_text
 
 
