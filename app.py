@@ -176,6 +176,7 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from dashboards.cli import results_cli
     from demo import demo_cli
     from people.cli import people_cli, users_cli
     from surveys.cli import pulses_cli
@@ -184,6 +185,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(people_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(pulses_cli)
+    app.cli.add_command(results_cli)
 
 
 def configure_logger(app: Flask) -> None:

@@ -243,6 +243,39 @@ def store_round_results(round_id: int) -> int:
     return len(rows)
 
 
+def stored_trees(round_id: int) -> dict[str, dict[int, int]]:
+    """The department and manager trees as they stood when the round closed (from its stored rows)."""
+    trees: dict[str, dict[int, int]] = {"department": {}, "manager": {}}
+    for kind, key, parent in db.session.execute(
+            sa.select(RoundResult.kind, RoundResult.key, RoundResult.parent_key)
+            .where(RoundResult.round_id == round_id, RoundResult.kind.in_(list(trees)))):
+        trees[kind][key] = parent if parent is not None else -1
+    return trees
+
+
+def recount_closed_rounds() -> tuple[int, int]:
+    """Store every closed round's results again, with today's guard and the trees at its closing.
+
+    For an upgrade that changes what the guard hides (results are stored when a round closes and never
+    recounted otherwise). The counts do not change; only the verdicts can. Commits one round at a time.
+    Returns (rounds, groups whose verdict changed).
+    """
+    changed = 0
+    round_ids = db.session.scalars(sa.select(Round.id).where(Round.status == "closed").order_by(Round.id)).all()
+    for round_id in round_ids:
+        before = {(r.kind, r.key): (r.shown, r.reason) for r in db.session.execute(
+            sa.select(RoundResult.kind, RoundResult.key, RoundResult.shown, RoundResult.reason)
+            .where(RoundResult.round_id == round_id))}
+        k = db.session.scalar(sa.select(Survey.min_group_size).join(Round).where(Round.id == round_id))
+        rows = count_round(round_id).rows(round_id, stored_trees(round_id) if before else current_trees(), k)
+        db.session.execute(sa.delete(RoundResult).where(RoundResult.round_id == round_id))
+        if rows:
+            db.session.execute(sa.insert(RoundResult), rows)
+        db.session.commit()
+        changed += sum(before.get((r["kind"], r["key"])) != (r["shown"], r["reason"]) for r in rows)
+    return len(round_ids), changed
+
+
 def load(round_ids: Iterable[int], kind: str, keys: Iterable[int] | None = None, *,
          extras: bool = False) -> dict[int, dict[int, Counts]]:
     """Stored counts: round id → group key → counts; ``extras`` also reads pairs and comments."""

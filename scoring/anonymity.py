@@ -181,9 +181,12 @@ def guard_overlaps(
     hidden: the one ``hide_first`` ranks lowest among the groups whose
     hiding merges the atom into a neighbouring atom (one that differs from
     it by that group alone), or, when there is no such neighbour, among the
-    groups that set the atom apart from the others. Each round hides at
+    groups that set it apart from the nearest atom containing it or
+    contained in it. A group that every shown-group member belongs to (the
+    company) tells no one apart and is never chosen. Each round hides at
     least one shown group, so this ends, at worst with only the groups that
-    hold everyone.
+    hold everyone; those are hidden only if they themselves have fewer
+    than ``k`` responses, which the per-cut guard already prevents.
 
     Every shown group then has 0 or >= k responses and so does every
     difference, intersection or union of shown groups, which is what rules
@@ -208,22 +211,37 @@ def guard_overlaps(
         small = {atom for atom, n in atoms.items() if atom and n < k}
         if not small:
             return hidden
+        # A group every shown-group member belongs to (the company, say) tells no one apart: hiding it
+        # would merge nothing, so it is never chosen.
+        everyone = frozenset.intersection(*(atom for atom in atoms if atom))
         # Hiding a key merges the atom with a neighbour that differs from it by that key alone.
         candidates: dict[frozenset, set[Hashable]] = {
-            atom: {key for key in atom if atom - {key} in atoms or len(atom) == 1} for atom in small}
+            atom: {key for key in atom - everyone if atom - {key} in atoms} for atom in small}
         for atom in atoms:
-            for key in atom:
+            for key in atom - everyone:
                 if (neighbour := atom - {key}) in candidates:
                     candidates[neighbour].add(key)
-        # With no such neighbour, hiding any group that sets the atom apart still merges it in time.
-        everyone = frozenset.intersection(*(atom for atom in atoms if atom))
-        now_hidden = {min(keys or (atom - everyone) or atom, key=hide_first) for atom, keys in candidates.items()}
+        now_hidden = {min(keys or _apart_from_nearest(atom, atoms, everyone, hide_first), key=hide_first)
+                      for atom, keys in candidates.items()}
         visible -= now_hidden
         hidden |= now_hidden
         merged: dict[frozenset, int] = defaultdict(int)
         for atom, n in atoms.items():
             merged[atom - now_hidden if not atom.isdisjoint(now_hidden) else atom] += n
         atoms = merged
+
+
+def _apart_from_nearest(atom: frozenset, atoms: Iterable[frozenset], everyone: frozenset,
+                        hide_first: Callable[[Hashable], object]) -> set[Hashable]:
+    """With no neighbour one group away: the groups that set the atom apart from the nearest atom
+    containing it or contained in it, so that hiding them one by one merges the two."""
+    gaps = [frozenset(other ^ atom) - everyone for other in atoms
+            if other != atom and (other < atom or other > atom)]
+    gaps = [gap for gap in gaps if gap]
+    if gaps:
+        return set(min(gaps, key=lambda gap: (len(gap), min(hide_first(key) for key in gap))))
+    # None either: any group that sets it apart (one always does unless a group everyone is in has < k).
+    return set(atom - everyone) or set(atom)
 
 
 def _settle(

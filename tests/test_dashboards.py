@@ -295,3 +295,28 @@ def test_teams_that_straddle_departments_are_hidden_so_no_two_results_single_out
     for figure in figures_in(html):
         for trace in figure["data"]:
             assert all(v is None for v in trace.get("y", []) if not isinstance(v, str))
+
+
+def test_recount_applies_todays_guard_to_rounds_closed_before_it_with_the_trees_they_closed_with(
+        runner, db, straddling):
+    round_id = straddling["round"].id
+    # as an older version stored it: the straddling teams shown
+    db.session.execute(sa.update(RoundResult).where(RoundResult.round_id == round_id,
+                                                    RoundResult.reason == "overlap")
+                       .values(shown=True, reason=None))
+    # and the organisation has changed since: Mia now reports to nobody, which must not matter
+    straddling["mia"].manager_id = None
+    db.session.commit()
+    before = {(r.kind, r.key, r.parent_key, r.responses) for r in db.session.scalars(
+        sa.select(RoundResult).where(RoundResult.round_id == round_id))}
+
+    result = runner.invoke(args=["results", "recount"])
+
+    assert result.exit_code == 0, result.output
+    assert "Recounted 1 closed round(s); 2 group verdict(s) changed." in result.output
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(RoundResult).where(RoundResult.round_id == round_id)).all()
+    assert {(r.kind, r.key, r.parent_key, r.responses) for r in rows} == before  # same trees, same counts
+    teams = {r.key: (r.shown, r.reason) for r in rows if r.kind == "manager"}
+    assert teams[straddling["mia"].id] == (False, "overlap") and teams[straddling["max"].id] == (False, "overlap")
+    assert "0 group verdict(s) changed" in runner.invoke(args=["results", "recount"]).output

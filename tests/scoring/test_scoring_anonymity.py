@@ -317,6 +317,23 @@ def test_groups_that_overlap_by_at_least_k_stay_shown():
     assert guard_overlaps(cells, shown, 5, hide_first=hide_first) == set()
 
 
+def test_the_company_is_never_hidden_to_settle_an_overlap():
+    # One person is in department 20, team 1 and the newest band at once: the band, team 1 and
+    # department 20 can be combined to single them out. Hiding groups that separate people settles
+    # it; hiding the company, which everyone is in, would separate no one.
+    trees = {"department": {10: None, 20: None}, "manager": {1: None}}
+    people = ([(None, 1, "1-2y")] * 5 + [(10, None, "<1y")] * 4 + [(20, None, "1-2y")] * 6
+              + [(20, 1, "<1y")])
+    cells = [(frozenset(g for g in groups if None not in g), n) for groups, n in people_cells(people, trees)]
+    shown, _ = per_cut_shown(cells, trees, 5)
+    assert {("company", 0), ("department", 20), ("manager", 1), ("tenure", "<1y")} <= shown
+
+    hidden = guard_overlaps(cells, shown, 5, hide_first=hide_first)
+
+    assert ("company", 0) not in hidden
+    assert hidden == {("manager", 1), ("department", 20)}
+
+
 def test_guard_overlaps_rejects_bad_input():
     with pytest.raises(ValueError, match="from 3 to 10"):
         guard_overlaps([], set(), 2)
@@ -355,6 +372,7 @@ def test_no_mix_of_shown_groups_singles_out_fewer_than_k_people_on_random_organi
         shown, _ = per_cut_shown(cells, trees, k)
         hidden = guard_overlaps(cells, shown, k, hide_first=hide_first)
         assert hidden <= shown
+        assert ("company", 0) not in hidden  # it holds everyone, so hiding it never helps
         hid_something += bool(hidden)
         visible = shown - hidden
         # every atom of the visible groups is empty or has at least k people ...
