@@ -275,6 +275,8 @@ OPENAPI_SCHEMAS: dict = {
                            "description": "Every milestone the plan keeps, in payment order. Draft milestones "
                                           "left out are cancelled (milestones are never deleted)."},
             "note": {"type": "string", "maxLength": 5000, "description": "Why; kept on every event written."},
+            "terms_version": {"type": "integer", "minimum": 0,
+                              "description": "The plan's terms_version as read; 409 if someone changed it since."},
         },
     },
     "MilestoneActionInput": {

@@ -385,7 +385,8 @@ def _comments(survey: Survey, round_: Round, rng: random.Random | None) -> list[
     company = results.load([round_.id], "company", extras=True).get(round_.id, {}).get(0)
     size = company.responses if company else 0
     visibility = guard([GroupCount(COMPANY, None, size)], survey.min_group_size, COMMENT_THRESHOLD)[COMPANY]
-    if not visibility.comments_shown:
+    # and only while the company's own result is shown (as stored, after every cut was weighed)
+    if not visibility.comments_shown or not company.visibility.shown:
         return []
     comments = list(company.comments or [])
     (rng or random.SystemRandom()).shuffle(comments)

@@ -90,6 +90,7 @@ class PlanEditForm(FlaskForm):
     milestones = FieldList(FormField(MilestoneEditRowForm), min_entries=1, max_entries=2 * 24)
     note = TextAreaField(_l("Why the change (optional)"), validators=[Optional(), Length(max=5000)],
                          render_kw={"rows": 2})
+    terms_version = HiddenField()  # the terms the form was filled from (rewards.services.terms_version)
     add_row = SubmitField(_l("Add another milestone"))
     submit = SubmitField(_l("Save changes"))
 
@@ -102,6 +103,7 @@ class PlanEditForm(FlaskForm):
         rows = [self.milestones[i].form for i in self._kept()]
         return {
             "note": self.note.data or None,
+            "terms_version": self.terms_version.data or None,
             "milestones": [{"id": _int_or_text(r.milestone_id.data), "title": r.title.data,
                             "criteria": r.criteria.data, "amount": r.amount.data or "", "due_on": r.due_on.data}
                            for r in rows],
@@ -117,7 +119,8 @@ def _int_or_text(raw: str | None) -> int | str | None:
     text = (raw or "").strip()
     if not text:
         return None
-    return int(text) if text.isascii() and text.isdigit() else text  # anything else is refused by the service, by field
+    # anything else is refused by the service, by field (18 digits: int() refuses very long text)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else text
 
 
 class ActionForm(FlaskForm):

@@ -470,14 +470,8 @@ def _clean_action(action: str, data: Mapping[str, Any]) -> dict[str, Any]:
         values["note"] = _text(data.get("note"), "note", errors, required=None, limit=MAX_TEXT)
     else:
         values["note"] = _text(data.get("note"), "note", errors, required=None, limit=MAX_TEXT)
-    if action == "agree" and data.get("terms_version") is not None:
-        seen = data["terms_version"]
-        if isinstance(seen, str) and seen.isdigit():
-            seen = int(seen)
-        if not isinstance(seen, int) or isinstance(seen, bool) or seen < 0:
-            errors["terms_version"] = _("Must be the terms_version of the plan you read (a whole number).")
-        else:
-            values["terms_version"] = seen
+    if action == "agree":
+        values["terms_version"] = _version(data.get("terms_version"), "terms_version", errors)
     for name in ("evidence_url", "reference"):
         if name in data and name not in values and name not in errors:
             errors[name] = _("Not used by this action.")
@@ -515,8 +509,12 @@ def perform(milestone_id: int, action: str, actor: Person, data: Mapping[str, An
         if action == "pay":
             _check_sequence(milestone)
         values = _clean_action(action, data or {})
-        _check_terms_seen(plan.id, values.pop("terms_version", None))
+        seen = values.pop("terms_version", None)
+        _check_terms_seen(plan.id, seen)
         event = _apply(milestone, plan, action, actor, values, now)
+        # Again now that this transaction has written (on SQLite it holds the write lock from here):
+        # an edit may have committed between the check above and the agreement.
+        _check_terms_seen(plan.id, seen)
         _notify(milestone, plan, event, actor, now)
         db.session.commit()
     except Exception:
@@ -596,6 +594,27 @@ def terms_version(plan_id: int) -> int:
         sa.select(sa.func.coalesce(sa.func.max(MilestoneEvent.id), 0))
         .join(Milestone, Milestone.id == MilestoneEvent.milestone_id)
         .where(Milestone.plan_id == plan_id, MilestoneEvent.action.in_(TERMS_ACTIONS)))
+
+
+def _version(value: Any, field: str, errors: dict[str, str]) -> int | None:
+    """A ``terms_version`` sent back by a page or a client (an int, or its digits as text), or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2 ** 63:
+        errors[field] = _("Must be the terms_version of the plan you read (a whole number).")
+        return None
+    return value
+
+
+def parse_terms_version(value: Any) -> int | None:
+    """``_version`` for a single field. :raise ValidationError: naming ``terms_version``."""
+    errors: dict[str, str] = {}
+    version = _version(value, "terms_version", errors)
+    if errors:
+        raise ValidationError(_("Some fields are not valid."), errors)
+    return version
 
 
 def _check_terms_seen(plan_id: int, seen: int | None) -> None:
@@ -694,9 +713,12 @@ def _clean_edit(data: Mapping[str, Any], plan: MilestonePlan, milestones: list[M
                 locale: str) -> tuple[list[dict[str, Any]], str | None]:
     """The milestones as ``create_plan`` validates them, each with the ``id`` it changes (None: a new one)."""
     errors: dict[str, str] = {}
-    for name in sorted(set(data) - {"milestones", "note"}):
+    for name in sorted(set(data) - {"milestones", "note", "terms_version"}):
         errors[name] = _("Unknown field.")
     note = _text(data.get("note"), "note", errors, required=None, limit=MAX_TEXT)
+    seen = _version(data.get("terms_version"), "terms_version", errors)
+    if seen is not None and not errors and seen != terms_version(plan.id):
+        raise Conflict(_("Someone changed this plan after you opened it. Reload it and make your changes again."))
     raw = data.get("milestones")
     cleaned = _clean_milestones(raw, plan.currency, plan.starts_on, locale, errors)
     drafts = {m.id for m in milestones if m.state == "draft"}
@@ -743,6 +765,7 @@ def edit_plan(plan_id: int, data: Mapping[str, Any], editor: Person, now: dateti
     """HR replaces a plan's milestones while nobody has agreed to them; returns how many events were written.
 
     ``data``: ``milestones``, the plan's milestones in payment order, each validated as in ``create_plan``
+    (optional ``terms_version``: the plan's as the editor read it; refused with 409 if it changed since),
     (title, criteria, amount_minor or ``amount`` typed in ``locale``, due_on not before the plan starts),
     and optional ``note`` (why; kept on every event). An item with the ``id`` of one of the plan's draft
     milestones changes that milestone (an ``edit`` event, its note saying what changed, old → new); an item
@@ -775,6 +798,10 @@ def edit_plan(plan_id: int, data: Mapping[str, Any], editor: Person, now: dateti
                 _queue_mail("reward_plan", person, plan, None, f"reward-plan:{plan.id}:{person.id}:{events[-1].id}",
                             now, role=role, changed=True)
         db.session.commit()
+    except IntegrityError:  # a concurrent edit took a position first
+        db.session.rollback()
+        raise Conflict(_("Someone changed this plan after you opened it. Reload it and make your changes "
+                         "again.")) from None
     except Exception:
         db.session.rollback()
         raise

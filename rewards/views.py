@@ -134,7 +134,7 @@ def plan_edit(plan_id: int):
     except Conflict as error:
         return render_template("rewards/edit.html", plan=plan, form=None, locked=error.message), 409
     if request.method == "GET":
-        form = PlanEditForm(data={"milestones": [
+        form = PlanEditForm(data={"terms_version": str(services.terms_version(plan.id)), "milestones": [
             {"milestone_id": str(m.id), "title": m.title, "criteria": m.criteria, "due_on": m.due_on,
              "amount": services.typed_amount(m.amount_minor, plan.currency, _locale())}
             for m in plan.milestones if m.state == "draft"]})
@@ -152,8 +152,11 @@ def plan_edit(plan_id: int):
         except ValidationError as error:
             _form_errors(form, error)
         except Conflict as error:
-            return render_template("rewards/edit.html", plan=services.get_plan(plan_id), form=None,
-                                   locked=error.message), 409
+            plan = services.get_plan(plan_id)
+            if services.can_edit(plan, current_user):  # changed by someone else meanwhile: start again
+                flash(error.message, "warning")
+                return redirect(url_for("rewards.plan_edit", plan_id=plan_id))
+            return render_template("rewards/edit.html", plan=plan, form=None, locked=error.message), 409
         else:
             if changes:
                 flash(_("The milestones were changed."), "success")
@@ -249,11 +252,10 @@ def plan_agree(plan_id: int):
     plan = services.visible_plan(plan_id, current_user)
     if EmptyForm().validate_on_submit():
         try:
-            seen = request.form.get("terms_version", "")
             count = services.agree_to_plan(plan, current_user, _now(),
-                                           terms_seen=int(seen) if seen.isdigit() else None)
-        except Conflict as error:
-            flash(error.message, "danger")
+                                           terms_seen=services.parse_terms_version(request.form.get("terms_version")))
+        except (Conflict, ValidationError) as error:
+            flash(error.fields.get("terms_version", error.message), "danger")
         else:
             flash(_("You agreed to the terms of %(count)s milestones.", count=count), "success")
     return redirect(url_for("rewards.plan_detail", plan_id=plan_id))

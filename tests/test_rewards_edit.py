@@ -368,3 +368,62 @@ def test_an_edit_tells_the_recipient_and_the_approver_in_their_language(db, part
     assert rita.subject == "The terms of a milestone plan changed: please read them again"
     assert "Ship the beta" in rita.body_text and "Milestone 2" not in rita.body_text  # the removed one is gone
     assert "please read them again" not in sent["approver@example.com"].subject  # Italian
+
+
+@pytest.mark.parametrize("version", ["²", "9" * 5000, -1, 1.5, "abc", True])
+def test_a_malformed_terms_version_is_422_naming_it_on_the_api_and_a_message_on_the_page(
+        client, db, auth, parties, api_token, version):
+    plan = make_plan(parties, count=1)
+    response = client.post(f"/api/v1/milestones/{plan.milestones[0].id}/agree", json={"terms_version": version},
+                           headers=api_token("rita@example.com"))
+    assert response.status_code == 422 and "terms_version" in response.get_json()["error"]["fields"]
+    if isinstance(version, str):
+        login(auth, "rita@example.com")
+        page = client.post(f"/rewards/plans/{plan.id}/agree", data={"terms_version": version}, follow_redirects=True)
+        assert page.status_code == 200 and "Must be the terms_version" in text(page)
+    db.session.expire_all()
+    assert db.session.get(Milestone, plan.milestones[0].id).recipient_agreed_at is None
+
+
+def test_a_very_long_milestone_id_on_the_edit_page_is_a_field_error(client, db, auth, parties):
+    plan = make_plan(parties, count=1)
+    login(auth, "hr@example.com")
+    form = edit_form(plan, [row(plan.milestones[0])])
+    form["milestones-0-milestone_id"] = "9" * 5000
+    response = client.post(f"/rewards/plans/{plan.id}/edit", data=form)
+    assert response.status_code == 422 and "Not a draft milestone of this plan." in text(response)
+
+
+def test_an_edit_from_a_form_read_before_another_edit_is_refused_and_sent_back(client, db, auth, parties, hr):
+    plan = make_plan(parties, count=1)
+    first = plan.milestones[0]
+    login(auth, "hr@example.com")
+    html = client.get(f"/rewards/plans/{plan.id}/edit").get_data(as_text=True)
+    seen = re.search(r'name="terms_version"[^>]*value="(\d+)"', html).group(1)
+    assert put(client, plan.id, {"milestones": [item(first, title="Renamed by a colleague")]}, hr).status_code == 200
+
+    form = edit_form(plan, [row(first, title="My older change")])
+    form["terms_version"] = seen
+    response = client.post(f"/rewards/plans/{plan.id}/edit", data=form, follow_redirects=True)
+    assert "Someone changed this plan after you opened it." in text(response)
+    assert terms(db, plan.id)[0][2] == "Renamed by a colleague"
+    stale = put(client, plan.id, {"milestones": [item(first, title="x")], "terms_version": int(seen)}, hr)
+    assert stale.status_code == 409
+
+
+def test_two_edits_adding_a_milestone_at_once_give_one_change_and_one_409(app, db, parties, api_token):
+    plan = make_plan(parties, count=1)
+    plan_id = plan.id
+    body = {"milestones": [item(plan.milestones[0]), new_item("Added twice")]}
+    headers = api_token("hr@example.com")
+
+    def edit():
+        with app.app_context(), app.test_client() as client:
+            return put(client, plan_id, body, headers).status_code
+
+    db.session.commit()
+    db.session.close()  # the test's own connection out of the way, as in test_rewards_concurrency
+    statuses = sorted(run_concurrently(edit, edit))
+    # never a 500: the second is refused, or (if it came after the first) it replaced the added milestone
+    assert statuses in ([200, 200], [200, 409])
+    assert [t[2] for t in terms(db, plan_id) if t[6] == "draft"].count("Added twice") == 1
