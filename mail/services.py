@@ -192,26 +192,33 @@ def is_permanent_failure(error: BaseException) -> bool:
     That is a refusal of every recipient with a 5xx code
     (``SMTPRecipientsRefused``), a 5xx reply to the data (``SMTPDataError``
     and other ``SMTPResponseException``), or 552 (too big) to the sender.
-    Any other refusal of the sender is transient: the sender is the same for
+    Replies with an enhanced status of 5.7.x (security or policy, such as
+    "Relay access denied") are transient too: they usually mean our own
+    setup is wrong. Any other refusal of the sender is transient: the sender is the same for
     every message, so a misconfigured ``MAIL_DEFAULT_SENDER`` must not drop
     the whole queue. So are replies asking to authenticate (530, 534, 535,
     538), failures to open the session (greeting, EHLO, STARTTLS, login) and
     everything else (4xx, lost connections, time-outs).
     """
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _reply in error.recipients.values()]
-        return bool(codes) and all(_is_permanent_code(code) for code in codes)
+        replies = list(error.recipients.values())
+        return bool(replies) and all(_is_permanent_code(code, reply) for code, reply in replies)
     if isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPHeloError | smtplib.SMTPAuthenticationError):
         return False
     if isinstance(error, smtplib.SMTPSenderRefused):
         return error.smtp_code == 552
     if isinstance(error, smtplib.SMTPResponseException):
-        return _is_permanent_code(error.smtp_code)
+        return _is_permanent_code(error.smtp_code, error.smtp_error)
     return False
 
 
-def _is_permanent_code(code: int) -> bool:
-    return 500 <= code <= 599 and code not in _AUTH_REPLY_CODES
+def _is_permanent_code(code: int, reply: bytes | str = b"") -> bool:
+    if not 500 <= code <= 599 or code in _AUTH_REPLY_CODES:
+        return False
+    # Enhanced status 5.7.x is security or policy ("Relay access denied", "sender address not
+    # verified"): usually our configuration, the same for every message, so not a verdict on this one.
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+    return not text.lstrip().startswith("5.7.")
 
 
 def backoff(attempts: int) -> timedelta:

@@ -493,6 +493,7 @@ def update_series(series: Series, actor: Person, data: Mapping[str, Any], now: d
     next meeting. Returns the series now in force.
     :raise Conflict: paused or ended series, or an overlap. :raise ValidationError: bad fields.
     """
+    _serialise(series)
     _require_manager(series, actor)
     if series.status == "paused":
         raise Conflict(_("Resume the series before changing its schedule."))
@@ -664,6 +665,7 @@ def move_occurrence(series: Series, actor: Person, key: str, data: Mapping[str, 
     the meeting already was at that time (the form sent back unchanged).
     :raise ValidationError: bad time. :raise Conflict: it would overlap another one-on-one.
     """
+    _serialise(series)
     _require_manager(series, actor)
     occurrence = find_occurrence(series, key)
     errors: dict[str, str] = {}
@@ -689,8 +691,18 @@ def move_occurrence(series: Series, actor: Person, key: str, data: Mapping[str, 
     return _commit_occurrence_change(series, occurrence, now)
 
 
+def _serialise(series: Series) -> None:
+    """Take the series' row lock before reading what a change depends on, so that of two changes to it at
+    once the second waits, then sees the first (and, say, finds the meeting already cancelled and tells
+    no one twice). A no-op UPDATE: a row lock on PostgreSQL, the write lock on SQLite."""
+    db.session.execute(sa.update(Series).where(Series.id == series.id).values(id=Series.id)
+                       .execution_options(synchronize_session=False))
+    db.session.expire_all()
+
+
 def cancel_occurrence(series: Series, actor: Person, key: str, now: datetime) -> None:
     """Cancel one meeting; its agenda carries over to the next one. The report is told."""
+    _serialise(series)
     _require_manager(series, actor)
     occurrence = find_occurrence(series, key)
     if occurrence.cancelled:
@@ -710,6 +722,7 @@ def restore_occurrence(series: Series, actor: Person, key: str, now: datetime) -
 
     The report is told.
     """
+    _serialise(series)
     _require_manager(series, actor)
     occurrence = find_occurrence(series, key)
     if occurrence.status == "scheduled":
@@ -767,6 +780,8 @@ def _tell_report(series: Series, change: str, now: datetime, *, old: Occurrence 
     report's language and time zone.
     """
     person, manager = series.report, series.manager
+    if not person.active:
+        return  # as with the reminders: no e-mail to someone who has left
     tz = ZoneInfo(person.timezone or series.timezone)
     locale = person.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     key = occurrence.key if occurrence else None

@@ -332,7 +332,10 @@ def test_failed_smtp_login_keeps_every_message_for_a_retry_and_logs_an_error(app
     (smtplib.SMTPRecipientsRefused({"a@example.com": (550, b"no"), "b@example.com": (452, b"full")}), False),
     (smtplib.SMTPRecipientsRefused({"a@example.com": (421, b"closing")}), False),
     (smtplib.SMTPRecipientsRefused({"a@example.com": (530, b"5.7.0 Authentication required")}), False),
-    (smtplib.SMTPDataError(554, b"5.7.1 Message rejected"), True),
+    (smtplib.SMTPDataError(554, b"5.6.0 Message content rejected"), True),
+    # 5.7.x is security or policy, usually our own setup (the same for every message): retried
+    (smtplib.SMTPDataError(554, b"5.7.1 Message rejected"), False),
+    (smtplib.SMTPRecipientsRefused({"a@example.com": (554, b"5.7.1 Relay access denied")}), False),
     (smtplib.SMTPDataError(452, b"4.3.1 Insufficient storage"), False),
     (smtplib.SMTPSenderRefused(552, b"5.3.4 Message too big", "polso@example.com"), True),
     # a refused sender is the same for every message: a configuration problem, retried

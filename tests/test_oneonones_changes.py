@@ -1,5 +1,6 @@
 """One-on-ones: removing agenda and action items added by mistake, and e-mail to the report about changes."""
 
+import time as time_module
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,9 @@ import tasks
 from errors import Conflict, Forbidden, NotFound
 from mail.models import OutboxMessage
 from oneonones import services
-from oneonones.models import ActionItem, AgendaItem, OccurrenceException
+from oneonones.models import ActionItem, AgendaItem, Series
+from people.models import Person
+from tests.conftest import run_concurrently
 
 ROME, NEW_YORK = "Europe/Rome", "America/New_York"
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -431,23 +434,60 @@ def test_the_browser_asks_before_removing_an_item(team, page, db):
 # --- Two people acting on the same thing at the same moment --------------------------------------
 
 
-def test_a_move_racing_another_change_of_the_same_meeting_is_refused_not_a_crash(team, db):
+def _at_once(app, db, *calls):
+    """Run ``calls`` (each given a fresh app context) at the same moment; their results or error names."""
+    db.session.commit()
+    db.session.close()  # the test's own connection out of the way (SQLite would see it as a reader)
+
+    def run(call):
+        def inner():
+            with app.app_context():
+                try:
+                    return call()
+                except Conflict as error:
+                    return f"409 {error.message}"
+        return inner
+
+    return run_concurrently(*(run(call) for call in calls))
+
+
+def test_two_cancels_of_one_moved_meeting_at_once_tell_the_report_once(app, team, db, monkeypatch):
     series = weekly(team["manager"], team["report"])
-    meeting = services.next_occurrence(series, NOW)
+    key = services.next_occurrence(series, NOW).key
+    services.move_occurrence(series, team["manager"], key, {"starts_at": "2025-03-11T15:00:00+01:00"}, NOW)
+    series_id, manager_id = series.id, team["manager"].id
+    find = services.find_occurrence
 
-    def meanwhile_a_cancel_lands(session, flush_context, instances):
-        # another request's transaction commits its row for the same meeting just before this one writes
-        with db.engine.begin() as other:
-            other.execute(sa.insert(OccurrenceException).values(
-                series_id=series.id, original_start=meeting.original_start, status="cancelled", changed_at=NOW))
+    def slow_find(*args):  # each request reads the meeting, then dawdles before changing it
+        found = find(*args)
+        time_module.sleep(0.3)
+        return found
 
-    sa.event.listen(db.session, "before_flush", meanwhile_a_cancel_lands, once=True)
-    with pytest.raises(Conflict, match="changed by someone else at the same moment"):
-        services.move_occurrence(series, team["manager"], meeting.key,
-                                 {"starts_at": "2025-03-11T15:00:00+01:00"}, NOW)
-    db.session.expire_all()
-    assert services.find_occurrence(series, meeting.key).cancelled  # the change that came first stands
-    assert outbox(db) == []  # and the refused one told nobody anything
+    monkeypatch.setattr(services, "find_occurrence", slow_find)
+
+    def cancel(at):  # two clicks, a moment apart
+        return lambda: services.cancel_occurrence(
+            db.session.get(Series, series_id), db.session.get(Person, manager_id), key, at) or "ok"
+
+    first, second = NOW + timedelta(seconds=1), NOW + timedelta(seconds=2)
+    assert _at_once(app, db, cancel(first), cancel(second)) == ["ok", "ok"]  # the later finds it cancelled
+    assert [m.kind for m in outbox(db)] == ["oneonone_moved", "oneonone_cancelled"]
+
+
+def test_two_new_schedules_submitted_at_once_make_one_change_and_one_clear_refusal(app, team, db):
+    series = weekly(team["manager"], team["report"])
+    series_id, manager_id = series.id, team["manager"].id
+    later = NOW + timedelta(days=20)  # the series has started: a new schedule makes a follower series
+
+    def reschedule():
+        current = services.update_series(db.session.get(Series, series_id), db.session.get(Person, manager_id),
+                                         {"cadence": "biweekly", "starts_at": "2025-04-01T16:00:00+02:00"}, later)
+        return "ok" if current.id != series_id else "unchanged"
+
+    results = sorted(_at_once(app, db, reschedule, reschedule))
+    assert results == ["409 This one-on-one series has ended.", "ok"]
+    assert count(db, Series) == 2
+    assert [m.kind for m in outbox(db)] == ["oneonone_rescheduled"]
 
 
 def test_ticking_an_item_removed_a_moment_before_is_not_found_not_a_crash(team, db, monkeypatch):
