@@ -1222,6 +1222,9 @@ def _notify(milestone: Milestone, plan: MilestonePlan, event: MilestoneEvent, ac
 
 OVERDUE_REMINDER_EVERY_DAYS = 7
 DECISION_REMINDER_AFTER = timedelta(days=7)
+# Past this, the approver is not reminded (again): it bounds the reminder by time, not only by the
+# outbox's dedupe key, which purge_sent deletes 90 days after sending.
+DECISION_REMINDER_UNTIL = timedelta(days=60)
 
 
 def days_overdue(milestone: Milestone, now: datetime) -> int:
@@ -1259,7 +1262,9 @@ def queue_overdue_reminders(now: datetime) -> int:
     overdue = [(m.id, b.id if b else None) for m, late, b in approved_unpaid(now) if late]
     queued = 0
     for milestone_id, blocker_id in overdue:
-        milestone = db.session.get(Milestone, milestone_id)
+        milestone = db.session.get(Milestone, milestone_id, populate_existing=True)
+        if milestone.state != "approved":
+            continue  # paid (or cancelled) since the list was read
         days = days_overdue(milestone, now)
         week = (days - 1) // OVERDUE_REMINDER_EVERY_DAYS
         for admin_id in admin_ids:
@@ -1279,14 +1284,16 @@ def queue_decision_reminders(now: datetime) -> int:
     """Remind the approver, once per submission, of a milestone submitted more than 7 days ago; returns how many.
 
     A resubmission after changes were requested starts a new wait and may be reminded of again.
-    Deactivated approvers are not e-mailed.
+    Deactivated approvers are not e-mailed, and a submission waiting for more than 60 days is not (a
+    tick that ran in between has reminded of it; this keeps the old outbox purge from re-arming it).
     """
     last_submit = (sa.select(MilestoneEvent.milestone_id, sa.func.max(MilestoneEvent.id).label("event_id"))
                    .where(MilestoneEvent.action == "submit").group_by(MilestoneEvent.milestone_id).subquery())
     waiting = db.session.execute(
         sa.select(Milestone.id, last_submit.c.event_id)
         .join(last_submit, last_submit.c.milestone_id == Milestone.id)
-        .where(Milestone.state == "submitted", Milestone.state_changed_at < now - DECISION_REMINDER_AFTER)
+        .where(Milestone.state == "submitted", Milestone.state_changed_at < now - DECISION_REMINDER_AFTER,
+               Milestone.state_changed_at >= now - DECISION_REMINDER_UNTIL)
         .order_by(Milestone.state_changed_at, Milestone.id)).all()
     queued = 0
     for milestone_id, event_id in waiting:

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from mail import services as mail
 from mail.models import OutboxMessage
 from rewards import services
 from rewards.models import Milestone
@@ -159,3 +160,17 @@ def test_pulses_tick_reports_the_reminders(db, parties, runner):
     assert "overdue payment reminders 1, decision reminders 0" in result.output
     again = runner.invoke(args=["pulses", "tick", "--now", (DUE + timedelta(days=1)).isoformat()])
     assert "overdue payment reminders 0" in again.output
+
+
+def test_a_decision_waiting_for_months_is_not_reminded_again_once_the_outbox_is_purged(db, parties):
+    plan = make_plan(parties)
+    milestone_id = plan.milestones[0].id
+    drive(parties, milestone_id, "submitted")
+    assert services.tick(NOW + timedelta(days=8))["decision_reminders"] == 1
+    later = NOW + timedelta(days=100)
+    assert mail.purge_sent(later) == 0  # not sent yet in this test: mark it sent long ago, then purge
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.kind == "reward_decision_reminder")
+                       .values(sent_at=NOW + timedelta(days=8), next_attempt_at=None))
+    db.session.commit()
+    assert mail.purge_sent(later) == 1  # the reminder's dedupe key is gone
+    assert services.tick(later)["decision_reminders"] == 0
