@@ -63,6 +63,7 @@ def naive_dashboard(engine) -> dict:
         "SELECT r.round_id, r.department_id, a.question_id, a.kind, a.value_int, a.value_text "
         "FROM answers a JOIN responses r ON r.id = a.response_id "
         "JOIN rounds o ON o.id = r.round_id WHERE o.status = 'closed'", engine)
+    frame["value_int"] = frame.value_int.astype("Int64")  # NULL for text answers makes the column float
     scores = frame[frame.kind == "enps"]
     per_round = scores.groupby("round_id").value_int.apply(lambda s: enps(np.bincount(s, minlength=11).tolist()))
     latest = scores.round_id.max()
