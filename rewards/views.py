@@ -77,6 +77,7 @@ def overview():
     approved = services.approved_unpaid(now)
     year_start = date(now.year, 1, 1)
     return render_template("rewards/overview.html", pagination=pagination, rows=rows, query=query, now=now,
+                           default_terms=services.default_payment_terms(),
                            overdue=[a for a in approved if a[1]], payable=[a for a in approved if not a[1]],
                            year_totals=services.totals_by_currency(year_start),
                            all_totals=services.totals_by_currency(), year=now.year)

@@ -237,3 +237,9 @@ def test_history_page_charts_payouts_beside_enps_with_the_numbers_as_a_table(cli
     assert "No closed survey round with an eNPS question yet." in page
     assert "/vendor/plotly.min.js" in html and "<script>" not in html
     assert client.get("/rewards/history?currency=ZZZ&group_by=nonsense").status_code == 200
+
+
+def test_the_overview_states_the_configured_payment_terms(app, client, auth, parties):
+    app.config["REWARDS_PAYMENT_TERMS_DAYS"] = 30
+    login(auth, "hr@example.com")
+    assert "after their payment terms (30 days unless the plan says otherwise)" in text(client.get("/rewards/overview"))
