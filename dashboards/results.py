@@ -118,13 +118,12 @@ class RoundTally:
         department and a team that straddles it, a tenure band) would give away.
         """
         company = self.groups.get(("company", 0), Counts())
-        verdicts: dict[tuple[str, int], Visibility] = {
-            ("company", 0): guard([GroupCount(-1, None, company.responses)], k)[-1]}
+        root = GroupCount(-1, None, company.responses)  # every cut is guarded under the company
+        verdicts: dict[tuple[str, int], Visibility] = {("company", 0): guard([root], k)[-1]}
         counts: dict[tuple[str, int], Counts] = {("company", 0): company}
         parent_of: dict[tuple[str, int], int | None] = {("company", 0): None}
         tenure = {key: c for (kind, key), c in self.groups.items() if kind == "tenure"}
-        cut = guard([GroupCount(-1, None, company.responses)]
-                    + [GroupCount(key, -1, c.responses) for key, c in tenure.items()], k)
+        cut = guard([root] + [GroupCount(key, -1, c.responses) for key, c in tenure.items()], k)
         for key, c in tenure.items():
             verdicts["tenure", key], counts["tenure", key], parent_of["tenure", key] = cut[key], c, -1
         for kind, parents in trees.items():
@@ -134,8 +133,7 @@ class RoundTally:
                 while node in parents:
                     totals.setdefault(node, Counts()).add(own)
                     node = parents[node]
-            cut = guard([GroupCount(-1, None, company.responses)]
-                        + [GroupCount(key, parents[key], c.responses) for key, c in totals.items()], k)
+            cut = guard([root] + [GroupCount(key, parents[key], c.responses) for key, c in totals.items()], k)
             for key, c in totals.items():
                 verdicts[kind, key], counts[kind, key], parent_of[kind, key] = cut[key], c, parents[key]
 
@@ -233,14 +231,15 @@ def count_round(round_id: int) -> RoundTally:
     return tally
 
 
-def store_round_results(round_id: int) -> int:
-    """Count a round and store its rows (replacing any); the caller commits. Returns rows written."""
+def store_round_results(round_id: int, trees: dict[str, dict[int, int]] | None = None) -> list[dict]:
+    """Count a round and store its rows (replacing any) over ``trees`` (default: the trees as they stand);
+    the caller commits. Returns the rows written."""
     db.session.execute(sa.delete(RoundResult).where(RoundResult.round_id == round_id))
     k = db.session.scalar(sa.select(Survey.min_group_size).join(Round).where(Round.id == round_id))
-    rows = count_round(round_id).rows(round_id, current_trees(), k)
+    rows = count_round(round_id).rows(round_id, current_trees() if trees is None else trees, k)
     if rows:
         db.session.execute(sa.insert(RoundResult), rows)
-    return len(rows)
+    return rows
 
 
 def stored_trees(round_id: int) -> dict[str, dict[int, int]]:
@@ -249,7 +248,7 @@ def stored_trees(round_id: int) -> dict[str, dict[int, int]]:
     for kind, key, parent in db.session.execute(
             sa.select(RoundResult.kind, RoundResult.key, RoundResult.parent_key)
             .where(RoundResult.round_id == round_id, RoundResult.kind.in_(list(trees)))):
-        trees[kind][key] = parent if parent is not None else -1
+        trees[kind][key] = parent
     return trees
 
 
@@ -266,11 +265,7 @@ def recount_closed_rounds() -> tuple[int, int]:
         before = {(r.kind, r.key): (r.shown, r.reason) for r in db.session.execute(
             sa.select(RoundResult.kind, RoundResult.key, RoundResult.shown, RoundResult.reason)
             .where(RoundResult.round_id == round_id))}
-        k = db.session.scalar(sa.select(Survey.min_group_size).join(Round).where(Round.id == round_id))
-        rows = count_round(round_id).rows(round_id, stored_trees(round_id) if before else current_trees(), k)
-        db.session.execute(sa.delete(RoundResult).where(RoundResult.round_id == round_id))
-        if rows:
-            db.session.execute(sa.insert(RoundResult), rows)
+        rows = store_round_results(round_id, stored_trees(round_id) if before else None)
         db.session.commit()
         changed += sum(before.get((r["kind"], r["key"])) != (r["shown"], r["reason"]) for r in rows)
     return len(round_ids), changed
