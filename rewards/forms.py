@@ -23,6 +23,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from rewards.services import digits_value
+
 MIN_ROWS = 3
 
 
@@ -119,8 +121,8 @@ def _int_or_text(raw: str | None) -> int | str | None:
     text = (raw or "").strip()
     if not text:
         return None
-    # anything else is refused by the service, by field (18 digits: int() refuses very long text)
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else text
+    number = digits_value(text)
+    return text if number is None else number  # text is refused by the service, by field
 
 
 class ActionForm(FlaskForm):

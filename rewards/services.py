@@ -596,12 +596,18 @@ def terms_version(plan_id: int) -> int:
         .where(Milestone.plan_id == plan_id, MilestoneEvent.action.in_(TERMS_ACTIONS)))
 
 
+def digits_value(text: str) -> int | None:
+    """The whole number ``text`` spells in at most 18 ASCII digits, else None (int() would take "²",
+    and refuses very long text with an error of its own)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
 def _version(value: Any, field: str, errors: dict[str, str]) -> int | None:
     """A ``terms_version`` sent back by a page or a client (an int, or its digits as text), or None."""
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
-        value = int(value)
+    if isinstance(value, str) and (number := digits_value(value)) is not None:
+        value = number
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2 ** 63:
         errors[field] = _("Must be the terms_version of the plan you read (a whole number).")
         return None
