@@ -38,3 +38,29 @@ def test_hr_dashboard_charts_render_filter_and_translate(page, closed, org):
     assert page.get_by_label("Reparto (con tutto ciò che contiene)").is_visible()
     page.locator("#chart-trend .main-svg").first.wait_for()
     assert page.console_errors == [] and page.foreign_requests == []
+
+
+def _modebar_titles(page, chart: str) -> list[str]:
+    page.locator(f"#{chart} .main-svg").first.wait_for()
+    page.locator(f"#{chart}").hover()
+    return page.locator(f"#{chart} .modebar-btn").evaluate_all("els => els.map(e => e.dataset.title)")
+
+
+def test_charts_offer_no_control_that_sends_data_off_the_server(page, closed, org):
+    page.goto("/login")
+    page.get_by_label("E-mail").fill("hr@example.com")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Results").click()
+    charts = page.locator("div.chart[data-figure]").evaluate_all("els => els.map(e => e.id)")
+    assert len(charts) >= 4
+    for chart in charts:
+        assert _modebar_titles(page, chart) == ["Download plot as a PNG", "Reset axes"], chart
+    assert page.locator(".modebar-btn[data-title*='Share'], .modebar-btn[data-title*='Chart Studio'],"
+                        " .modebar-btn[data-title*='cloud' i]").count() == 0
+    assert page.evaluate("() => document.querySelector('div.chart')._context.plotlyServerURL") == ""
+
+    page.get_by_role("button", name="Italiano").click()
+    page.locator("html[lang=it]").wait_for()
+    assert _modebar_titles(page, charts[0]) == ["Scarica il grafico come PNG", "Reimposta gli assi"]
+    assert page.console_errors == [] and page.foreign_requests == []

@@ -2,17 +2,49 @@
 // as JSON in a data attribute, so the page needs no inline script (CSP: script-src 'self').
 (function () {
   "use strict";
+  // Only the controls people need: save as PNG and reset the axes. Naming the buttons (rather than
+  // removing some) means no cloud, share or edit-in-chart-studio control can appear in any Plotly
+  // version, and an empty server URL gives the cloud upload nowhere to send survey results.
+  var CONFIG = {
+    responsive: true,
+    displaylogo: false,
+    showSendToCloud: false,
+    showEditInChartStudio: false,
+    showLink: false,
+    plotlyServerURL: "",
+    modeBarButtons: [["toImage", "resetScale2d"]],
+  };
+  // Plotly's own words (the modebar's tooltips and notices) in Italian; English is built in.
+  var ITALIAN = {
+    moduleType: "locale",
+    name: "it",
+    dictionary: {
+      "Download plot as a PNG": "Scarica il grafico come PNG",
+      "Download plot as a png": "Scarica il grafico come PNG",
+      "Download plot": "Scarica il grafico",
+      "Reset axes": "Reimposta gli assi",
+      "Autoscale": "Scala automatica",
+      "Double-click to zoom back out": "Doppio clic per tornare alla vista intera",
+      "Taking snapshot - this may take a few seconds": "Sto salvando l'immagine: può volerci qualche secondo",
+      "Snapshot succeeded": "Immagine salvata",
+      "Sorry, there was a problem downloading your snapshot!": "Non è stato possibile scaricare l'immagine.",
+    },
+    format: { decimal: ",", thousands: "." },
+  };
   function draw(element) {
     var figure = JSON.parse(element.dataset.figure);
     var layout = Object.assign({}, figure.layout || {}, {
       autosize: true,
       height: parseInt(element.dataset.height || "360", 10),
     });
-    var config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+    var config = Object.assign({}, CONFIG, { locale: document.documentElement.lang === "it" ? "it" : "en" });
     window.Plotly.react(element, figure.data || [], layout, config);
   }
   function drawAll() {
     document.querySelectorAll("div.chart[data-figure]").forEach(draw);
+  }
+  if (window.Plotly && window.Plotly.register) {
+    window.Plotly.register(ITALIAN);
   }
   window.polsoCharts = { draw: draw, drawAll: drawAll };
   if (document.readyState === "loading") {
