@@ -13,6 +13,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from scoring import compare, enps
+
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 PAGE = TEMPLATES / "scoring" / "methodology.html"
 ITALIAN = TEMPLATES / "scoring" / "methodology_it.po.txt"
@@ -79,3 +81,27 @@ def test_page_renders_in_italian():
     html = render(italian_translations(), min_group_size=7)
     assert "Come conta Polso" in html
     assert "almeno 7 persone del gruppo hanno risposto" in html
+
+
+def test_the_comparison_example_is_within_noise_for_every_split_of_the_answers():
+    # "a rise from 20 to 40 points between two groups of 40 people is still
+    # within noise": true whatever the passives, for each of the 17 x 13
+    # ways to score 20 and then 40 with 40 answers (p from 0.070 to 0.357
+    # under the adjusted-Wald test of scoring.compare).
+    html = render()
+    example = r"a rise from (\d+) to (\d+) points between two groups of (\d+) people is still within noise"
+    match = re.search(example, html)
+    assert match, "the example sentence of the comparison section changed"
+    before, after, n = (int(group) for group in match.groups())
+
+    def splits(score):
+        net = score * n // 100
+        assert 100 * net == score * n, "the example score must be reachable with n answers"
+        return [(p, n - p - (p - net), p - net) for p in range(net, n + 1) if n - p - (p - net) >= 0]
+
+    pairs = [(a, b) for a in splits(before) for b in splits(after)]
+    assert len(pairs) == 17 * 13
+    for a, b in pairs:
+        comparison = compare(*(enps({10: p, 8: passives, 3: d}) for p, passives, d in (a, b)))
+        assert comparison.delta == after - before
+        assert not comparison.significant, (a, b, comparison)
