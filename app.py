@@ -56,12 +56,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # Deleted rows (mixed ballots) are overwritten in the file, not left in its free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
 
 def select_locale() -> str | None:
     if not has_request_context():
         return None
+    if g.get("locale_override") in settings.LANGUAGES:  # a personal survey link opens in the invitee's language
+        return g.locale_override
     if current_user and current_user.is_authenticated and current_user.locale:
         return current_user.locale
     if session.get("locale") in settings.LANGUAGES:
@@ -179,15 +183,19 @@ def register_commands(app: Flask) -> None:
     from dashboards.cli import results_cli
     from demo import demo_cli
     from people.cli import people_cli, users_cli
-    from surveys.cli import pulses_cli
+    from surveys.cli import anonymity_cli, pulses_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(people_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(pulses_cli)
     app.cli.add_command(results_cli)
+    app.cli.add_command(anonymity_cli)
 
 
 def configure_logger(app: Flask) -> None:
+    import logs
+
+    logs.install(app)  # survey-link tokens never reach a log
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

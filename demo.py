@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -186,7 +187,8 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
     Returns counts of what was written.
     """
     from dashboards.models import RoundResult
-    from dashboards.results import RoundTally, current_trees, question_sizes
+    from dashboards.results import RoundTally, question_sizes
+    from surveys import membership
     from surveys import services as surveys
     from surveys.models import Answer, Invitation, Response, Round
 
@@ -215,11 +217,14 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
     person_mood = {p.id: rng.gauss(0, 0.5) for p in people}
 
     counts = {"rounds": 0, "invitations": 0, "responses": 0, "answers": 0}
+    trees = membership.org_trees()
+    snapshot = membership.trees_to_json(trees)
     round_rows = []
     for index in range(weeks):
         opens, closes, remind = surveys.window(survey, surveys.occurrence(survey, index))
         round_rows.append({"survey_id": survey.id, "opens_at": opens, "closes_at": closes, "remind_at": remind,
-                           "status": "closed", "invited_count": 0, "reminders_queued": True})
+                           "status": "closed", "invited_count": 0, "reminders_queued": True,
+                           "snapshot": snapshot})
     if round_rows:
         db.session.execute(sa.insert(Round), round_rows)
     rounds = db.session.execute(sa.select(Round.id, Round.opens_at).where(Round.survey_id == survey.id)
@@ -227,47 +232,53 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
     sqlite = db.session.get_bind().dialect.name == "sqlite"
     invited_counts = []
     likert_ids = [q.id for q in questions[1:5]]
-    trees = current_trees()
+    # Keys and row order come from the system's randomness, not the seed: the seeded data is the same
+    # every time, but nothing about how it is stored follows the order people were drawn in.
+    system = secrets.SystemRandom()
     for week, (round_id, opens_at) in enumerate(rounds):
         opened_on = opens_at.date()
-        invitations, responses, answers = [], [], []
+        invited = [p for p in people if p.hired_on is None or p.hired_on <= opened_on]
+        cells = membership.cells(invited, opened_on, trees, survey.min_group_size)
+        invitations, ballots = [], []
         # Counted here as they are drawn: re-reading 6,000 responses a round would double the seed time.
         tally = RoundTally(question_sizes(round_id))
-        invited_by_department: dict[int, int] = {}
-        for person in people:
-            if person.hired_on is not None and person.hired_on > opened_on:
-                continue
+        invited_by_department: dict[int | None, int] = {}
+        for person in invited:
+            segment = cells[person.id]
             answered = rng.random() < team_turnout[person.department_id]
-            invitations.append((round_id, person.id, answered))
-            invited_by_department[person.department_id] = invited_by_department.get(person.department_id, 0) + 1
+            invitations.append((round_id, person.id, answered, *segment))
+            invited_by_department[segment[0]] = invited_by_department.get(segment[0], 0) + 1
             if not answered:
                 continue
             base, drift = DIVISION_MOOD.get(division(person.department_id), (0.0, 0.0))
             mood = base + drift * week + team_mood[person.department_id] + person_mood[person.id] \
                 + rng.gauss(0, 0.35)
-            key = uuid.UUID(int=rng.getrandbits(128), version=4)
-            response_key = key.hex if sqlite else key
-            on = opened_on + timedelta(days=rng.randrange(survey.open_days))
-            band = surveys.tenure_band(person.hired_on, on)
-            segment = (person.department_id, person.manager_id, band)
-            responses.append((response_key, round_id, on, *segment))
             tally.add_responses(*segment)
             enps = min(10, max(0, round(7.4 + 2.6 * mood + rng.gauss(0, 0.9))))
-            answers.append((response_key, questions[0].id, "enps", enps, None))
+            values = [(questions[0].id, "enps", enps, None)]
             tally.add_answer(*segment, questions[0].id, enps)
             for question_id in likert_ids:
                 if rng.random() < 0.97:
                     value = min(5, max(1, round(3.6 + 1.1 * mood + rng.gauss(0, 0.7))))
-                    answers.append((response_key, question_id, "likert", value, None))
+                    values.append((question_id, "likert", value, None))
                     tally.add_answer(*segment, question_id, value)
                     tally.add_pair(question_id, value, enps)
             if rng.random() < 0.12:
                 comment = rng.choice(COMMENTS)
-                answers.append((response_key, questions[5].id, "text", None, comment))
+                values.append((questions[5].id, "text", None, comment))
                 tally.add_comment(comment)
-        bulk_insert(Invitation.__table__, ["round_id", "person_id", "answered"], invitations)
-        bulk_insert(Response.__table__, ["id", "round_id", "submitted_on", "department_id", "manager_id",
-                                         "tenure_band"], responses)
+            ballots.append((segment, values))
+        # As the ballot box would: one shuffled batch with fresh random keys.
+        system.shuffle(ballots)
+        responses, answers = [], []
+        for segment, values in ballots:
+            key = uuid.uuid4()
+            response_key = key.hex if sqlite else key
+            responses.append((response_key, round_id, *segment))
+            answers.extend((response_key, *value) for value in values)
+        bulk_insert(Invitation.__table__, ["round_id", "person_id", "answered", "cell_department_id",
+                                           "cell_manager_id", "cell_tenure_band"], invitations)
+        bulk_insert(Response.__table__, ["id", "round_id", "department_id", "manager_id", "tenure_band"], responses)
         bulk_insert(Answer.__table__, ["response_id", "question_id", "kind", "value_int", "value_text"], answers)
         for department_id, count in invited_by_department.items():
             tally.add_invited(department_id, count)

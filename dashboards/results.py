@@ -127,7 +127,9 @@ class RoundTally:
         for key, c in tenure.items():
             verdicts["tenure", key], counts["tenure", key], parent_of["tenure", key] = cut[key], c, -1
         for kind, parents in trees.items():
-            totals: dict[int, Counts] = {}
+            # Every group of the tree gets a row, also one whose people's answers are all stored under
+            # a coarser segment: the page then says it is too small rather than knowing nothing of it.
+            totals: dict[int, Counts] = {key: Counts() for key in parents}
             for (group_kind, key), own in self.groups.items():
                 node = key if group_kind == kind else None
                 while node in parents:
@@ -212,9 +214,13 @@ def count_round(round_id: int) -> RoundTally:
             .where(Response.round_id == round_id, Answer.kind != "text")
             .group_by(*segment, Answer.question_id, Answer.value_int)):
         tally.add_answer(department_id, manager_id, band, qid, value, count)
+    # Invited people by the segment snapshotted at opening (today's department for rounds opened before
+    # snapshots existed), so a move during or after the round changes nothing.
+    snapshotted = db.session.scalar(sa.select(Round.snapshot.is_not(None)).where(Round.id == round_id))
+    department = Invitation.cell_department_id if snapshotted else Person.department_id
     for department_id, count in db.session.execute(
-            sa.select(Person.department_id, sa.func.count()).join(Invitation, Invitation.person_id == Person.id)
-            .where(Invitation.round_id == round_id).group_by(Person.department_id)):
+            sa.select(department, sa.func.count()).join(Person, Invitation.person_id == Person.id)
+            .where(Invitation.round_id == round_id).group_by(department)):
         tally.add_invited(department_id, count)
     for (text,) in db.session.execute(
             sa.select(Answer.value_text).join(Response, Response.id == Answer.response_id)
@@ -232,11 +238,17 @@ def count_round(round_id: int) -> RoundTally:
 
 
 def store_round_results(round_id: int, trees: dict[str, dict[int, int]] | None = None) -> list[dict]:
-    """Count a round and store its rows (replacing any) over ``trees`` (default: the trees as they stand);
-    the caller commits. Returns the rows written."""
+    """Count a round and store its rows (replacing any) over ``trees`` (default: the trees snapshotted
+    when the round opened, or as they stand for rounds opened before snapshots); the caller commits.
+    Returns the rows written."""
+    from surveys.membership import trees_from_json
+
     db.session.execute(sa.delete(RoundResult).where(RoundResult.round_id == round_id))
-    k = db.session.scalar(sa.select(Survey.min_group_size).join(Round).where(Round.id == round_id))
-    rows = count_round(round_id).rows(round_id, current_trees() if trees is None else trees, k)
+    k, snapshot = db.session.execute(sa.select(Survey.min_group_size, Round.snapshot).join(Round.survey)
+                                     .where(Round.id == round_id)).one()
+    if trees is None:
+        trees = trees_from_json(snapshot) or current_trees()
+    rows = count_round(round_id).rows(round_id, trees, k)
     if rows:
         db.session.execute(sa.insert(RoundResult), rows)
     return rows
@@ -265,7 +277,8 @@ def recount_closed_rounds() -> tuple[int, int]:
         before = {(r.kind, r.key): (r.shown, r.reason) for r in db.session.execute(
             sa.select(RoundResult.kind, RoundResult.key, RoundResult.shown, RoundResult.reason)
             .where(RoundResult.round_id == round_id))}
-        rows = store_round_results(round_id, stored_trees(round_id) if before else None)
+        snapshot = db.session.scalar(sa.select(Round.snapshot).where(Round.id == round_id))
+        rows = store_round_results(round_id, stored_trees(round_id) if before and not snapshot else None)
         db.session.commit()
         changed += sum(before.get((r["kind"], r["key"])) != (r["shown"], r["reason"]) for r in rows)
     return len(round_ids), changed

@@ -37,9 +37,9 @@ def _apply_field_errors(form, error: ValidationError) -> None:
 @bp.route("/")
 @login_required
 def home():
-    from surveys.services import invitation_token, open_invitations
+    from surveys.services import open_invitations
 
-    links = [(inv, url_for("surveys.answer", token=invitation_token(inv.id)))
+    links = [(inv, url_for("surveys.my_answer", round_id=inv.round_id))
              for inv in open_invitations(current_user, datetime.now(UTC))]
     return render_template("home.html", links=links)
 

@@ -1,9 +1,20 @@
 """Surveys, their questions and rounds, invitations, and anonymous responses.
 
-A ``Response`` carries no link to the person who gave it: no person id, no
-invitation id, a random UUID key, the date only, and a snapshot of the
-respondent's segments. Who has answered is recorded on ``Invitation.answered``,
-used only for reminders and participation rates.
+Storage keeps who answered, never what (``docs/anonymity.md``):
+
+- ``Invitation.answered`` records that a person answered, for reminders and
+  participation. The invitation also holds the person's *generalised*
+  segment, snapshotted when the round opened (``scoring.segments``).
+- An answer first waits in the ``Ballot`` box, written in the transaction
+  that marks the invitation answered. ``surveys.ballots.mix`` moves ballots
+  into the response store in shuffled batches of at least k, in
+  transactions that write nothing about people, and deletes them.
+- A ``Response`` carries no person, invitation, token, date or time: a
+  random key, the round and the generalised segment. On SQLite the answer
+  tables are WITHOUT ROWID, so no hidden row number keeps the order rows
+  were written in.
+- A personal survey link carries a random token, stored only as a hash
+  (``InvitationLink``).
 """
 
 from __future__ import annotations
@@ -108,6 +119,9 @@ class Round(db.Model):
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default="open")
     invited_count: so.Mapped[int] = so.mapped_column(default=0)
     reminders_queued: so.Mapped[bool] = so.mapped_column(default=False)
+    # The department and manager trees when the round opened ({"department": {id: parent}, ...},
+    # -1 at the top): results are counted over these, so moves during the round change nothing.
+    snapshot: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
 
     survey: so.Mapped[Survey] = so.relationship()
 
@@ -130,30 +144,62 @@ class Invitation(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     round_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"))
     person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    # A flag, not a time: a timestamp could be matched against the response's date.
+    # A flag, not a time: a timestamp could be matched against the order answers arrived in.
     answered: so.Mapped[bool] = so.mapped_column(default=False)
+    # The person's generalised segment when the round opened (shared by at least k invited people);
+    # their answers are stored with it. NULL for rounds opened before segments were snapshotted.
+    cell_department_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("departments.id", ondelete="SET NULL"))
+    cell_manager_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("people.id", ondelete="SET NULL"))
+    cell_tenure_band: so.Mapped[str | None] = so.mapped_column(sa.String(8))
 
     round: so.Mapped[Round] = so.relationship()
-    person = so.relationship("Person")
+    person = so.relationship("Person", foreign_keys=[person_id])
 
     __table_args__ = (sa.UniqueConstraint("round_id", "person_id", name="uq_invitations_round_person"),)
 
 
+class InvitationLink(db.Model):
+    """A personal survey link: the SHA-256 of its random token, never the token itself."""
+
+    __tablename__ = "invitation_links"
+
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    invitation_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("invitations.id", ondelete="CASCADE"),
+                                                     index=True)
+
+
+class Ballot(db.Model):
+    """An answer waiting to be mixed into the response store: no person, invitation or time."""
+
+    __tablename__ = "ballots"
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    round_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    department_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("departments.id", ondelete="SET NULL"))
+    manager_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("people.id", ondelete="SET NULL"))
+    tenure_band: so.Mapped[str | None] = so.mapped_column(sa.String(8))
+    # [[question id, int value or null, text value or null], ...]
+    answers: so.Mapped[list] = so.mapped_column(sa.JSON)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
 class Response(db.Model):
-    """One anonymous set of answers. Deliberately no person or invitation column."""
+    """One anonymous set of answers. Deliberately no person, invitation, date or time column."""
 
     __tablename__ = "responses"
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
     round_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
-    submitted_on: so.Mapped[date] = so.mapped_column()
     department_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("departments.id", ondelete="SET NULL"))
     manager_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("people.id", ondelete="SET NULL"))
     tenure_band: so.Mapped[str | None] = so.mapped_column(sa.String(8))
 
     answers: so.Mapped[list[Answer]] = so.relationship(cascade="all, delete-orphan")
 
-    __table_args__ = (sa.CheckConstraint(f"tenure_band IN {TENURE_BANDS}", name="tenure_band_known"),)
+    __table_args__ = (sa.CheckConstraint(f"tenure_band IN {TENURE_BANDS}", name="tenure_band_known"),
+                      {"sqlite_with_rowid": False})
 
 
 class Answer(db.Model):
@@ -174,4 +220,5 @@ class Answer(db.Model):
             " OR (kind = 'choice' AND value_int >= 0 AND value_text IS NULL)"
             f" OR (kind = 'text' AND value_int IS NULL AND length(value_text) BETWEEN 1 AND {MAX_COMMENT_LENGTH})",
             name="value_fits_kind"),
+        {"sqlite_with_rowid": False},
     )

@@ -19,23 +19,21 @@ from babel.dates import format_datetime
 from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from dashboards.results import store_round_results
 from errors import Conflict, Forbidden, NotFound, ValidationError
 from extensions import db
 from mail import services as mail
 from people.models import Department, Person
+from surveys import ballots, links, membership
 from surveys.models import (
     CADENCES,
     MAX_COMMENT_LENGTH,
     MAX_QUESTIONS,
     QUESTION_KINDS,
-    Answer,
     Invitation,
     LibraryQuestion,
     Question,
-    Response,
     Round,
     Survey,
 )
@@ -407,14 +405,18 @@ def _start_round(survey: Survey, opens: datetime, closes: datetime, remind: date
     if round_id is None:
         db.session.rollback()
         return None
-    people = audience(survey, opens.astimezone(ZoneInfo(survey.timezone)).date())
+    opens_on = opens.astimezone(ZoneInfo(survey.timezone)).date()
+    people = audience(survey, opens_on)
+    trees = membership.org_trees()
+    cells = membership.cells(people, opens_on, trees, survey.min_group_size)
     if people:
         db.session.execute(sa.insert(Invitation), [
-            {"round_id": round_id, "person_id": p.id, "answered": False} for p in people])
+            {"round_id": round_id, "person_id": p.id, "answered": False, "cell_department_id": cells[p.id][0],
+             "cell_manager_id": cells[p.id][1], "cell_tenure_band": cells[p.id][2]} for p in people])
     # A round opened late (tick did not run for a while) gets no reminder on the heels of its invitation.
     late = remind is not None and remind <= now
-    db.session.execute(sa.update(Round).where(Round.id == round_id).values(invited_count=len(people),
-                                                                          reminders_queued=late))
+    db.session.execute(sa.update(Round).where(Round.id == round_id).values(
+        invited_count=len(people), reminders_queued=late, snapshot=membership.trees_to_json(trees)))
     invitations = dict(db.session.execute(
         sa.select(Invitation.person_id, Invitation.id).where(Invitation.round_id == round_id)).all())
     round_ = db.session.get(Round, round_id)
@@ -453,6 +455,7 @@ class TickReport:
     invited: int = 0
     reminded: int = 0
     closed: list[int] = field(default_factory=list)
+    mixed: int = 0
     mail: Any = None
 
 
@@ -468,13 +471,21 @@ def tick(now: datetime, *, send_mail: bool = True) -> TickReport:
     report = TickReport()
     for round_id in db.session.scalars(sa.select(Round.id).where(Round.status == "open",
                                                                  Round.closes_at <= now)).all():
+        # Waits for answers being submitted (they hold the round FOR SHARE), so none arrives after this.
         closed = db.session.execute(sa.update(Round).where(Round.id == round_id, Round.status == "open")
                                     .values(status="closed"))
         if closed.rowcount == 1:
-            # Its results never change again: count them once, in the same transaction as the closing.
+            # The last ballots, however few, then the results, which never change again: one
+            # transaction that writes nothing about people.
+            k = db.session.scalar(sa.select(Survey.min_group_size).join(Round).where(Round.id == round_id))
+            ballots.mix(round_id, k, final=True)
             store_round_results(round_id)
             report.closed.append(round_id)
         db.session.commit()
+        if closed.rowcount == 1:
+            forget_answering_order(round_id)
+            db.session.commit()
+    report.mixed = mix_ballots()
 
     for survey in db.session.scalars(sa.select(Survey).where(Survey.status == "active")).all():
         day = due_occurrence(survey, now)
@@ -510,33 +521,29 @@ def tick(now: datetime, *, send_mail: bool = True) -> TickReport:
 # --- E-mail and personal links ----------------------------------------------------------
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="polso.survey-invitation")
+def forget_answering_order(round_id: int) -> None:
+    """After a round closes: delete its personal links, and on PostgreSQL rewrite its invitations so
+    their transaction ids no longer say in which order people answered. The caller commits."""
+    links.delete_round_links(round_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.update(Invitation).where(Invitation.round_id == round_id)
+                           .values(answered=Invitation.answered))
 
 
-def invitation_token(invitation_id: int) -> str:
-    """A signed token that only opens this invitation's survey (no password needed)."""
-    return _serializer().dumps({"i": invitation_id})
+def mix_ballots() -> int:
+    """Move waiting ballots into the response store, one round per transaction; return how many moved.
 
-
-def invitation_from_token(token: str) -> Invitation:
-    """:raise NotFound: for a token that was not made by us or names no invitation."""
-    try:
-        data = _serializer().loads(token)
-        invitation = db.session.get(Invitation, int(data["i"]))
-    except (BadSignature, KeyError, TypeError, ValueError):
-        invitation = None
-    if invitation is None:
-        raise NotFound(_("This link is not valid."))
-    return invitation
-
-
-ANSWER_PATH = "/s/"
-
-
-def personal_link(invitation_id: int) -> str:
-    """The invitation's link at the public address (built without a request: ``tick`` runs from cron)."""
-    return f"{current_app.config['POLSO_BASE_URL'].rstrip('/')}{ANSWER_PATH}{invitation_token(invitation_id)}"
+    Open rounds in batches of at least k; closed rounds (left by a crash between
+    closing and mixing) all at once, and their stored results are counted again.
+    """
+    moved = 0
+    for round_id, k, final in ballots.rounds_to_mix():
+        count = ballots.mix(round_id, k, final=final)
+        if count and final:
+            store_round_results(round_id)
+        db.session.commit()
+        moved += count
+    return moved
 
 
 def _queue_invitation_mail(person: Person, invitation_id: int, round_: Round, kind: str, now: datetime) -> None:
@@ -545,8 +552,9 @@ def _queue_invitation_mail(person: Person, invitation_id: int, round_: Round, ki
     # Formatted here: the e-mail is rendered outside the person's session, in their time zone.
     closes_text = format_datetime(round_.closes_at, "medium", tzinfo=ZoneInfo(person.timezone or survey.timezone),
                                   locale=locale)
+    link = links.personal_link(links.new_token(invitation_id))
     subject, text, html = mail.render(
-        f"survey_{kind}", locale, person=person, survey=survey, link=personal_link(invitation_id),
+        f"survey_{kind}", locale, person=person, survey=survey, link=link,
         closes_text=closes_text, company=current_app.config["POLSO_COMPANY_NAME"])
     mail.queue(person.email, subject, text, body_html=html, kind=kind,
                dedupe_key=f"{kind}:{invitation_id}", now=now)
@@ -615,19 +623,14 @@ def validate_answers(questions: Sequence[Question], raw: Mapping[Any, Any], *,
     return values
 
 
-def tenure_band(hired_on: date | None, on: date) -> str | None:
-    if hired_on is None:
-        return None
-    years = relativedelta(on, hired_on).years
-    return "<1y" if years < 1 else "1-2y" if years < 2 else "2-5y" if years < 5 else "5y+"
-
-
 def submit_response(invitation: Invitation, raw: Mapping[Any, Any], now: datetime, *, from_form: bool) -> None:
-    """Store one anonymous response for this invitation and mark the invitation used, atomically.
+    """Cast one anonymous ballot for this invitation and mark the invitation used, atomically.
 
     The invitation is claimed with a conditional update (``answered`` false →
-    true) in the same transaction as the response, so of two concurrent
-    submits exactly one stores a response.
+    true) in the same transaction as the ballot, so of two concurrent
+    submits exactly one casts a ballot. The round is then read FOR SHARE: a
+    round that closed meanwhile refuses the answer, and closing waits for
+    answers being written, so none is left behind a closed round.
     :raise Conflict: round closed, or already answered. :raise ValidationError: bad answers.
     """
     round_ = invitation.round
@@ -636,19 +639,15 @@ def submit_response(invitation: Invitation, raw: Mapping[Any, Any], now: datetim
     if invitation.answered:
         raise Conflict(_("You have already answered this survey."))
     values = validate_answers(round_.survey.questions, raw, from_form=from_form)
-    person = invitation.person
-    kinds = {q.id: q.kind for q in round_.survey.questions}
-    submitted_on = now.astimezone(ZoneInfo(round_.survey.timezone)).date()
     try:
         claimed = db.session.execute(sa.update(Invitation).where(
             Invitation.id == invitation.id, Invitation.answered.is_(False)).values(answered=True))
         if claimed.rowcount != 1:
             raise Conflict(_("You have already answered this survey."))
-        response = Response(round_id=round_.id, submitted_on=submitted_on, department_id=person.department_id,
-                            manager_id=person.manager_id, tenure_band=tenure_band(person.hired_on, submitted_on))
-        response.answers = [Answer(question_id=qid, kind=kinds[qid], value_int=number, value_text=text)
-                            for qid, (number, text) in values.items()]
-        db.session.add(response)
+        status = db.session.scalar(sa.select(Round.status).where(Round.id == round_.id).with_for_update(read=True))
+        if status != "open":
+            raise Conflict(_("This survey round is closed."))
+        ballots.cast(invitation, values)
         db.session.commit()
     except Exception:
         db.session.rollback()

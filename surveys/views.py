@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
@@ -14,7 +25,7 @@ from errors import Conflict, NotFound, ValidationError
 from people.auth import hr_required
 from people.forms import EmptyForm
 from people.services import department_choices
-from surveys import services
+from surveys import links, services
 from surveys.forms import LibraryPickForm, QuestionForm, SurveySettingsForm, cadence_choices, kind_choices
 from surveys.library import ENPS_ANCHORS_EN, ENPS_ANCHORS_IT, LIKERT_LABELS_EN, LIKERT_LABELS_IT
 
@@ -188,15 +199,19 @@ def _labels() -> dict:
             "enps": ENPS_ANCHORS_IT if italian else ENPS_ANCHORS_EN}
 
 
-@bp.route("/s/<token>", methods=["GET", "POST"])
-def answer(token: str):
-    """The personal survey link: no password; the signed token opens only its own invitation."""
-    try:
-        invitation = services.invitation_from_token(token)
-    except NotFound:
-        abort(404)
+def _answer_page(invitation, *, token: str | None = None):
+    """The answer page for ``invitation``, and on POST its submission.
+
+    The page opens in the invitee's language and time zone. The form posts to
+    ``/s/answer``, a URL with no token: a personal link's token travels in the
+    form body, a signed-in person's round id with their session.
+    """
     round_ = invitation.round
-    g.timezone = invitation.person.timezone or round_.survey.timezone
+    person = invitation.person
+    g.timezone = person.timezone or round_.survey.timezone
+    if person.locale:
+        g.locale_override = person.locale
+        refresh()
     now = _now()
     if invitation.answered:
         return render_template("surveys/done.html", state="already"), 200
@@ -215,12 +230,46 @@ def answer(token: str):
         except ValidationError as error:
             errors = error.fields
         except Conflict:
-            return render_template("surveys/done.html", state="already"), 409
+            state = "closed" if not round_.is_open(_now()) else "already"
+            return render_template("surveys/done.html", state=state), 409
         else:
             return redirect(url_for("surveys.thanks"))
     return render_template("surveys/answer.html", survey=survey, round=round_, errors=errors, values=values,
-                           labels=_labels(), locale=_locale(), form=EmptyForm(),
+                           labels=_labels(), locale=_locale(), form=EmptyForm(), token=token,
                            company=current_app.config["POLSO_COMPANY_NAME"]), (422 if errors else 200)
+
+
+def _invitation_from_token(token: object):
+    try:
+        return links.invitation_from_token(token)
+    except NotFound:
+        # Links are forgotten when their round closes, so "not valid" is often "closed".
+        abort(make_response(render_template("surveys/done.html", state="invalid"), 404))
+
+
+@bp.route("/s/<token>")
+def answer(token: str):
+    """The personal survey link: no password; the random token opens only its own invitation."""
+    return _answer_page(_invitation_from_token(token), token=token)
+
+
+@bp.route("/s/answer", methods=["POST"])
+def answer_submit():
+    """Where every answer page posts: the token is in the body, never in this URL (or its logs)."""
+    token = request.form.get("token")
+    if token:
+        return _answer_page(_invitation_from_token(token), token=token)
+    round_id = request.form.get("round", "")
+    if not current_user.is_authenticated or not round_id.isdigit() or len(round_id) > 18:
+        abort(404)
+    return _answer_page(services.invitation_for(current_user, int(round_id)))
+
+
+@bp.route("/my/surveys/<int:round_id>")
+@login_required
+def my_answer(round_id: int):
+    """A signed-in person answers from their home page, without a personal link."""
+    return _answer_page(services.invitation_for(current_user, round_id))
 
 
 @bp.route("/s/thanks")
@@ -232,5 +281,9 @@ def thanks():
 @login_required
 def my_surveys():
     invitations = services.open_invitations(current_user, _now())
-    links = [(inv, url_for("surveys.answer", token=services.invitation_token(inv.id))) for inv in invitations]
-    return render_template("surveys/mine.html", links=links)
+    return render_template("surveys/mine.html", links=answer_links(invitations))
+
+
+def answer_links(invitations) -> list:
+    """(invitation, URL of its answer page) for a signed-in person's open invitations."""
+    return [(inv, url_for("surveys.my_answer", round_id=inv.round_id)) for inv in invitations]

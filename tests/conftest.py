@@ -369,3 +369,27 @@ def page(browser, live_server):
             if not req.url.startswith(live_server) and not req.url.startswith("data:") else None)
     yield page
     context.close()
+
+
+def personal_token(invitation_id: int) -> str:
+    """A fresh personal-link token for an invitation, as an invitation e-mail would carry."""
+    from surveys import links
+
+    token = links.new_token(invitation_id)
+    _db.session.commit()
+    return token
+
+
+def mix_all() -> int:
+    """Move every waiting ballot into the response store now, as closing the round would."""
+    import sqlalchemy as sa
+
+    from surveys import ballots
+    from surveys.models import Ballot, Round, Survey
+
+    moved = 0
+    for round_id, k in _db.session.execute(sa.select(Round.id, Survey.min_group_size).join(Survey).where(
+            Round.id.in_(sa.select(Ballot.round_id)))).all():
+        moved += ballots.mix(round_id, k, final=True)
+        _db.session.commit()
+    return moved

@@ -9,7 +9,7 @@ import pytest
 
 from surveys import services as surveys
 from tests import access_oneonones, access_rewards
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, personal_token
 
 ANON, EMPLOYEE, MANAGER, HR = "anonymous", "employee", "manager", "hr_admin"
 LOGIN = "login"  # a redirect to the sign-in page
@@ -39,6 +39,9 @@ HTML = {
                               {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 302}),
     # The personal link is its own credential: whoever holds it sees that one survey.
     "surveys.answer": ("GET", "/s/{token}", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    # Answers post here with the token (or, signed in, the round) in the body: without either, nothing.
+    "surveys.answer_submit": ("POST", "/s/answer", {ANON: 404, EMPLOYEE: 404, MANAGER: 404, HR: 404}),
+    "surveys.my_answer": ("GET", "/my/surveys/{round}", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "surveys.thanks": ("GET", "/s/thanks", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "surveys.my_surveys": ("GET", "/my/surveys", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "dashboards.plotly_js": ("GET", "/vendor/plotly.min.js", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
@@ -95,7 +98,7 @@ def ids(people, factory):
     round_ = surveys.open_round_now(survey, now)
     invitation = surveys.invitation_for(people[EMPLOYEE], round_.id)
     return {"report": people[EMPLOYEE].id, "survey": survey.id, "question": survey.questions[1].id,
-            "round": round_.id, "token": surveys.invitation_token(invitation.id),
+            "round": round_.id, "token": personal_token(invitation.id),
             **access_oneonones.make_ids(people, factory), **access_rewards.make_ids(people, factory)}
 
 

@@ -82,7 +82,7 @@ def _survey_dump(db):
     week = sa.func.dense_rank().over(order_by=Round.opens_at)
     rows = db.session.execute(
         sa.select(week.label("week"), Question.position, Answer.kind, Answer.value_int, Answer.value_text,
-                  Response.submitted_on, Response.tenure_band)
+                  Response.tenure_band)
         .join(Response, Response.id == Answer.response_id).join(Round, Round.id == Response.round_id)
         .join(Question, Question.id == Answer.question_id)).all()
     return sorted(rows, key=repr)

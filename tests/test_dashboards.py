@@ -34,23 +34,27 @@ def test_closing_a_round_stores_results_equal_to_a_live_recount(db, closed):
 def test_department_subtree_totals_include_children(db, closed, org):
     rows = {r.key: r for r in db.session.scalars(sa.select(RoundResult).where(
         RoundResult.round_id == closed["round"].id, RoundResult.kind == "department"))}
-    assert rows[org["parent"].id].responses == 12 and rows[org["child"].id].responses == 10
+    # Parent's two direct members are a segment of two: their answers are stored as "somewhere in Acme".
+    assert rows[org["parent"].id].responses == 10 and rows[org["child"].id].responses == 10
     assert rows[org["child"].id].parent_key == org["parent"].id
-    assert rows[org["acme"].id].responses == 27
+    # Boss, Parent's two and Tiny's three are too few even as "somewhere in Acme": with HR (who did not
+    # answer) they make up the round's rest, stored with no department.
+    assert rows[org["acme"].id].responses == 21
 
 
-def test_guard_hides_the_tiny_department_and_the_child_two_short_of_its_parent(db, closed, org):
+def test_tiny_department_is_stored_generalised_and_shown_as_too_small(db, closed, org):
     groups = {g.label: g for g in services.department_breakdown(closed["survey"], closed["round"])}
     assert not groups["Tiny"].shown and groups["Tiny"].reason == "below_k"
     assert groups["Tiny"].n is None and groups["Tiny"].enps is None
     survey, round_ = closed["survey"], closed["round"]
     parent = services.results_for_round(survey, round_, services.Scope("department", org["parent"].id))
     child = services.results_for_round(survey, round_, services.Scope("department", org["child"].id))
-    assert not (parent.shown and child.shown)  # 12 vs 10 would reveal the 2 direct members of Parent
-    # hidden groups of the company add up to 0 or at least k
-    subtree = {"big": 12, "tiny": 3, "parent": 12}
-    hidden = sum(n for g, n in subtree.items() if not groups[g.title()].shown)
-    assert hidden == 0 or hidden >= 5
+    # Both may be shown: they now hold the same ten people, so their difference is nobody.
+    assert parent.n == child.n == 10
+    # Tiny's three answers of 0 are in no shown group smaller than the company.
+    for group in groups.values():
+        if group.shown and group.label != "Acme":
+            assert group.enps.detractors == 0, group.label
 
 
 # --- No number of a hidden group on any path ------------------------------------------------
@@ -170,13 +174,16 @@ def test_manager_sees_only_their_own_subtree(client, closed, org, api_token):
     assert client.get(f"{url}?manager_id={org['tiny_boss'].id}", headers=headers).get_json()["suppressed"] is True
 
 
-def test_team_one_short_of_the_company_is_hidden_because_it_would_reveal_its_manager(
+def test_team_one_short_of_the_company_is_shown_because_its_manager_is_stored_with_others(
         client, closed, org, api_token):
-    # boss's team is everyone but boss (26 of 27): showing it would expose boss's own answer
-    body = client.get(f"/api/v1/rounds/{closed['round'].id}/results?manager_id={org['boss'].id}",
-                      headers=api_token("boss@example.com")).get_json()
-    assert body == {"round_id": closed["round"].id, "suppressed": True, "reason": "parent_difference",
-                    "min_group_size": 5}
+    # boss's team is everyone but boss and HR; boss's own segment is too small, so it is stored with
+    # the other small segments, and the team differs from the company by six answers, not one.
+    headers = api_token("boss@example.com")
+    url = f"/api/v1/rounds/{closed['round'].id}/results"
+    team = client.get(f"{url}?manager_id={org['boss'].id}", headers=headers).get_json()
+    company = client.get(url, headers=api_token("hr@example.com")).get_json()
+    assert team["suppressed"] is False and company["suppressed"] is False
+    assert company["n"] - team["n"] >= 5
 
 
 def test_employees_see_only_shared_company_results(client, closed, org, db, auth):
@@ -277,33 +284,37 @@ def straddling(factory, db):
     return {"round": round_, "sales": sales, "ops": ops, "mia": mia, "max": max_}
 
 
-def test_teams_that_straddle_departments_are_hidden_so_no_two_results_single_out_two_people(
+def test_teams_that_straddle_departments_store_the_pair_generalised_so_no_result_singles_them_out(
         client, straddling, api_token):
     headers = api_token("hr@example.com")
     url = f"/api/v1/rounds/{straddling['round'].id}/results"
     sales = client.get(f"{url}?department_id={straddling['sales'].id}", headers=headers).get_json()
     ops = client.get(f"{url}?department_id={straddling['ops'].id}", headers=headers).get_json()
-    assert (sales["n"], ops["n"]) == (12, 10)
+    # The two people of Max's team in Sales are a segment of two: stored as "somewhere in Acme".
+    assert (sales["n"], ops["n"]) == (10, 10)
+    shown = [sales, ops]
     for manager in ("mia", "max"):
         body = client.get(f"{url}?manager_id={straddling[manager].id}", headers=headers).get_json()
-        assert body == {"round_id": straddling["round"].id, "suppressed": True, "reason": "overlap",
-                        "min_group_size": 5}
+        assert body["suppressed"] is False and body["n"] == 10
+        shown.append(body)
+    # Their two answers of 0 are in no shown group but the company.
+    assert all(result["enps"]["detractors"] == 0 for result in shown)
+    company = client.get(url, headers=headers).get_json()
+    assert company["enps"]["detractors"] == 2
 
     login(client, "max@example.com")
     html = client.get("/results").get_data(as_text=True)
-    assert "cannot be worked out from other results" in html and 'id="headline-score"' not in html
-    for figure in figures_in(html):
-        for trace in figure["data"]:
-            assert all(v is None for v in trace.get("y", []) if not isinstance(v, str))
+    assert 'id="headline-score"' in html
 
 
 def test_recount_applies_todays_guard_to_rounds_closed_before_it_with_the_trees_they_closed_with(
         runner, db, straddling):
     round_id = straddling["round"].id
-    # as an older version stored it: the straddling teams shown
-    db.session.execute(sa.update(RoundResult).where(RoundResult.round_id == round_id,
-                                                    RoundResult.reason == "overlap")
-                       .values(shown=True, reason=None))
+    # as an older version might have stored it: small groups shown
+    small = db.session.execute(sa.update(RoundResult).where(RoundResult.round_id == round_id,
+                                                            RoundResult.reason == "below_k")
+                               .values(shown=True, reason=None)).rowcount
+    assert small > 0
     # and the organisation has changed since: Mia now reports to nobody, which must not matter
     straddling["mia"].manager_id = None
     db.session.commit()
@@ -313,10 +324,9 @@ def test_recount_applies_todays_guard_to_rounds_closed_before_it_with_the_trees_
     result = runner.invoke(args=["results", "recount"])
 
     assert result.exit_code == 0, result.output
-    assert "Recounted 1 closed round(s); 2 group verdict(s) changed." in result.output
+    assert f"Recounted 1 closed round(s); {small} group verdict(s) changed." in result.output
     db.session.expire_all()
     rows = db.session.scalars(sa.select(RoundResult).where(RoundResult.round_id == round_id)).all()
     assert {(r.kind, r.key, r.parent_key, r.responses) for r in rows} == before  # same trees, same counts
-    teams = {r.key: (r.shown, r.reason) for r in rows if r.kind == "manager"}
-    assert teams[straddling["mia"].id] == (False, "overlap") and teams[straddling["max"].id] == (False, "overlap")
+    assert all(not r.shown for r in rows if r.responses < 5)
     assert "0 group verdict(s) changed" in runner.invoke(args=["results", "recount"]).output

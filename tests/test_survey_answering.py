@@ -10,8 +10,8 @@ from babel.dates import format_datetime
 
 from extensions import db as _db
 from surveys import services
-from surveys.models import Answer, Invitation, Response
-from tests.conftest import run_concurrently
+from surveys.models import Answer, Ballot, Invitation, InvitationLink, Response
+from tests.conftest import mix_all, personal_token, run_concurrently
 
 NOW = datetime.now(UTC)
 
@@ -32,15 +32,21 @@ def setup(factory):
     invitation = services.invitation_for(person, round_.id)
     q = {question.kind: question.id for question in survey.questions}
     return {"person": person, "boss": boss, "dept": dept, "survey": survey, "round": round_,
-            "invitation": invitation, "q": q, "token": services.invitation_token(invitation.id)}
+            "invitation": invitation, "q": q, "token": personal_token(invitation.id)}
 
 
 def stored():
-    """Everything the answer tables hold, to show nothing changed."""
+    """Everything the answer tables hold (ballots waiting and mixed responses), to show nothing changed."""
     _db.session.expire_all()
-    return (_db.session.scalar(sa.select(sa.func.count()).select_from(Response)),
+    return (_db.session.scalar(sa.select(sa.func.count()).select_from(Ballot))
+            + _db.session.scalar(sa.select(sa.func.count()).select_from(Response)),
             _db.session.scalar(sa.select(sa.func.count()).select_from(Answer)),
             _db.session.scalars(sa.select(Invitation.answered).order_by(Invitation.id)).all())
+
+
+def post_answers(client, setup, data):
+    """Submit the answer page as the browser does: to /s/answer, the token in the body."""
+    return client.post("/s/answer", data={**data, "token": setup["token"]})
 
 
 def form(setup, **values):
@@ -67,16 +73,45 @@ def test_tampered_link_is_404(client, setup):
     assert client.get("/s/not-a-token").status_code == 404
 
 
-def test_submitting_stores_an_anonymous_response_and_thanks(client, setup, db):
-    response = client.post(f"/s/{setup['token']}", data=form(setup))
+def test_submitting_casts_a_ballot_that_reaches_the_store_when_mixed(client, setup, db):
+    response = post_answers(client, setup, form(setup))
     assert response.status_code == 302 and response.headers["Location"] == "/s/thanks"
     assert "Thank you" in client.get("/s/thanks").get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 0
+    assert mix_all() == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 0
     stored_response = db.session.scalar(sa.select(Response))
-    assert stored_response.submitted_on == NOW.astimezone(datetime.now().astimezone().tzinfo).date() or \
-        abs((stored_response.submitted_on - NOW.date()).days) <= 1
+    # A round of one invited person: the segment cannot say more than "this round".
+    assert (stored_response.department_id, stored_response.manager_id, stored_response.tenure_band) == \
+        (None, None, None)
+
+
+def test_response_keeps_the_segment_when_k_invited_people_share_it(client, setup, db, factory):
+    for i in range(4):
+        factory.person(f"peer{i}@example.com", department=setup["dept"], manager=setup["boss"],
+                       hired_on=NOW.date() - timedelta(days=900))
+    # The boss alone would be a segment of one: with four colleagues elsewhere they make up "the rest".
+    sales = factory.department("Sales")
+    for i in range(4):
+        factory.person(f"sales{i}@example.com", department=sales)
+    survey = services.create_survey({"title": "Again", "cadence": "weekly", "questions": [
+        {"library_key": "enps", "required": True}]}, NOW)
+    round_ = services.open_round_now(survey, NOW)
+    invitation = services.invitation_for(setup["person"], round_.id)
+    services.submit_response(invitation, {survey.questions[0].id: 8}, NOW, from_form=False)
+    mix_all()
+    stored_response = db.session.scalar(sa.select(Response).where(Response.round_id == round_.id))
     assert stored_response.department_id == setup["dept"].id
     assert stored_response.manager_id == setup["boss"].id
     assert stored_response.tenure_band == "2-5y"
+    assert {a.kind: a.value_int for a in stored_response.answers} == {"enps": 8}
+
+
+def test_mixed_answers_are_stored_whole(client, setup, db):
+    post_answers(client, setup, form(setup))
+    mix_all()
+    stored_response = db.session.scalar(sa.select(Response))
     answers = {a.kind: (a.value_int, a.value_text) for a in stored_response.answers}
     assert answers == {"enps": (8, None), "likert": (4, None), "choice": (1, None), "text": (None, "Fine.")}
     db.session.refresh(setup["invitation"])
@@ -84,28 +119,41 @@ def test_submitting_stores_an_anonymous_response_and_thanks(client, setup, db):
 
 
 def test_zero_is_a_valid_enps_answer(client, setup, db):
-    assert client.post(f"/s/{setup['token']}", data=form(setup, enps="0")).status_code == 302
+    assert post_answers(client, setup, form(setup, enps="0")).status_code == 302
+    mix_all()
     assert db.session.scalar(sa.select(Answer.value_int).where(Answer.kind == "enps")) == 0
 
 
 def test_skipped_optional_questions_are_not_stored(client, setup, db):
-    client.post(f"/s/{setup['token']}", data=form(setup, likert=None, choice=None, text=""))
+    post_answers(client, setup, form(setup, likert=None, choice=None, text=""))
+    mix_all()
     assert db.session.scalars(sa.select(Answer.kind)).all() == ["enps"]
 
 
 def test_second_visit_says_already_answered(client, setup):
-    client.post(f"/s/{setup['token']}", data=form(setup))
+    post_answers(client, setup, form(setup))
     assert "already answered" in client.get(f"/s/{setup['token']}").get_data(as_text=True)
-    again = client.post(f"/s/{setup['token']}", data=form(setup))
+    again = post_answers(client, setup, form(setup))
     assert "already answered" in again.get_data(as_text=True)
     assert stored()[0] == 1
 
 
-def test_closed_round_says_so_and_accepts_nothing(client, setup, db):
-    services.tick(setup["round"].closes_at)
+def test_round_past_its_window_says_closed_and_accepts_nothing(client, setup, db):
+    setup["round"].closes_at, setup["round"].opens_at = NOW - timedelta(minutes=1), NOW - timedelta(days=5)
+    db.session.commit()
     page = client.get(f"/s/{setup['token']}")
     assert page.status_code == 410 and "closed" in page.get_data(as_text=True)
-    assert client.post(f"/s/{setup['token']}", data=form(setup)).status_code == 410
+    assert post_answers(client, setup, form(setup)).status_code == 410
+    assert stored()[0] == 0
+
+
+def test_closing_a_round_forgets_its_links(client, setup, db):
+    services.tick(setup["round"].closes_at)
+    page = client.get(f"/s/{setup['token']}")
+    assert page.status_code == 404 and "Its round may have closed" in page.get_data(as_text=True)
+    assert post_answers(client, setup, form(setup)).status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(InvitationLink).join(Invitation).where(
+        Invitation.round_id == setup["round"].id)) == 0
     assert stored()[0] == 0
 
 
@@ -127,7 +175,7 @@ BAD_FORM = {
 def test_bad_answer_on_the_page_names_the_question_and_stores_nothing(client, setup, case):
     values, kind, message = BAD_FORM[case]
     before = stored()
-    response = client.post(f"/s/{setup['token']}", data=form(setup, **values))
+    response = post_answers(client, setup, form(setup, **values))
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert f'id="error-{setup["q"][kind]}"' in html and message in html
@@ -136,21 +184,22 @@ def test_bad_answer_on_the_page_names_the_question_and_stores_nothing(client, se
 
 def test_unknown_question_id_on_the_page_is_refused(client, setup):
     before = stored()
-    response = client.post(f"/s/{setup['token']}", data={**form(setup), "q999999": "3"})
+    response = post_answers(client, setup, {**form(setup), "q999999": "3"})
     assert response.status_code == 422 and stored() == before
 
 
 def test_refused_page_keeps_what_was_typed(client, setup):
-    html = client.post(f"/s/{setup['token']}", data=form(setup, enps="11", text="Keep me")).get_data(as_text=True)
+    html = post_answers(client, setup, form(setup, enps="11", text="Keep me")).get_data(as_text=True)
     assert "Keep me</textarea>" in html
 
 
 def test_logged_in_employee_finds_open_surveys_on_the_home_page(client, setup, auth):
     auth.login("ada@example.com")
     html = client.get("/").get_data(as_text=True)
-    link = re.search(r'href="(/s/[^"]+)"', html).group(1)
-    assert "Pulse" in html and client.get(link).status_code == 200
-    client.post(link, data=form(setup))
+    link = re.search(r'href="(/my/surveys/\d+)"', html).group(1)
+    page = client.get(link).get_data(as_text=True)
+    assert "Pulse" in page and 'action="/s/answer"' in page and setup["token"] not in page
+    assert client.post("/s/answer", data={**form(setup), "round": str(setup["round"].id)}).status_code == 302
     assert "No surveys are waiting for you." in client.get("/").get_data(as_text=True)
 
 
@@ -237,11 +286,11 @@ def test_concurrent_double_submit_stores_one_response(app, client, setup, api_to
 # --- Anonymity of storage ---------------------------------------------------------------
 
 
-def test_response_table_has_no_column_that_identifies_a_person(db):
+def test_response_table_has_no_column_that_identifies_a_person_or_a_time(db):
     columns = {c["name"] for c in sa.inspect(db.engine).get_columns("responses")}
-    assert columns == {"id", "round_id", "submitted_on", "department_id", "manager_id", "tenure_band"}
-    types = {c["name"]: c["type"] for c in sa.inspect(db.engine).get_columns("responses")}
-    assert not isinstance(types["submitted_on"], sa.DateTime)  # the date only, never the time
+    assert columns == {"id", "round_id", "department_id", "manager_id", "tenure_band"}
+    ballot_columns = {c["name"] for c in sa.inspect(db.engine).get_columns("ballots")}
+    assert ballot_columns == {"id", "round_id", "department_id", "manager_id", "tenure_band", "answers"}
     foreign = {fk["referred_table"] + "." + fk["constrained_columns"][0]
                for fk in sa.inspect(db.engine).get_foreign_keys("responses")}
     assert "invitations.id" not in " ".join(foreign)
@@ -250,13 +299,14 @@ def test_response_table_has_no_column_that_identifies_a_person(db):
 
 
 def test_response_keys_are_random_uuids(client, setup, db, factory, api_token):
-    client.post(f"/s/{setup['token']}", data=form(setup))
+    post_answers(client, setup, form(setup))
+    mix_all()
     key = db.session.scalar(sa.select(Response.id))
     assert key.version == 4
 
 
 def test_database_refuses_out_of_range_scores(db, setup):
-    response = Response(round_id=setup["round"].id, submitted_on=date.today())
+    response = Response(round_id=setup["round"].id)
     response.answers = [Answer(question_id=setup["q"]["enps"], kind="enps", value_int=11)]
     db.session.add(response)
     with pytest.raises(sa.exc.IntegrityError):

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from surveys import services
 from surveys.models import Answer
-from tests.conftest import axe_violations
+from tests.conftest import axe_violations, mix_all, personal_token
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ def link(factory):
     ]}, datetime.now(UTC))
     round_ = services.open_round_now(survey, datetime.now(UTC))
     invitation = services.invitation_for(ada, round_.id)
-    return f"/s/{services.invitation_token(invitation.id)}"
+    return f"/s/{personal_token(invitation.id)}"
 
 
 def tab_to(page, selector: str, limit: int = 40) -> None:
@@ -73,6 +73,7 @@ def test_phone_keyboard_only_answer_passes_axe(phone, link, db):
     assert axe_violations(phone) == []
     assert phone.console_errors == []
 
+    assert mix_all() == 1
     answers = dict(db.session.execute(sa.select(Answer.kind, sa.func.coalesce(
         sa.cast(Answer.value_int, sa.String), Answer.value_text))).all())
     assert answers == {"enps": "8", "likert": "4", "choice": "1", "text": "Good week"}

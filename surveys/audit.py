@@ -1,0 +1,180 @@
+"""``flask --app app anonymity audit``: check a live instance against the storage rules.
+
+Each check reads the database as an administrator could and reports what it
+found; :func:`run` returns them all, and the command exits 1 if any failed.
+What the checks cannot see (a live observer of the database server, the
+logs of a proxy in front of the app) is listed in ``docs/anonymity.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from dashboards.models import RoundResult
+from dashboards.results import count_round, stored_trees
+from extensions import db
+from logs import TOKEN_PATH
+from mail.models import OutboxMessage
+from people.models import Person
+from scoring.segments import WHOLE
+from surveys.models import Ballot, Invitation, Response, Round, Survey
+
+SURVEY_MAIL_KINDS = ("invitation", "reminder")
+ANSWER_TABLES = ("responses", "answers", "ballots")
+# A column name that would say when, or who.
+_TELLING_NAME = re.compile(r"(_at|_on|date|time|stamp|person|invitation|token|email|address|user)", re.I)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.detail}"
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def check_ballot_box() -> Check:
+    closed = db.session.scalar(sa.select(sa.func.count()).select_from(Ballot).join(Round, Round.id == Ballot.round_id)
+                               .where(Round.status == "closed"))
+    waiting = db.session.scalar(sa.select(sa.func.count()).select_from(Ballot))
+    return Check("ballot box", closed == 0,
+                 f"{closed} ballots wait for closed rounds; {waiting - closed} wait for open rounds")
+
+
+def check_no_time_in_answers() -> Check:
+    inspector = sa.inspect(db.session.get_bind())
+    problems = []
+    for table in ANSWER_TABLES:
+        for column in inspector.get_columns(table):
+            kind = column["type"]
+            if isinstance(kind, sa.Date | sa.DateTime | sa.Time | sa.Interval) or _TELLING_NAME.search(column["name"]):
+                problems.append(f"{table}.{column['name']}")
+    if _dialect() == "sqlite":
+        for table in ANSWER_TABLES:
+            sql = db.session.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"),
+                                     {"t": table}).scalar() or ""
+            if "WITHOUT ROWID" not in sql.upper():
+                problems.append(f"{table} keeps a rowid (insertion order)")
+    detail = "; ".join(problems) if problems else (
+        f"no date, time, person or order column in {', '.join(ANSWER_TABLES)}"
+        + (" (WITHOUT ROWID tables)" if _dialect() == "sqlite" else ""))
+    return Check("response store", not problems, detail)
+
+
+def check_segments() -> Check:
+    """Every stored (department, manager, tenure band) is shared by k invited people, or by k responses."""
+    segment = (Response.department_id, Response.manager_id, Response.tenure_band)
+    stored = db.session.execute(sa.select(Response.round_id, *segment, sa.func.count()).group_by(
+        Response.round_id, *segment)).all()
+    cell = (Invitation.cell_department_id, Invitation.cell_manager_id, Invitation.cell_tenure_band)
+    invited = {(r, d, m, t): n for r, d, m, t, n in db.session.execute(
+        sa.select(Invitation.round_id, *cell, sa.func.count()).group_by(Invitation.round_id, *cell))}
+    ks = dict(db.session.execute(sa.select(Round.id, Survey.min_group_size).join(Survey)).all())
+    bad, smallest = [], None
+    for round_id, d, m, t, responses in stored:
+        if (d, m, t) == WHOLE:
+            continue
+        crowd = max(invited.get((round_id, d, m, t), 0), responses)
+        smallest = crowd if smallest is None else min(smallest, crowd)
+        if crowd < ks[round_id]:
+            bad.append(f"round {round_id} ({d}, {m}, {t}): {crowd}")
+    detail = (f"{len(stored)} stored segment combinations, each shared by at least k"
+              + (f" (smallest crowd {smallest})" if smallest is not None else ""))
+    return Check("segments", not bad, "; ".join(bad[:10]) + (" ..." if len(bad) > 10 else "") if bad else detail)
+
+
+def check_outbox() -> Check:
+    kinds = OutboxMessage.kind.in_(SURVEY_MAIL_KINDS)
+    sent = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        kinds, OutboxMessage.sent_at.is_not(None)))
+    given_up = db.session.execute(sa.select(OutboxMessage.body_text, OutboxMessage.body_html).where(
+        kinds, OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at.is_(None))).all()
+    with_link = sum(bool(TOKEN_PATH.search(f"{text} {html or ''}")) for text, html in given_up)
+    pending = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        kinds, OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at.is_not(None)))
+    return Check("outbox", sent == 0 and with_link == 0,
+                 f"{sent} sent survey e-mails kept, {with_link} refused ones still hold a link; "
+                 f"{pending} waiting to be sent")
+
+
+def _person_tables() -> list[str]:
+    """Tables whose rows name a person: people itself, anything with a key to it, and the outbox."""
+    names = {Person.__tablename__, OutboxMessage.__tablename__}
+    for table in db.metadata.sorted_tables:
+        if table.name in ANSWER_TABLES or table.name == RoundResult.__tablename__:
+            continue
+        if any(fk.column.table.name in {Person.__tablename__, Invitation.__tablename__}
+               for fk in table.foreign_keys):
+            names.add(table.name)
+    return sorted(names)
+
+
+def check_transaction_ids() -> Check:
+    if _dialect() != "postgresql":
+        return Check("transaction ids", True, "not applicable: SQLite keeps no transaction id in rows")
+    tables = _person_tables()
+    union = " UNION ".join(f"SELECT xmin::text AS x FROM {name}" for name in tables)
+    shared = db.session.execute(sa.text(
+        f"SELECT count(*) FROM responses WHERE xmin::text IN ({union})")).scalar()
+    shared += db.session.execute(sa.text(
+        f"SELECT count(*) FROM answers WHERE xmin::text IN ({union})")).scalar()
+    return Check("transaction ids", shared == 0,
+                 f"{shared} response or answer rows share a transaction id with rows of {len(tables)} "
+                 "tables that name people")
+
+
+def check_stored_results() -> Check:
+    """Every closed round's stored results are what the guard decides for the stored answers."""
+    bad, rounds = [], 0
+    for round_id, k in db.session.execute(sa.select(Round.id, Survey.min_group_size).join(Survey)
+                                          .where(Round.status == "closed").order_by(Round.id)).all():
+        rounds += 1
+        stored = {(r.kind, r.key): r for r in db.session.scalars(
+            sa.select(RoundResult).where(RoundResult.round_id == round_id))}
+        if not stored:
+            bad.append(f"round {round_id}: no stored results")
+            continue
+        trees = stored_trees(round_id)
+        tally = count_round(round_id)
+        expected = {(row["kind"], row["key"]): row for row in tally.rows(round_id, trees, k)}
+        for key, row in stored.items():
+            want = expected.get(key)
+            if row.shown and row.responses < k:
+                bad.append(f"round {round_id} {key}: shown with {row.responses} responses")
+            elif want is None:
+                if row.shown:
+                    bad.append(f"round {round_id} {key}: shown, but no stored answer belongs to it")
+            elif (row.responses, row.shown) != (want["responses"], want["shown"]) or (
+                    row.shown and row.histograms != want["histograms"]):
+                bad.append(f"round {round_id} {key}: stored {row.responses}/{row.shown}, "
+                           f"answers give {want['responses']}/{want['shown']}")
+        shown = {key for key, row in stored.items() if row.shown}
+        atoms: Counter[frozenset] = Counter()
+        for groups, n in tally._cell_groups(trees):
+            atoms[frozenset(g for g in groups if g in shown)] += n
+        bad.extend(f"round {round_id}: {n} people share exactly the shown groups {sorted(atom)}"
+                   for atom, n in atoms.items() if atom and 0 < n < k)
+    return Check("stored results", not bad,
+                 "; ".join(bad[:10]) + (" ..." if len(bad) > 10 else "") if bad
+                 else f"{rounds} closed rounds: every shown group and every combination of them holds 0 or ≥ k")
+
+
+CHECKS = (check_ballot_box, check_no_time_in_answers, check_segments, check_outbox, check_transaction_ids,
+          check_stored_results)
+
+
+def run() -> list[Check]:
+    results = [check() for check in CHECKS]
+    db.session.rollback()
+    return results
+

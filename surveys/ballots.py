@@ -1,0 +1,123 @@
+"""The ballot box: answers wait here, then reach the response store mixed.
+
+``cast`` writes a ballot in the same transaction that marks the invitation
+answered, so one response per invitation holds and a crash loses nothing.
+A ballot names no person, invitation, token or time, only the round and
+the invitee's generalised segment, but while it waits its row was written
+in the same transaction as the invitation's mark (on PostgreSQL the two
+share a transaction id).
+
+``mix`` therefore moves ballots into ``responses`` and ``answers`` in
+batches of at least k (all that remain once the round has closed): it
+deletes them and writes the batch in shuffled order with new random keys,
+in a transaction that writes nothing about people. A last batch smaller
+than k is made up to k with responses taken back from earlier batches. After it, no stored
+value, row order or transaction id tells which invitation a response came
+from; within a batch, an observer can narrow a response down to the batch,
+a crowd of at least k.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+
+from extensions import db
+from surveys.models import Answer, Ballot, Invitation, Response, Round
+
+_shuffle = secrets.SystemRandom().shuffle
+
+
+def cast(invitation: Invitation, values: Mapping[int, tuple[int | None, str | None]]) -> None:
+    """Add the ballot for ``invitation`` (already claimed as answered) to the session; the caller commits."""
+    db.session.add(Ballot(
+        id=uuid.uuid4(), round_id=invitation.round_id, department_id=invitation.cell_department_id,
+        manager_id=invitation.cell_manager_id, tenure_band=invitation.cell_tenure_band,
+        answers=[[qid, number, text] for qid, (number, text) in values.items()]))
+
+
+def waiting(round_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Ballot).where(Ballot.round_id == round_id))
+
+
+def mix(round_id: int, k: int, *, final: bool) -> int:
+    """Move the round's ballots into the response store if at least ``k`` wait (any number if ``final``).
+
+    Runs in the caller's transaction, which must write nothing about people;
+    the caller commits. If another mixer claimed ballots first and fewer than
+    ``k`` are left, the transaction is rolled back. Returns how many ballots were moved (0 when fewer
+    than ``k`` waited). Safe under concurrent callers: ballots are claimed by
+    deleting them, so each reaches the store once.
+    """
+    if not final and waiting(round_id) < k:
+        return 0
+    ballots = db.session.execute(sa.delete(Ballot).where(Ballot.round_id == round_id).returning(
+        Ballot.department_id, Ballot.manager_id, Ballot.tenure_band, Ballot.answers)).all()
+    if not final and len(ballots) < k:
+        # Another mixer took most of them first: put the rest back by rolling back, for a later batch of k.
+        db.session.rollback()
+        return 0
+    moved = len(ballots)
+    if not moved:
+        return 0
+    if final and moved < k:
+        ballots += _take_back(round_id, k - moved)
+    _shuffle(ballots)
+    kinds = _question_kinds(round_id)
+    responses, answers = [], []
+    for department_id, manager_id, band, values in ballots:
+        key = uuid.uuid4()
+        responses.append({"id": key, "round_id": round_id, "department_id": department_id,
+                          "manager_id": manager_id, "tenure_band": band})
+        answers.extend({"response_id": key, "question_id": qid, "kind": kinds[qid], "value_int": number,
+                        "value_text": text} for qid, number, text in values if qid in kinds)
+    db.session.execute(sa.insert(Response), responses)
+    if answers:
+        db.session.execute(sa.insert(Answer), answers)
+    return moved
+
+
+def _take_back(round_id: int, count: int) -> list[tuple]:
+    """Remove ``count`` random stored responses of the round and return them as ballots.
+
+    A last batch smaller than k would be a crowd smaller than k for anyone who
+    can tell batches apart (on PostgreSQL, by transaction id), so it is made
+    up to k with responses taken back from earlier batches and written again.
+    """
+    ids = list(db.session.scalars(sa.select(Response.id).where(Response.round_id == round_id)))
+    chosen = secrets.SystemRandom().sample(ids, min(count, len(ids)))
+    if not chosen:
+        return []
+    values: dict = {key: [] for key in chosen}
+    for response_id, qid, number, text in db.session.execute(
+            sa.select(Answer.response_id, Answer.question_id, Answer.value_int, Answer.value_text)
+            .where(Answer.response_id.in_(chosen))):
+        values[response_id].append([qid, number, text])
+    taken = [(d, m, t, values[key]) for key, d, m, t in db.session.execute(
+        sa.select(Response.id, Response.department_id, Response.manager_id, Response.tenure_band)
+        .where(Response.id.in_(chosen)))]
+    db.session.execute(sa.delete(Answer).where(Answer.response_id.in_(chosen)))
+    db.session.execute(sa.delete(Response).where(Response.id.in_(chosen)))
+    return taken
+
+
+def _question_kinds(round_id: int) -> dict[int, str]:
+    from surveys.models import Question
+
+    survey_id = sa.select(Round.survey_id).where(Round.id == round_id).scalar_subquery()
+    return dict(db.session.execute(sa.select(Question.id, Question.kind).where(Question.survey_id == survey_id)).all())
+
+
+def rounds_to_mix() -> list[tuple[int, int, bool]]:
+    """(round id, k, final) for every round with ballots to move now: open rounds with k or more
+    waiting, and closed rounds with any (which a crash between closing and mixing could leave)."""
+    from surveys.models import Survey
+
+    rows = db.session.execute(
+        sa.select(Ballot.round_id, Survey.min_group_size, Round.status, sa.func.count())
+        .join(Round, Round.id == Ballot.round_id).join(Survey, Survey.id == Round.survey_id)
+        .group_by(Ballot.round_id, Survey.min_group_size, Round.status)).all()
+    return [(round_id, k, status == "closed") for round_id, k, status, n in rows if status == "closed" or n >= k]

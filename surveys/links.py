@@ -1,0 +1,57 @@
+"""Personal survey links: a random token per e-mail, stored only as its SHA-256.
+
+The token is 32 random bytes (256 bits), so no id can be read from it and
+none can be guessed. Each invitation or reminder e-mail gets a token of its
+own; all of an invitation's links open the same survey. Links are deleted
+when the round closes. The answer page posts the token in the form body, to
+a URL that carries none, and ``logs.redact`` keeps tokens out of every log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from errors import NotFound
+from extensions import db
+from surveys.models import Invitation, InvitationLink
+
+ANSWER_PATH = "/s/"
+TOKEN_BYTES = 32
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(invitation_id: int) -> str:
+    """A fresh token that opens this invitation (added to the session; the caller commits)."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    db.session.add(InvitationLink(token_hash=_hash(token), invitation_id=invitation_id))
+    return token
+
+
+def personal_link(token: str) -> str:
+    """The link at the public address (built without a request: ``tick`` runs from cron)."""
+    return f"{current_app.config['POLSO_BASE_URL'].rstrip('/')}{ANSWER_PATH}{token}"
+
+
+def invitation_from_token(token: object) -> Invitation:
+    """:raise NotFound: for a token that opens no invitation."""
+    invitation = None
+    if isinstance(token, str) and 0 < len(token) <= 200:
+        invitation = db.session.scalar(sa.select(Invitation).join(InvitationLink).where(
+            InvitationLink.token_hash == _hash(token)))
+    if invitation is None:
+        raise NotFound(_("This link is not valid."))
+    return invitation
+
+
+def delete_round_links(round_id: int) -> int:
+    """Forget every link of a round (it is closed: they open nothing any more); the caller commits."""
+    return db.session.execute(sa.delete(InvitationLink).where(InvitationLink.invitation_id.in_(
+        sa.select(Invitation.id).where(Invitation.round_id == round_id)))).rowcount
