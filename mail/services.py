@@ -8,7 +8,9 @@ and reschedules failures with exponential backoff, so an SMTP outage loses
 nothing; a message the server refuses permanently (a 5xx reply) is not
 retried. With no ``MAIL_SERVER`` configured, messages go to the ``polso.mail``
 log instead. ``purge_sent`` (also run by ``tick``) deletes messages sent long
-ago.
+ago. Survey invitations and reminders are deleted as soon as they are sent
+(``EPHEMERAL_KINDS``): the outbox keeps no record of who was invited to, or
+reminded of, which round.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from extensions import db
+from logs import redact
 from mail.models import OutboxMessage
 
 logger = logging.getLogger("polso.mail")
@@ -39,6 +42,9 @@ MAX_BACKOFF = timedelta(hours=6)
 # 1, 2, 4 ... 256 minutes, then every 6 hours: the last attempt comes about three days after the
 # first, longer than a long-weekend outage. Then the message stays unsent with next_attempt_at NULL.
 MAX_ATTEMPTS = 20
+# Survey invitations and reminders: once sent, the row is deleted, so the outbox keeps no record of
+# who was invited to or reminded of which round; one given up on keeps its address but not its link.
+EPHEMERAL_KINDS = frozenset({"invitation", "reminder"})
 # How long a sent message is kept (the default of purge_sent; tick uses MAIL_SENT_RETENTION_DAYS).
 SENT_RETENTION = timedelta(days=90)
 # 5xx replies that mean "authenticate (better)": a problem of our configuration, not of the message,
@@ -143,9 +149,12 @@ def send_pending(now: datetime, *, batch: int = 100) -> SendReport:
                 _reschedule(message, error, now)
                 failed += 1
             else:
-                message.sent_at = now
-                message.next_attempt_at = None
-                message.claimed_until = None
+                if message.kind in EPHEMERAL_KINDS:
+                    db.session.delete(message)
+                else:
+                    message.sent_at = now
+                    message.next_attempt_at = None
+                    message.claimed_until = None
                 sent += 1
             db.session.commit()
     return SendReport(sent=sent, failed=failed, skipped=skipped)
@@ -249,16 +258,26 @@ def _claim(message_id: int, now: datetime, clock: datetime) -> OutboxMessage | N
     return db.session.get(OutboxMessage, message_id)
 
 
+def _forget_links(message: OutboxMessage) -> None:
+    """A survey e-mail left for an operator keeps its address, never its personal link."""
+    if message.kind in EPHEMERAL_KINDS:
+        message.body_text = redact(message.body_text)
+        message.body_html = redact(message.body_html) if message.body_html else message.body_html
+        message.dedupe_key = None
+
+
 def _reschedule(message: OutboxMessage, error: Exception, now: datetime) -> None:
     message.attempts += 1
     message.last_error = f"{type(error).__name__}: {error}"[:2000]
     message.claimed_until = None
     if is_permanent_failure(error):
         message.next_attempt_at = None
+        _forget_links(message)
         logger.error("E-mail %s to %s was refused permanently (attempt %d), not retrying: %s",
                      message.id, message.to_address, message.attempts, message.last_error)
     elif message.attempts >= MAX_ATTEMPTS:
         message.next_attempt_at = None
+        _forget_links(message)
         logger.error("Giving up on e-mail %s to %s after %d attempts: %s",
                      message.id, message.to_address, message.attempts, message.last_error)
     else:

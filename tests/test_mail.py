@@ -55,7 +55,7 @@ def test_queued_message_is_not_sent_until_send_pending(db, smtp):
 
 def test_send_pending_delivers_subject_bodies_and_addresses_over_smtp(db, smtp):
     queue("ada@example.com", "Your pulse is open", "Answer here: https://x/1", body_html="<p>Answer <b>here</b></p>",
-          kind="invitation", now=NOW)
+          kind="test", now=NOW)
     db.session.commit()
 
     send_pending(NOW)
@@ -89,7 +89,7 @@ def test_one_smtp_connection_serves_a_whole_batch(db, smtp):
 
 def test_without_mail_server_messages_are_logged_and_marked_sent(app, db, caplog):
     app.config["MAIL_SERVER"] = None
-    queue("ada@example.com", "Your pulse is open", "Answer here.", body_html="<p>Answer.</p>", kind="invitation",
+    queue("ada@example.com", "Your pulse is open", "Answer here.", body_html="<p>Answer.</p>", kind="test",
           now=NOW)
     db.session.commit()
     caplog.set_level(logging.INFO, logger="polso.mail")

@@ -60,11 +60,21 @@ def test_tick_before_the_first_opening_does_nothing(db, org):
 
 def test_tick_opens_the_round_and_invites_active_employees_hired_in_time(db, org):
     weekly()
-    report = services.tick(DURING)
+    report = services.tick(DURING, send_mail=False)
     assert len(report.opened) == 1
     # never contractors, deactivated people, or people hired after the round opened
     assert invited_emails(report.opened[0]) == ["boss@example.com", "ops@example.com", "seller@example.com"]
     assert sorted(m.to_address for m in outbox("invitation")) == invited_emails(report.opened[0])
+
+
+def test_sent_invitations_and_reminders_leave_no_row_in_the_outbox(db, org, smtp):
+    weekly()
+    round_id = services.tick(DURING).opened[0]
+    remind_at = db.session.get(Round, round_id).remind_at
+    assert services.tick(remind_at).reminded == 3
+    assert len(smtp.messages) == 6
+    db.session.expire_all()
+    assert outbox("invitation") == [] and outbox("reminder") == []
 
 
 def test_audience_is_a_department_subtree(db, org):
@@ -75,7 +85,7 @@ def test_audience_is_a_department_subtree(db, org):
 
 def test_invitation_email_is_in_the_recipients_language_with_a_personal_link(db, org):
     weekly()
-    services.tick(DURING)
+    services.tick(DURING, send_mail=False)
     by_person = {m.to_address: m for m in outbox("invitation")}
     italian, english = by_person["boss@example.com"], by_person["seller@example.com"]
     assert "sondaggio" in italian.subject.lower() and "Weekly pulse" in italian.subject
@@ -87,8 +97,8 @@ def test_invitation_email_is_in_the_recipients_language_with_a_personal_link(db,
 
 def test_second_tick_at_the_same_time_does_nothing_new(db, org):
     weekly()
-    first = services.tick(DURING)
-    second = services.tick(DURING)
+    first = services.tick(DURING, send_mail=False)
+    second = services.tick(DURING, send_mail=False)
     assert second.opened == [] and second.invited == 0 and second.reminded == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 1
     assert len(outbox("invitation")) == first.invited == 3
@@ -118,9 +128,9 @@ def test_reminder_goes_once_and_only_to_those_who_have_not_answered(db, org):
     answered = services.invitation_for(org["seller"], round_id)
     services.submit_response(answered, {answered.round.survey.questions[0].id: 9}, DURING, from_form=False)
     remind_at = db.session.get(Round, round_id).remind_at
-    assert services.tick(remind_at - timedelta(minutes=1)).reminded == 0
-    assert services.tick(remind_at).reminded == 2
-    assert services.tick(remind_at + timedelta(hours=1)).reminded == 0
+    assert services.tick(remind_at - timedelta(minutes=1), send_mail=False).reminded == 0
+    assert services.tick(remind_at, send_mail=False).reminded == 2
+    assert services.tick(remind_at + timedelta(hours=1), send_mail=False).reminded == 0
     assert sorted(m.to_address for m in outbox("reminder")) == ["boss@example.com", "ops@example.com"]
 
 
