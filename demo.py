@@ -278,6 +278,9 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
             answers.extend((response_key, *value) for value in values)
         bulk_insert(Invitation.__table__, ["round_id", "person_id", "answered", "cell_department_id",
                                            "cell_manager_id", "cell_tenure_band"], invitations)
+        # Answers are written in a transaction of their own, as mixing does: on PostgreSQL rows written
+        # together share a transaction id, which would tie the responses to the invitations.
+        db.session.commit()
         bulk_insert(Response.__table__, ["id", "round_id", "department_id", "manager_id", "tenure_band"], responses)
         bulk_insert(Answer.__table__, ["response_id", "question_id", "kind", "value_int", "value_text"], answers)
         for department_id, count in invited_by_department.items():
@@ -286,6 +289,7 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
         bulk_insert(RoundResult.__table__, RESULT_COLUMNS, [
             tuple(json.dumps(row[c]) if c in JSON_COLUMNS and row[c] is not None else row[c] for c in RESULT_COLUMNS)
             for row in result_rows])
+        db.session.commit()
         invited_counts.append({"id": round_id, "invited_count": len(invitations)})
         counts["invitations"] += len(invitations)
         counts["responses"] += len(responses)
@@ -322,8 +326,11 @@ def seed(employees: int, weeks: int, seed: int, if_empty: bool):
     today = date.today()
     org = build_org(employees, seed, today)
     try:
+        # Several transactions, so that no answer shares one with a row naming a person (see seed_pulse).
         write_org(org)
+        db.session.commit()
         pulse = seed_pulse(weeks, seed, today)
+        db.session.commit()
         extra = {**oneonones_demo.seed(random.Random(seed * 31 + 2), today),
                  **rewards_demo.seed(random.Random(seed * 37 + 3), today)}
         db.session.commit()
