@@ -11,6 +11,7 @@ import random
 import secrets
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -242,12 +243,12 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
         invitations, ballots = [], []
         # Counted here as they are drawn: re-reading 6,000 responses a round would double the seed time.
         tally = RoundTally(question_sizes(round_id))
-        invited_by_department: dict[int | None, int] = {}
+        invited_by_segment: Counter = Counter()
         for person in invited:
             segment = cells[person.id]
             answered = rng.random() < team_turnout[person.department_id]
             invitations.append((round_id, person.id, answered, *segment))
-            invited_by_department[segment[0]] = invited_by_department.get(segment[0], 0) + 1
+            invited_by_segment[segment] += 1
             if not answered:
                 continue
             base, drift = DIVISION_MOOD.get(division(person.department_id), (0.0, 0.0))
@@ -283,8 +284,8 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
         db.session.commit()
         bulk_insert(Response.__table__, ["id", "round_id", "department_id", "manager_id", "tenure_band"], responses)
         bulk_insert(Answer.__table__, ["response_id", "question_id", "kind", "value_int", "value_text"], answers)
-        for department_id, count in invited_by_department.items():
-            tally.add_invited(department_id, count)
+        for segment, count in invited_by_segment.items():
+            tally.add_invited(*segment, count)
         result_rows = tally.rows(round_id, trees, survey.min_group_size)
         bulk_insert(RoundResult.__table__, RESULT_COLUMNS, [
             tuple(json.dumps(row[c]) if c in JSON_COLUMNS and row[c] is not None else row[c] for c in RESULT_COLUMNS)

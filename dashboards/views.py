@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import format_decimal, get_locale
@@ -19,6 +20,8 @@ from people.services import department_choices
 from scoring import COMMENT_THRESHOLD, MIN_DRIVER_N
 
 bp = Blueprint("dashboards", __name__)
+# What the anonymity promise covers and what it does not; the Methodology page links to it.
+ANONYMITY_DOC = Path(__file__).resolve().parents[1] / "docs" / "anonymity.md"
 bp.add_app_template_global(guarded_style_ids, "plotly_guarded_style_ids")
 
 
@@ -36,6 +39,8 @@ def pct_filter(value: float | None) -> str:
 def hidden_reason(reason: str | None, k: int) -> str:
     if reason == "below_k":
         return _("Hidden: fewer than %(k)s responses.", k=k)
+    if reason == "too_few_invited":
+        return _("Hidden: fewer than %(k)s people in this group.", k=k)
     if reason in ("no_results", "round_open"):
         return _("No results for this group.")
     return _("Hidden so that a group of fewer than %(k)s people cannot be worked out from other results.", k=k)
@@ -205,4 +210,16 @@ def plotly_stylesheet():
 @login_required
 def methodology():
     return render_template("scoring/methodology.html", min_group_size=current_app.config["POLSO_MIN_GROUP_SIZE"],
-                           comment_threshold=COMMENT_THRESHOLD, min_driver_n=MIN_DRIVER_N)
+                           comment_threshold=COMMENT_THRESHOLD, min_driver_n=MIN_DRIVER_N,
+                           anonymity_doc_url=url_for("dashboards.anonymity_doc"))
+
+
+@bp.route("/methodology/anonymity.md")
+@login_required
+def anonymity_doc():
+    """``docs/anonymity.md`` as plain text, for the same readers as the Methodology page."""
+    try:
+        text = ANONYMITY_DOC.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        abort(404)
+    return current_app.response_class(text, mimetype="text/plain")

@@ -9,7 +9,6 @@ logs of a proxy in front of the app) is listed in ``docs/anonymity.md``.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -159,14 +158,24 @@ def check_stored_results() -> Check:
                 bad.append(f"round {round_id} {key}: stored {row.responses}/{row.shown}, "
                            f"answers give {want['responses']}/{want['shown']}")
         shown = {key for key, row in stored.items() if row.shown}
-        atoms: Counter[frozenset] = Counter()
-        for groups, n in tally._cell_groups(trees):
-            atoms[frozenset(g for g in groups if g in shown)] += n
-        bad.extend(f"round {round_id}: {n} people share exactly the shown groups {sorted(atom)}"
-                   for atom, n in atoms.items() if atom and 0 < n < k)
+        cells, groups = tally.guard_input(trees)
+        members = {g: groups.get(g, set()) for g in shown}
+        checks = [("invited people", shown, lambda cell: cell.invited),
+                  ("respondents", shown, lambda cell: cell.respondents)]
+        for index, question in enumerate(tally.guarded_questions()):
+            with_answers = {g for g in shown if str(question) in (stored[g].histograms or {})}
+            checks.append((f"answers to question {question}", with_answers, lambda cell, i=index: cell.answers[i]))
+        for what, visible, value in checks:
+            atoms: dict[frozenset, int] = {}
+            for index, cell in enumerate(cells):
+                signature = frozenset(g for g in visible if index in members[g])
+                atoms[signature] = atoms.get(signature, 0) + value(cell)
+            bad.extend(f"round {round_id}: {n} {what} in exactly the shown groups {sorted(atom)[:3]}"
+                       f"{' ...' if len(atom) > 3 else ''}" for atom, n in atoms.items() if atom and 0 < n < k)
     return Check("stored results", not bad,
                  "; ".join(bad[:10]) + (" ..." if len(bad) > 10 else "") if bad
-                 else f"{rounds} closed rounds: every shown group and every combination of them holds 0 or ≥ k")
+                 else f"{rounds} closed rounds: every combination of shown groups holds 0 or ≥ k invited people, "
+                      "respondents and answers to each question")
 
 
 CHECKS = (check_ballot_box, check_no_time_in_answers, check_segments, check_outbox, check_transaction_ids,

@@ -33,7 +33,7 @@ def tick(now: datetime):
     others = "".join(f", {name.replace('_', ' ')} {count}"
                      for name, count in {**summary.oneonones, **summary.rewards, **summary.housekeeping}.items())
     click.echo(f"{now.isoformat()}: opened {len(report.opened)} round(s), invited {report.invited}, "
-               f"reminded {report.reminded}, closed {len(report.closed)}{others}; "
+               f"reminded {report.reminded}, closed {len(report.closed)}, mixed {report.mixed} answer(s){others}; "
                f"e-mail sent {mail.sent}, failed {mail.failed}.")
 
 

@@ -44,7 +44,7 @@ def test_department_subtree_totals_include_children(db, closed, org):
 
 def test_tiny_department_is_stored_generalised_and_shown_as_too_small(db, closed, org):
     groups = {g.label: g for g in services.department_breakdown(closed["survey"], closed["round"])}
-    assert not groups["Tiny"].shown and groups["Tiny"].reason == "below_k"
+    assert not groups["Tiny"].shown and groups["Tiny"].reason == "too_few_invited"
     assert groups["Tiny"].n is None and groups["Tiny"].enps is None
     survey, round_ = closed["survey"], closed["round"]
     parent = services.results_for_round(survey, round_, services.Scope("department", org["parent"].id))
@@ -72,7 +72,7 @@ def figures_in(html: str) -> list[dict]:
 def test_page_filtered_to_the_tiny_department_shows_no_number(client, closed, org):
     login(client, "hr@example.com")
     html = client.get(f"/results?department={org['tiny'].id}").get_data(as_text=True)
-    assert "Hidden: fewer than 5 responses." in html
+    assert "Hidden: fewer than 5 people in this group." in html
     assert 'id="headline-score"' not in html
     for figure in figures_in(html):
         for trace in figure["data"]:
@@ -86,7 +86,7 @@ def test_breakdown_row_of_a_hidden_department_has_no_numbers(client, closed, org
     html = client.get("/results").get_data(as_text=True)
     row = re.search(r"<th scope=\"row\">Tiny</th>(.*?)</tr>", html, re.S).group(1)
     text = re.sub(r"<[^>]+>", "", row)
-    assert text.strip() == "Hidden: fewer than 5 responses."
+    assert text.strip() == "Hidden: fewer than 5 people in this group."
     assert "TINY-SECRET-COMMENT" in html  # company level: 27 responses, comments shown
 
 
@@ -125,7 +125,7 @@ def test_api_suppresses_the_tiny_department_without_numbers(client, closed, org,
     headers = api_token("hr@example.com")
     body = client.get(f"/api/v1/rounds/{closed['round'].id}/results?department_id={org['tiny'].id}",
                       headers=headers).get_json()
-    assert body == {"round_id": closed["round"].id, "suppressed": True, "reason": "below_k", "min_group_size": 5}
+    assert body == {"round_id": closed["round"].id, "suppressed": True, "reason": "too_few_invited", "min_group_size": 5}
     company = client.get(f"/api/v1/rounds/{closed['round'].id}/results", headers=headers).get_json()
     assert company["n"] == 27 and company["enps"]["n"] == 27
     assert set(company["enps"]) == {"n", "promoters", "passives", "detractors", "score", "ci_low", "ci_high",
@@ -137,7 +137,7 @@ def test_api_trend_by_department_suppresses_hidden_departments(client, closed, o
                       headers=api_token("hr@example.com")).get_json()
     departments = {d["name"]: d for d in body["points"][0]["departments"]}
     assert departments["Tiny"] == {"department_id": org["tiny"].id, "name": "Tiny", "suppressed": True,
-                                   "reason": "below_k", "min_group_size": 5}
+                                   "reason": "too_few_invited", "min_group_size": 5}
     assert body["points"][0]["company"]["n"] == 27
 
 
@@ -157,7 +157,7 @@ def test_api_bad_filters_are_422(client, closed, api_token, query, field):
 def test_manager_of_a_team_under_k_sees_why_and_no_number(client, closed, org):
     login(client, "tinyboss@example.com")
     html = client.get("/results").get_data(as_text=True)
-    assert "Hidden: fewer than 5 responses." in html
+    assert "Hidden: fewer than 5 people in this group." in html
     assert 'id="headline-score"' not in html and "TINY-SECRET-COMMENT" not in html
     for figure in figures_in(html):
         for trace in figure["data"]:
@@ -312,7 +312,7 @@ def test_recount_applies_todays_guard_to_rounds_closed_before_it_with_the_trees_
     round_id = straddling["round"].id
     # as an older version might have stored it: small groups shown
     small = db.session.execute(sa.update(RoundResult).where(RoundResult.round_id == round_id,
-                                                            RoundResult.reason == "below_k")
+                                                            RoundResult.reason.in_(["below_k", "too_few_invited"]))
                                .values(shown=True, reason=None)).rowcount
     assert small > 0
     # and the organisation has changed since: Mia now reports to nobody, which must not matter
