@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from dashboards import results
-from dashboards.models import SharedRound
+from dashboards.models import RoundResult, SharedRound
 from dashboards.results import Counts
 from errors import Conflict, Forbidden, NotFound
 from extensions import db
@@ -175,45 +175,23 @@ def scope_for(viewer: Person, department_id: int | None = None, manager_id: int 
 def _results_for(survey: Survey, rounds: list[Round], scope: Scope) -> dict[int, GroupResult]:
     """Each round's result for the scope, with the verdict the guard gave when the round closed.
 
-    The guard ran then over the whole cut of the round (``dashboards.results``);
-    a manager's team is also checked against its department here (``_cross_cut``).
+    The guard ran then over every cut of the round at once (``dashboards.results``);
+    nothing is decided here.
     """
     ids = [r.id for r in rounds]
     if not ids:
         return {}
-    k = survey.min_group_size
     kind, key = ("company", 0) if scope.cut == "company" else (scope.cut, scope.key)
     found = results.load(ids, kind, keys=[key])
     label = labels(scope.cut, [scope.key]).get(scope.key, "") if scope.cut != "company" else ""
-    department_n = _department_sizes_for_manager(ids, scope) if scope.cut == "manager" else {}
     out: dict[int, GroupResult] = {}
     for round_id in ids:
         counts = found.get(round_id, {}).get(key)
         if counts is None:
             out[round_id] = GroupResult(scope.key, label, False, "no_results")
             continue
-        vis = counts.visibility
-        if vis.shown and scope.cut == "manager":
-            vis = _cross_cut(vis, counts.responses, department_n.get(round_id), k)
-        out[round_id] = group_result(survey, scope.key, label, vis, counts)
+        out[round_id] = group_result(survey, scope.key, label, counts.visibility, counts)
     return out
-
-
-def _department_sizes_for_manager(round_ids: list[int], scope: Scope) -> dict[int, int | None]:
-    """For a manager's team: per round, the size of the manager's department subtree if it is shown."""
-    manager = db.session.get(Person, scope.key)
-    if manager is None or manager.department_id is None:
-        return {}
-    rows = results.load(round_ids, "department", keys=[manager.department_id])
-    return {round_id: (c.responses if c.visibility.shown else None)
-            for round_id, group in rows.items() for c in group.values()}
-
-
-def _cross_cut(vis: Visibility, team_n: int, department_n: int | None, k: int) -> Visibility:
-    """A team that would differ by 1..k-1 from its shown department is hidden (the two cuts nest)."""
-    if department_n is not None and 0 < abs(department_n - team_n) < k:
-        return Visibility(False, False, "cross_cut")
-    return vis
 
 
 # --- Surveys, rounds, sharing ------------------------------------------------------------
@@ -320,17 +298,52 @@ class Dashboard:
     impacts: list[DriverImpactRow]
     comments: list[str]
     k: int
+    # Set when a manager's own team could not be shown and this is the nearest larger group that can.
+    rolled_up_from: str | None = None
+
+
+def nearest_shown_group(round_: Round, scope: Scope) -> Scope | None:
+    """For a manager's team the guard hid in ``round_``: the nearest larger group it shows.
+
+    Up the manager tree as it stood in the round (their manager's organisation, and so on),
+    then the company. Any shown group is safe for anyone to see: the guard's invariant is over
+    all viewers together. None if nothing above passes.
+    """
+    rows = {key: (parent, shown) for key, parent, shown in db.session.execute(
+        sa.select(RoundResult.key, RoundResult.parent_key, RoundResult.shown)
+        .where(RoundResult.round_id == round_.id, RoundResult.kind == scope.cut))}
+    seen = {scope.key}
+    node = rows.get(scope.key, (None, False))[0]
+    while node is not None and node in rows and node not in seen:
+        seen.add(node)
+        if rows[node][1]:
+            return Scope(scope.cut, node)
+        node = rows[node][0]
+    company = db.session.scalar(sa.select(RoundResult.shown).where(
+        RoundResult.round_id == round_.id, RoundResult.kind == "company"))
+    return Scope("company") if company else None
 
 
 def dashboard(survey: Survey, scope: Scope, *, first: date | None = None, last: date | None = None,
               rounds: list[Round] | None = None, with_comments: bool = True,
-              rng: random.Random | None = None) -> Dashboard:
+              rng: random.Random | None = None, roll_up: bool = False) -> Dashboard:
     """Everything a results page shows for one scope, each number already through the guard.
 
     ``rounds`` limits it to given closed rounds (the shared page), else all closed
     rounds between ``first`` and ``last``. Driver impact and comments only at company level.
+    With ``roll_up``, a manager's team that the guard hid in the latest round is replaced by
+    the nearest larger group it shows (``nearest_shown_group``), and ``rolled_up_from`` says so.
     """
     rounds = rounds if rounds is not None else closed_rounds(survey, first, last)
+    if roll_up and rounds and scope.cut == "manager":
+        latest_result = _results_for(survey, rounds[-1:], scope)[rounds[-1].id]
+        target = None if latest_result.shown else nearest_shown_group(rounds[-1], scope)
+        if target is not None:
+            dash = dashboard(survey, target, rounds=rounds, with_comments=False, rng=rng)
+            # The larger group as a whole only: its other teams are not this manager's to see.
+            dash.breakdown, dash.impacts = [], []
+            dash.rolled_up_from = labels(scope.cut, [scope.key]).get(scope.key, "")
+            return dash
     per_round = _results_for(survey, rounds, scope)
     points = trend([(r.closes_at.date().isoformat(), per_round[r.id].enps) for r in rounds])
     latest = per_round[rounds[-1].id] if rounds else None

@@ -139,7 +139,7 @@ def page_model(dash: services.Dashboard) -> dict:
 @manager_required
 def results():
     survey, scope = _request_scope()
-    dash = services.dashboard(survey, scope, first=_date_arg("from"), last=_date_arg("to"))
+    dash = services.dashboard(survey, scope, first=_date_arg("from"), last=_date_arg("to"), roll_up=True)
     choices = {"surveys": services.surveys_with_results(),
                "departments": department_choices() if current_user.is_hr else [],
                "teams": services.team_choices(current_user)}
@@ -152,7 +152,7 @@ def results():
 @manager_required
 def export(fmt: str):
     survey, scope = _request_scope()
-    dash = services.dashboard(survey, scope, first=_date_arg("from"), last=_date_arg("to"))
+    dash = services.dashboard(survey, scope, first=_date_arg("from"), last=_date_arg("to"), roll_up=True)
     frame = export_frame(dash, str(get_locale() or 'en'))
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     if fmt == "csv":

@@ -125,7 +125,8 @@ def test_api_suppresses_the_tiny_department_without_numbers(client, closed, org,
     headers = api_token("hr@example.com")
     body = client.get(f"/api/v1/rounds/{closed['round'].id}/results?department_id={org['tiny'].id}",
                       headers=headers).get_json()
-    assert body == {"round_id": closed["round"].id, "suppressed": True, "reason": "too_few_invited", "min_group_size": 5}
+    assert body == {"round_id": closed["round"].id, "suppressed": True, "reason": "too_few_invited",
+                    "min_group_size": 5}
     company = client.get(f"/api/v1/rounds/{closed['round'].id}/results", headers=headers).get_json()
     assert company["n"] == 27 and company["enps"]["n"] == 27
     assert set(company["enps"]) == {"n", "promoters", "passives", "detractors", "score", "ci_low", "ci_high",
@@ -154,11 +155,30 @@ def test_api_bad_filters_are_422(client, closed, api_token, query, field):
     assert response.status_code == 422 and field in response.get_json()["error"]["fields"]
 
 
-def test_manager_of_a_team_under_k_sees_why_and_no_number(client, closed, org):
+def test_manager_of_a_team_under_k_sees_the_nearest_larger_group_labelled(client, closed, org):
     login(client, "tinyboss@example.com")
     html = client.get("/results").get_data(as_text=True)
-    assert "Hidden: fewer than 5 people in this group." in html
-    assert 'id="headline-score"' not in html and "TINY-SECRET-COMMENT" not in html
+    boss_org = services.results_for_round(closed["survey"], closed["round"], services.Scope("manager", org["boss"].id))
+    assert boss_org.shown
+    assert ("The results of your team cannot be shown on their own; this is Bea Boss's whole organisation "
+            f"({boss_org.n} answers).") in html
+    assert 'id="headline-score"' in html and "TINY-SECRET-COMMENT" not in html
+    # the larger group as a whole only: none of its other teams or departments is broken out
+    assert "Big" not in html.split('id="roll-up"')[1].split("</main>")[0] or "breakdown" not in html
+
+
+def test_manager_whose_team_and_everything_above_is_hidden_sees_why_and_no_number(client, factory, db):
+    boss = factory.person("small@example.com", name="Sam Small")
+    for i in range(3):
+        factory.person(f"r{i}@example.com", manager=boss)
+    surveys.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
+                           "questions": [{"library_key": "enps", "required": True}]}, NOW)
+    round_id = tasks.tick(NOW).pulses.opened[0]
+    tasks.tick(db.session.get(surveys.Round, round_id).closes_at)
+    login(client, "small@example.com")
+    html = client.get("/results").get_data(as_text=True)
+    assert "Hidden: fewer than 5 people in this group." in html and 'id="roll-up"' not in html
+    assert 'id="headline-score"' not in html
     for figure in figures_in(html):
         for trace in figure["data"]:
             assert all(v is None for v in trace.get("y", []) if not isinstance(v, str))
