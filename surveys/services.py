@@ -7,6 +7,7 @@ anything is written. Functions that depend on time take ``now`` (UTC).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from surveys.models import (
     Survey,
 )
 
+logger = logging.getLogger("polso.surveys")
 OPENING_TIME = time(9, 0)
 CADENCE_STEP = {
     "weekly": relativedelta(weeks=1),
@@ -265,13 +267,17 @@ def _require_editable(survey: Survey) -> None:
 
 
 def update_survey(survey: Survey, data: Mapping[str, Any], now: datetime) -> Survey:
-    """Change a survey's settings; the group size (and questions) only before its first round."""
+    """Change a survey's settings; the group size, the audience (and questions) only before its first round."""
     if survey.status == "archived":
         raise Conflict(_("This survey is archived."))
     locked = has_rounds(survey)
     values, errors = _clean_settings(data, survey, now)
     if locked and values.get("min_group_size") not in (None, survey.min_group_size):
         errors["min_group_size"] = _("The group size is locked once the first round has opened.")
+    if locked and "audience_department_id" in values \
+            and (values["audience_department_id"] or None) != survey.audience_department_id:
+        # Two rounds of one survey to audiences a few people apart could be subtracted.
+        errors["audience_department_id"] = _("The audience is locked once the first round has opened.")
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
     for name, value in values.items():
@@ -399,6 +405,33 @@ def _insert_round(survey: Survey, opens: datetime, closes: datetime, remind: dat
     return db.session.execute(stmt).scalar()
 
 
+NEARBY_ROUND_DAYS = 14
+
+
+def check_audience_apart(survey: Survey, people: Iterable[Person], now: datetime) -> None:
+    """Refuse a round whose invited people differ by 1..k-1 from those of another survey's round that is
+    open now or closed in the last 14 days: subtracting the two results would give those few answers.
+
+    Rounds of the same survey are its trend, not compared this way (its audience is locked).
+    :raise Conflict: naming the other survey.
+    """
+    invited = {p.id for p in people}
+    since = now - timedelta(days=NEARBY_ROUND_DAYS)
+    nearby = db.session.execute(
+        sa.select(Round.id, Survey.title, Survey.min_group_size).join(Survey)
+        .where(Round.survey_id != survey.id, sa.or_(Round.status == "open", Round.closes_at >= since))
+        .order_by(Round.id)).all()
+    for round_id, title, other_k in nearby:
+        others = set(db.session.scalars(sa.select(Invitation.person_id).where(Invitation.round_id == round_id)))
+        apart = len(invited ^ others)
+        k = max(survey.min_group_size, other_k)
+        if 0 < apart < k:
+            raise Conflict(_(
+                "This round would invite people who differ by %(n)s from a round of “%(title)s” open now or "
+                "closed in the last %(days)s days. Comparing the two could reveal their answers: change the "
+                "audience by at least %(k)s people, or wait.", n=apart, title=title, days=NEARBY_ROUND_DAYS, k=k))
+
+
 def _start_round(survey: Survey, opens: datetime, closes: datetime, remind: datetime | None,
                  now: datetime) -> Round | None:
     round_id = _insert_round(survey, opens, closes, remind)
@@ -407,6 +440,11 @@ def _start_round(survey: Survey, opens: datetime, closes: datetime, remind: date
         return None
     opens_on = opens.astimezone(ZoneInfo(survey.timezone)).date()
     people = audience(survey, opens_on)
+    try:
+        check_audience_apart(survey, people, now)
+    except Conflict:
+        db.session.rollback()
+        raise
     trees = membership.org_trees()
     cells = membership.cells(people, opens_on, trees, survey.min_group_size)
     if people:
@@ -455,6 +493,7 @@ class TickReport:
     invited: int = 0
     reminded: int = 0
     closed: list[int] = field(default_factory=list)
+    refused: list[tuple[int, str]] = field(default_factory=list)
     mixed: int = 0
     mail: Any = None
 
@@ -492,7 +531,12 @@ def tick(now: datetime, *, send_mail: bool = True) -> TickReport:
         if day is None or _has_open_round(survey) or (survey.cadence == "once" and has_rounds(survey)):
             continue
         opens, closes, remind = window(survey, day)
-        round_ = _start_round(survey, opens, closes, remind, now)
+        try:
+            round_ = _start_round(survey, opens, closes, remind, now)
+        except Conflict as refusal:
+            report.refused.append((survey.id, refusal.message))
+            logger.warning("Round of survey %s not opened: %s", survey.id, refusal.message)
+            continue
         if round_ is not None:
             report.opened.append(round_.id)
             report.invited += round_.invited_count

@@ -168,3 +168,55 @@ def test_tick_sends_every_invitation_even_beyond_one_batch(db, factory):
     weekly()
     report = services.tick(DURING)
     assert report.invited == 130 and report.mail.sent == 130
+
+
+# --- Rounds that could be subtracted from each other ------------------------------------------
+
+
+def _survey(title, **extra):
+    return services.create_survey({"title": title, "cadence": "once", "questions": [
+        {"library_key": "enps", "required": True}], **extra}, OPEN)
+
+
+def test_a_round_a_person_apart_from_another_surveys_round_is_refused_naming_it(db, factory, client, api_token):
+    team = factory.department("Team")
+    target = factory.person("target@example.com", role="hr_admin", department=None)
+    for i in range(5):
+        factory.person(f"c{i}@example.com", department=team)
+    services.open_round_now(_survey("Everyone"), DURING)  # the five colleagues and the target
+    five = _survey("Team only", audience_department_id=team.id)
+    with pytest.raises(services.Conflict) as refused:
+        services.open_round_now(five, DURING)
+    assert "“Everyone”" in refused.value.message and "differ by 1" in refused.value.message
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Round).where(Round.survey_id == five.id)) == 0
+    response = client.post(f"/api/v1/surveys/{five.id}/rounds", headers=api_token(target.email))
+    assert response.status_code == 409 and "Everyone" in response.get_json()["error"]["message"]
+
+
+def test_a_round_k_or_more_people_apart_opens(db, factory):
+    team = factory.department("Team")
+    for i in range(5):
+        factory.person(f"c{i}@example.com", department=team)
+    for i in range(5):
+        factory.person(f"o{i}@example.com")
+    services.open_round_now(_survey("Everyone"), DURING)
+    assert services.open_round_now(_survey("Team only", audience_department_id=team.id), DURING).invited_count == 5
+
+
+def test_tick_does_not_open_a_scheduled_round_a_person_apart_and_says_why(db, factory):
+    team = factory.department("Team")
+    factory.person("lone@example.com")
+    for i in range(5):
+        factory.person(f"c{i}@example.com", department=team)
+    services.open_round_now(_survey("Everyone"), DURING)
+    weekly(audience_department_id=team.id)
+    report = services.tick(DURING, send_mail=False)
+    assert report.opened == [] and "Everyone" in report.refused[0][1]
+
+
+def test_the_audience_is_locked_once_the_first_round_has_opened(db, org):
+    survey = weekly()
+    services.tick(DURING, send_mail=False)
+    with pytest.raises(services.ValidationError) as refused:
+        services.update_survey(survey, {"audience_department_id": org["sales"].id}, DURING)
+    assert "audience_department_id" in refused.value.fields
