@@ -1,9 +1,9 @@
 """Results for dashboards, exports and the API.
 
-Every number shown anywhere passes through ``scoring.guard`` here: a group's
-counts are released only when the guard, called with every group of the
-same cut for the same round, marks it shown, and each metric also needs at
-least k answers of its own. Closed rounds are read from their stored counts
+Every number shown anywhere is read here with the verdict that
+``scoring.disclosure`` stored when the round closed, decided over every group
+of every cut at once: a group's counts are released only when it is shown,
+and a question's only when the guard kept it for that group. Closed rounds are read from their stored counts
 (``dashboards.results``); open rounds show no scores at all, since watching
 an open round's numbers move would reveal single answers.
 """
@@ -25,19 +25,17 @@ from errors import Conflict, Forbidden, NotFound
 from extensions import db
 from people.models import Department, Person
 from scoring import (
-    COMMENT_THRESHOLD,
     MIN_DRIVER_N,
     DriverImpact,
     ENPSResult,
     Favorability,
-    GroupCount,
     Participation,
     TrendPoint,
     Visibility,
+    comments_shown,
     driver_impact,
     enps,
     favorability,
-    guard,
     participation,
     trend,
 )
@@ -397,9 +395,8 @@ def _comments(survey: Survey, round_: Round, rng: random.Random | None) -> list[
     """Company-level comments of a round (the stored sample), shuffled; none below the comment threshold."""
     company = results.load([round_.id], "company", extras=True).get(round_.id, {}).get(0)
     size = company.responses if company else 0
-    visibility = guard([GroupCount(COMPANY, None, size)], survey.min_group_size, COMMENT_THRESHOLD)[COMPANY]
     # and only while the company's own result is shown (as stored, after every cut was weighed)
-    if not visibility.comments_shown or not company.visibility.shown:
+    if not comments_shown(size, survey.min_group_size) or not company.visibility.shown:
         return []
     comments = list(company.comments or [])
     (rng or random.SystemRandom()).shuffle(comments)

@@ -8,20 +8,21 @@ See each module for its promise:
 - :mod:`scoring.enps`: ``classify``, ``enps``, ``compare``.
 - :mod:`scoring.likert`: ``favorability``, ``driver_impact``.
 - :mod:`scoring.participation`: ``participation``, ``trend``.
-- :mod:`scoring.anonymity`: ``guard``, ``guard_overlaps``, ``is_shown``.
+- :mod:`scoring.disclosure`: ``disclose``, the one guard over everything shown.
+- :mod:`scoring.anonymity`: thresholds, ``is_shown``, ``comments_shown``.
+- :mod:`scoring.segments`: ``generalise``, what a stored response may say about who gave it.
 """
 
 from scoring.anonymity import (
     COMMENT_THRESHOLD,
     DEFAULT_MIN_GROUP_SIZE,
     MIN_GROUP_SIZE_RANGE,
-    GroupCount,
     Visibility,
     check_min_group_size,
-    guard,
-    guard_overlaps,
+    comments_shown,
     is_shown,
 )
+from scoring.disclosure import Cell, Verdict, disclose
 from scoring.enps import (
     SIGNIFICANCE_LEVEL,
     Comparison,
@@ -46,22 +47,23 @@ __all__ = [
     "MIN_DRIVER_N",
     "MIN_GROUP_SIZE_RANGE",
     "SIGNIFICANCE_LEVEL",
+    "Cell",
     "Comparison",
     "DriverImpact",
     "ENPSResult",
     "Favorability",
-    "GroupCount",
     "Participation",
     "TrendPoint",
+    "Verdict",
     "Visibility",
     "check_min_group_size",
     "classify",
+    "comments_shown",
     "compare",
+    "disclose",
     "driver_impact",
     "enps",
     "favorability",
-    "guard",
-    "guard_overlaps",
     "is_shown",
     "participation",
     "trend",
