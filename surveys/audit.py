@@ -127,9 +127,12 @@ def check_transaction_ids() -> Check:
         f"SELECT count(*) FROM responses WHERE xmin::text IN ({union})")).scalar()
     shared += db.session.execute(sa.text(
         f"SELECT count(*) FROM answers WHERE xmin::text IN ({union})")).scalar()
-    return Check("transaction ids", shared == 0,
+    split = db.session.execute(sa.text(
+        "SELECT count(*) FROM (SELECT r.round_id FROM responses r JOIN rounds ON rounds.id = r.round_id"
+        " WHERE rounds.status = 'closed' GROUP BY r.round_id HAVING count(DISTINCT r.xmin::text) > 1) AS s")).scalar()
+    return Check("transaction ids", shared == 0 and split == 0,
                  f"{shared} response or answer rows share a transaction id with rows of {len(tables)} "
-                 "tables that name people")
+                 f"tables that name people; {split} closed rounds keep batches apart")
 
 
 def check_stored_results() -> Check:

@@ -10,8 +10,10 @@ share a transaction id).
 ``mix`` therefore moves ballots into ``responses`` and ``answers`` in
 batches of at least k (all that remain once the round has closed): it
 deletes them and writes the batch in shuffled order with new random keys,
-in a transaction that writes nothing about people. A last batch smaller
-than k is made up to k with responses taken back from earlier batches. After it, no stored
+in a transaction that writes nothing about people. When the round closes,
+its last ballots and every response mixed before are written again as one
+shuffled batch, so a closed round's responses share one transaction and no
+order: the earlier batches cannot be told apart afterwards. After it, no stored
 value, row order or transaction id tells which invitation a response came
 from; within a batch, an observer can narrow a response down to the batch,
 a crowd of at least k.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping
 
 import sqlalchemy as sa
@@ -61,10 +64,12 @@ def mix(round_id: int, k: int, *, final: bool) -> int:
         db.session.rollback()
         return 0
     moved = len(ballots)
-    if not moved:
+    if final:
+        # The round's whole store is written again with the last ballots, in one shuffled batch:
+        # afterwards no transaction id or row order tells the round's earlier batches apart.
+        ballots += _take_back(round_id)
+    if not ballots:
         return 0
-    if final and moved < k:
-        ballots += _take_back(round_id, k - moved)
     _shuffle(ballots)
     kinds = _question_kinds(round_id)
     responses, answers = [], []
@@ -80,27 +85,19 @@ def mix(round_id: int, k: int, *, final: bool) -> int:
     return moved
 
 
-def _take_back(round_id: int, count: int) -> list[tuple]:
-    """Remove ``count`` random stored responses of the round and return them as ballots.
-
-    A last batch smaller than k would be a crowd smaller than k for anyone who
-    can tell batches apart (on PostgreSQL, by transaction id), so it is made
-    up to k with responses taken back from earlier batches and written again.
-    """
-    ids = list(db.session.scalars(sa.select(Response.id).where(Response.round_id == round_id)))
-    chosen = secrets.SystemRandom().sample(ids, min(count, len(ids)))
-    if not chosen:
-        return []
-    values: dict = {key: [] for key in chosen}
+def _take_back(round_id: int) -> list[tuple]:
+    """Remove every stored response of the round and return them as ballots, to be written again."""
+    of_round = sa.select(Response.id).where(Response.round_id == round_id)
+    values: dict = defaultdict(list)
     for response_id, qid, number, text in db.session.execute(
             sa.select(Answer.response_id, Answer.question_id, Answer.value_int, Answer.value_text)
-            .where(Answer.response_id.in_(chosen))):
+            .where(Answer.response_id.in_(of_round))):
         values[response_id].append([qid, number, text])
     taken = [(d, m, t, values[key]) for key, d, m, t in db.session.execute(
         sa.select(Response.id, Response.department_id, Response.manager_id, Response.tenure_band)
-        .where(Response.id.in_(chosen)))]
-    db.session.execute(sa.delete(Answer).where(Answer.response_id.in_(chosen)))
-    db.session.execute(sa.delete(Response).where(Response.id.in_(chosen)))
+        .where(Response.round_id == round_id))]
+    db.session.execute(sa.delete(Answer).where(Answer.response_id.in_(of_round)))
+    db.session.execute(sa.delete(Response).where(Response.round_id == round_id))
     return taken
 
 

@@ -25,7 +25,7 @@ def atoms(cells, groups, shown, value):
 def invariant_holds(cells, groups, verdicts, k=K) -> bool:
     shown = {g for g, v in verdicts.items() if v.shown}
     measures = [lambda c: c.invited, lambda c: c.respondents]
-    if not all(0 == n or n >= k for m in measures for n in atoms(cells, groups, shown, m).values()):
+    if not all(n == 0 or n >= k for m in measures for n in atoms(cells, groups, shown, m).values()):
         return False
     for q in range(len(cells[0].answers) if cells else 0):
         with_q = {g for g in shown if q not in verdicts[g].hidden_questions}
