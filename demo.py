@@ -269,14 +269,16 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
                 values.append((questions[5].id, "text", None, comment))
                 tally.add_comment(comment)
             ballots.append((segment, values))
-        # As the ballot box would: one shuffled batch with fresh random keys.
+        # As the ballot box would: one batch with fresh random keys, written in key order, which is
+        # random to whoever answered (and on SQLite the order of the table itself: B-tree inserts in
+        # order are the fast ones).
         system.shuffle(ballots)
+        keyed = sorted((uuid.uuid4(), segment, values) for segment, values in ballots)
         responses, answers = [], []
-        for segment, values in ballots:
-            key = uuid.uuid4()
+        for key, segment, values in keyed:
             response_key = key.hex if sqlite else key
             responses.append((response_key, round_id, *segment))
-            answers.extend((response_key, *value) for value in values)
+            answers.extend((response_key, *value) for value in sorted(values))
         bulk_insert(Invitation.__table__, ["round_id", "person_id", "answered", "cell_department_id",
                                            "cell_manager_id", "cell_tenure_band"], invitations)
         # Answers are written in a transaction of their own, as mixing does: on PostgreSQL rows written

@@ -8,6 +8,7 @@ along the department or manager tree.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -60,8 +61,11 @@ def question_sizes(round_id: int) -> dict[int, tuple[str, int]]:
     return sizes
 
 
+_TENURE_KEYS = {band: index + 1 for index, band in enumerate(TENURE_BANDS)}
+
+
 def _tenure_key(band: str | None) -> int:
-    return TENURE_BANDS.index(band) + 1 if band in TENURE_BANDS else 0
+    return _TENURE_KEYS.get(band, 0)
 
 
 class RoundTally:
@@ -85,11 +89,13 @@ class RoundTally:
         self.invited_by_cell = True
 
     @staticmethod
+    @functools.cache
     def _keys(department_id: int | None, manager_id: int | None, band: str | None):
         return (("company", 0), ("department", department_id or 0), ("manager", manager_id or 0),
                 ("tenure", _tenure_key(band)))
 
     @staticmethod
+    @functools.cache
     def _cell(department_id, manager_id, band) -> tuple[int, int, int]:
         return (department_id or 0, manager_id or 0, _tenure_key(band))
 

@@ -70,41 +70,44 @@ def _ok(value: int, k: int) -> bool:
 
 def _greedy(vectors: list[list[int]], order: list[Hashable], groups: Mapping[Hashable, Iterable[int]],
             k: int) -> dict[Hashable, Reason | None]:
-    """Add groups in ``order`` while every atom's every count stays 0 or at least k; a reason for the rest."""
+    """Add groups in ``order`` while every atom's every count stays 0 or at least k; a reason for the rest.
+
+    Each atom keeps its members and its totals, so adding a group costs the size of the group, not
+    of the organisation: an atom split in two needs only the totals of the part inside the group.
+    """
     width = len(vectors[0]) if vectors else 0
     atom_of = [0] * len(vectors)  # every cell starts in one atom: nothing is shown yet
-    atoms: dict[int, set[int]] = {0: set(range(len(vectors)))}
+    members_of: dict[int, set[int]] = {0: set(range(len(vectors)))}
+    totals_of: dict[int, list[int]] = {0: [sum(v[i] for v in vectors) for i in range(width)]}
     next_atom = 1
     out: dict[Hashable, Reason | None] = {}
-
-    def total(part: Iterable[int]) -> list[int]:
-        return [sum(vectors[c][i] for c in part) for i in range(width)]
-
     for key in order:
-        members = {c for c in groups[key] if any(vectors[c])}
-        own = total(members)
+        members = [c for c in groups[key] if any(vectors[c])]
+        own = [sum(vectors[c][i] for c in members) for i in range(width)]
         if own and own[0] < k:
             out[key] = "too_few_invited" if width > 1 else "below_k"
             continue
         if width > 1 and own[1] < k:
             out[key] = "below_k"
             continue
-        touched: dict[int, set[int]] = {}
+        touched: dict[int, list[int]] = {}
         for c in members:
-            touched.setdefault(atom_of[c], set()).add(c)
+            touched.setdefault(atom_of[c], []).append(c)
         splits = []
         for atom, inside in touched.items():
-            outside = atoms[atom] - inside
-            if not outside:
-                continue
-            if not all(_ok(v, k) for part in (inside, outside) for v in total(part)):
+            if len(inside) == len(members_of[atom]):
+                continue  # the whole atom is in the group: nothing new is told apart
+            inner = [sum(vectors[c][i] for c in inside) for i in range(width)]
+            outer = [total - part for total, part in zip(totals_of[atom], inner, strict=True)]
+            if not all(_ok(v, k) for v in (*inner, *outer)):
                 out[key] = "overlap"
                 break
-            splits.append((atom, inside, outside))
+            splits.append((atom, inside, inner, outer))
         else:
-            for atom, inside, outside in splits:
-                atoms[atom] = outside
-                atoms[next_atom] = inside
+            for atom, inside, inner, outer in splits:
+                members_of[atom].difference_update(inside)
+                totals_of[atom] = outer
+                members_of[next_atom], totals_of[next_atom] = set(inside), inner
                 for c in inside:
                     atom_of[c] = next_atom
                 next_atom += 1

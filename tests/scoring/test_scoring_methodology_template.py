@@ -58,7 +58,7 @@ def test_page_renders_with_one_h1_and_section_headings():
 def test_page_states_the_configured_thresholds():
     html = render(min_group_size=7, comment_threshold=10, min_driver_n=25)
     assert "at least 7 people in it answered" in html
-    assert "1 to 6 people" in html
+    assert "none or at least 7 who answered" in html
     assert "at least 25 people answered both questions" in html
 
 
