@@ -214,12 +214,12 @@ def methodology():
                            anonymity_doc_url=url_for("dashboards.anonymity_doc"))
 
 
-@bp.route("/methodology/anonymity.md")
+@bp.route("/methodology/anonymity")
 @login_required
 def anonymity_doc():
-    """``docs/anonymity.md`` as plain text, for the same readers as the Methodology page."""
+    """``docs/anonymity.md`` as written (Markdown is plain text), for the same readers as the Methodology page."""
     try:
         text = ANONYMITY_DOC.read_text(encoding="utf-8")
     except FileNotFoundError:
         abort(404)
-    return current_app.response_class(text, mimetype="text/plain")
+    return render_template("scoring/anonymity_doc.html", text=text)

@@ -53,7 +53,7 @@ HTML = {
                                                                    HR: 302}),
     "dashboards.shared": ("GET", "/results/shared", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "dashboards.methodology": ("GET", "/methodology", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
-    "dashboards.anonymity_doc": ("GET", "/methodology/anonymity.md", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200,
+    "dashboards.anonymity_doc": ("GET", "/methodology/anonymity", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200,
                                                                        HR: 200}),
 }
 
