@@ -34,6 +34,8 @@ def from_environment() -> dict:
     return {
         "POLSO_ENV": env,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        # Seals answers waiting to be mixed; by default derived from SECRET_KEY. Keep it out of backups.
+        "POLSO_BALLOT_KEY": os.environ.get("POLSO_BALLOT_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": os.environ.get(
             "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'polso.sqlite3'}"
         ),

@@ -2,10 +2,12 @@
 
 ``cast`` writes a ballot in the same transaction that marks the invitation
 answered, so one response per invitation holds and a crash loses nothing.
-A ballot names no person, invitation, token or time, only the round and
-the invitee's generalised segment, but while it waits its row was written
-in the same transaction as the invitation's mark (on PostgreSQL the two
-share a transaction id).
+A ballot names no person, invitation, token or time. While it waits, its
+row was written in the same transaction as the invitation's mark (on
+PostgreSQL the two share a transaction id), so its content, the answers and
+the invitee's generalised segment, is sealed with AES-GCM under a key kept
+outside the database (``POLSO_BALLOT_KEY``, by default derived from
+``SECRET_KEY``): a copy of the database cannot read a waiting ballot.
 
 ``mix`` therefore moves ballots into ``responses`` and ``answers`` in
 batches of at least k (all that remain once the round has closed): it
@@ -21,25 +23,49 @@ a crowd of at least k.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import current_app
 
 from extensions import db
 from surveys.models import Answer, Ballot, Invitation, Response, Round
 
 _shuffle = secrets.SystemRandom().shuffle
+logger = logging.getLogger("polso.surveys")
+
+
+def _cipher() -> AESGCM:
+    """AES-256-GCM under ``POLSO_BALLOT_KEY``, or a key derived from ``SECRET_KEY``: never in the database."""
+    secret = current_app.config.get("POLSO_BALLOT_KEY") or current_app.config["SECRET_KEY"]
+    return AESGCM(hashlib.sha256(b"polso.ballots\0" + str(secret).encode()).digest())
+
+
+def seal(round_id: int, content: list) -> bytes:
+    """Encrypt a ballot's content, bound to its round; a random nonce, and no time in it (unlike Fernet)."""
+    nonce = os.urandom(12)
+    return nonce + _cipher().encrypt(nonce, json.dumps(content).encode(), str(round_id).encode())
+
+
+def unseal(round_id: int, sealed: bytes) -> list:
+    """:raise cryptography.exceptions.InvalidTag: sealed under another key or for another round."""
+    return json.loads(_cipher().decrypt(sealed[:12], sealed[12:], str(round_id).encode()))
 
 
 def cast(invitation: Invitation, values: Mapping[int, tuple[int | None, str | None]]) -> None:
     """Add the ballot for ``invitation`` (already claimed as answered) to the session; the caller commits."""
-    db.session.add(Ballot(
-        id=uuid.uuid4(), round_id=invitation.round_id, department_id=invitation.cell_department_id,
-        manager_id=invitation.cell_manager_id, tenure_band=invitation.cell_tenure_band,
-        answers=[[qid, number, text] for qid, (number, text) in values.items()]))
+    content = [invitation.cell_department_id, invitation.cell_manager_id, invitation.cell_tenure_band,
+               [[qid, number, text] for qid, (number, text) in values.items()]]
+    db.session.add(Ballot(id=uuid.uuid4(), round_id=invitation.round_id, sealed=seal(invitation.round_id, content)))
 
 
 def waiting(round_id: int) -> int:
@@ -57,8 +83,14 @@ def mix(round_id: int, k: int, *, final: bool) -> int:
     """
     if not final and waiting(round_id) < k:
         return 0
-    ballots = db.session.execute(sa.delete(Ballot).where(Ballot.round_id == round_id).returning(
-        Ballot.department_id, Ballot.manager_id, Ballot.tenure_band, Ballot.answers)).all()
+    sealed = db.session.scalars(sa.delete(Ballot).where(Ballot.round_id == round_id).returning(Ballot.sealed)).all()
+    try:
+        ballots = [tuple(unseal(round_id, blob)) for blob in sealed]
+    except InvalidTag:
+        # Sealed under another key (SECRET_KEY or POLSO_BALLOT_KEY changed): keep them for an operator.
+        db.session.rollback()
+        logger.error("Ballots of round %s cannot be opened with the configured key; they stay in the box", round_id)
+        return 0
     if not final and len(ballots) < k:
         # Another mixer took most of them first: put the rest back by rolling back, for a later batch of k.
         db.session.rollback()

@@ -170,17 +170,18 @@ class InvitationLink(db.Model):
 
 
 class Ballot(db.Model):
-    """An answer waiting to be mixed into the response store: no person, invitation or time."""
+    """An answer waiting to be mixed into the response store: no person, invitation or time.
+
+    ``sealed`` is the segment and the answers, encrypted (``surveys.ballots.seal``) with a key
+    that is not in the database: while it waits, a ballot is written next to its invitation's
+    "answered" mark, and a copy of the database must not be able to read one through the other.
+    """
 
     __tablename__ = "ballots"
 
     id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
     round_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
-    department_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("departments.id", ondelete="SET NULL"))
-    manager_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("people.id", ondelete="SET NULL"))
-    tenure_band: so.Mapped[str | None] = so.mapped_column(sa.String(8))
-    # [[question id, int value or null, text value or null], ...]
-    answers: so.Mapped[list] = so.mapped_column(sa.JSON)
+    sealed: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
 
     __table_args__ = ({"sqlite_with_rowid": False},)
 

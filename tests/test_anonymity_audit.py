@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from dashboards.models import RoundResult
 from mail.models import OutboxMessage
 from people.models import Department, Person
+from surveys.ballots import seal
 from surveys.models import Ballot, Response, Round
 
 
@@ -44,7 +45,8 @@ def _closed_round(db) -> Round:
 
 
 def test_audit_fails_on_a_ballot_left_for_a_closed_round(runner, demo):
-    demo.session.add(Ballot(id=uuid.uuid4(), round_id=_closed_round(demo).id, answers=[]))
+    round_id = _closed_round(demo).id
+    demo.session.add(Ballot(id=uuid.uuid4(), round_id=round_id, sealed=seal(round_id, [None, None, None, []])))
     demo.session.commit()
     assert failed(runner) == {"ballot box"}
 

@@ -148,7 +148,7 @@ CRASH = textwrap.dedent("""
     from extensions import db
     from surveys import services
     from surveys.models import Invitation
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": sys.argv[1]})
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": sys.argv[1]})
     with app.app_context():
         invitation = db.session.get(Invitation, int(sys.argv[2]))
         services.submit_response(invitation, {int(sys.argv[3]): 9}, datetime.now(UTC), from_form=False)
@@ -331,3 +331,41 @@ def test_uuid_keys_of_responses_are_random(db, answered):
     keys = db.session.scalars(sa.select(Response.id)).all()
     assert all(isinstance(k, uuid.UUID) and k.version == 4 for k in keys)
     assert mix_all() == 0
+
+
+def test_a_copy_of_the_database_cannot_read_a_waiting_ballot(db, factory):
+    """Fewer than k have answered, so their ballots wait; the attacker reads the tables (on PostgreSQL
+    even joining ballots to invitations by transaction id) and finds no answer and no segment."""
+    team = factory.department("Team")
+    people = [factory.person(f"w{i}@example.com", department=team) for i in range(12)]
+    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+        {"library_key": "enps", "required": True}, {"kind": "text", "text": "Anything else?"}]}, NOW)
+    round_ = services.open_round_now(survey, NOW)
+    enps, text = (q.id for q in survey.questions)
+    for index, person in enumerate(people[:4]):
+        services.submit_response(services.invitation_for(person, round_.id),
+                                 {enps: index, text: f"SECRET-{index}"}, NOW, from_form=False)
+    services.mix_ballots()
+    dump = db.session.execute(sa.text("SELECT * FROM ballots")).all()
+    assert len(dump) == 4
+    flat = b" ".join(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for row in dump for v in row)
+    assert b"SECRET" not in flat and str(team.id).encode() + b"," not in flat
+    if db.engine.dialect.name == "postgresql":
+        joined = db.session.execute(sa.text(
+            "SELECT b.sealed FROM ballots b JOIN invitations i ON i.xmin = b.xmin")).scalars().all()
+        assert all(b"SECRET" not in bytes(blob) for blob in joined)
+    # the app, which holds the key, still mixes them when the round closes
+    tasks.tick(round_.closes_at)
+    assert sorted(v for v in stored_values(db, round_.id) if v is not None) == [0, 1, 2, 3]
+
+
+def test_ballots_sealed_under_another_key_stay_in_the_box(app, db, factory):
+    person = factory.person("k@example.com")
+    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+        {"library_key": "enps", "required": True}]}, NOW)
+    round_ = services.open_round_now(survey, NOW)
+    services.submit_response(services.invitation_for(person, round_.id), {survey.questions[0].id: 4}, NOW,
+                             from_form=False)
+    app.config["POLSO_BALLOT_KEY"] = "a different key"
+    assert services.mix_ballots() == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 1

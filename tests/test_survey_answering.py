@@ -290,7 +290,7 @@ def test_response_table_has_no_column_that_identifies_a_person_or_a_time(db):
     columns = {c["name"] for c in sa.inspect(db.engine).get_columns("responses")}
     assert columns == {"id", "round_id", "department_id", "manager_id", "tenure_band"}
     ballot_columns = {c["name"] for c in sa.inspect(db.engine).get_columns("ballots")}
-    assert ballot_columns == {"id", "round_id", "department_id", "manager_id", "tenure_band", "answers"}
+    assert ballot_columns == {"id", "round_id", "sealed"}
     foreign = {fk["referred_table"] + "." + fk["constrained_columns"][0]
                for fk in sa.inspect(db.engine).get_foreign_keys("responses")}
     assert "invitations.id" not in " ".join(foreign)

@@ -3,8 +3,9 @@
 Revision ID: 0008_anonymous_storage
 Revises: 0007_reward_edits
 
-- ``ballots``: answers wait here, written with the invitation's "answered"
-  mark, until they are mixed into the response store in shuffled batches.
+- ``ballots``: answers wait here, encrypted with a key outside the database,
+  written with the invitation's "answered" mark, until they are mixed into
+  the response store in shuffled batches.
 - ``invitation_links``: personal links carry a random token; only its
   SHA-256 is stored. Links made before this revision were a signed
   invitation id and stop working.
@@ -109,8 +110,7 @@ def upgrade():
         'ballots',
         sa.Column('id', sa.Uuid(), nullable=False),
         sa.Column('round_id', sa.Integer(), nullable=False),
-        *_segment_columns('ballots'),
-        sa.Column('answers', sa.JSON(), nullable=False),
+        sa.Column('sealed', sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(['round_id'], ['rounds.id'], name='fk_ballots_round_id_rounds', ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name='pk_ballots'),
         sqlite_with_rowid=False,
