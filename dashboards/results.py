@@ -127,7 +127,8 @@ class RoundTally:
             self.groups[key].invited = (self.groups[key].invited or 0) + count
         self.cell_invited[self._cell(department_id, manager_id, band)] += count
 
-    def rows(self, round_id: int, trees: dict[str, dict[int, int]], k: int) -> list[dict]:
+    def rows(self, round_id: int, trees: dict[str, dict[int, int]], k: int,
+             allowed: set[tuple[str, int]] | None = None) -> list[dict]:
         """Rows to store, each with the disclosure guard's verdict for minimum group size ``k``.
 
         Company and tenure rows as counted; departments and managers as subtree
@@ -153,14 +154,15 @@ class RoundTally:
                     node = parents[node]
             for key, c in totals.items():
                 counts[kind, key], parent_of[kind, key] = c, parents[key]
-        verdicts = self.verdicts(trees, k)
+        verdicts = self.verdicts(trees, k, allowed)
         out = [_row(round_id, kind, key, parent_of[kind, key], c, verdicts.get((kind, key), SHOWN_IF_EMPTY))
                for (kind, key), c in counts.items()]
         out[0]["comments"] = _comment_sample(round_id, company.comments or [])
         return out
 
-    def verdicts(self, trees: dict[str, dict[int, int]], k: int) -> dict[tuple[str, int], Verdict]:
-        """The guard's verdict for every group of every cut, from the cells."""
+    def verdicts(self, trees: dict[str, dict[int, int]], k: int,
+                 allowed: set[tuple[str, int]] | None = None) -> dict[tuple[str, int], Verdict]:
+        """The guard's verdict for every group of every cut, from the cells (only ``allowed`` may be shown)."""
         cells, groups = self.guard_input(trees)
         invited = {g: sum(cells[i].invited for i in members) for g, members in groups.items()}
 
@@ -173,7 +175,7 @@ class RoundTally:
 
         questions = self.guarded_questions()
         return {group: Verdict(v.shown, v.reason, frozenset(questions[i] for i in v.hidden_questions))
-                for group, v in disclose(cells, groups, k, priority).items()}
+                for group, v in disclose(cells, groups, k, priority, allowed).items()}
 
     def guarded_questions(self) -> list[int]:
         """The questions whose answers are counted per group (not comments), in the guard's order."""
@@ -292,10 +294,15 @@ def count_round(round_id: int) -> RoundTally:
     return tally
 
 
-def store_round_results(round_id: int, trees: dict[str, dict[int, int]] | None = None) -> list[dict]:
+def store_round_results(round_id: int, trees: dict[str, dict[int, int]] | None = None, *,
+                        published: dict[tuple[str, int], dict] | None = None) -> list[dict]:
     """Count a round and store its rows (replacing any) over ``trees`` (default: the trees snapshotted
     when the round opened, or as they stand for rounds opened before snapshots); the caller commits.
-    Returns the rows written."""
+
+    ``published`` holds the rows shown before (a recount): a group is then shown only if it was shown
+    before, and only with the very figures it was shown with, so that nothing seen before can be
+    combined with what is seen now. Returns the rows written.
+    """
     from surveys.membership import trees_from_json
 
     db.session.execute(sa.delete(RoundResult).where(RoundResult.round_id == round_id))
@@ -303,10 +310,37 @@ def store_round_results(round_id: int, trees: dict[str, dict[int, int]] | None =
                                      .where(Round.id == round_id)).one()
     if trees is None:
         trees = trees_from_json(snapshot) or current_trees()
-    rows = count_round(round_id).rows(round_id, trees, k)
+    allowed = None if published is None else {g for g, row in published.items() if row["shown"]}
+    rows = count_round(round_id).rows(round_id, trees, k, allowed)
+    if published is not None:
+        for row in rows:
+            before = published.get((row["kind"], row["key"]))
+            if row["shown"] and not _same_figures(row, before):
+                row.update(shown=False, reason="overlap")
+            elif not row["shown"] and before is not None and not before["shown"]:
+                row["reason"] = before["reason"]  # hidden then, hidden now: the reason people read stays
     if rows:
         db.session.execute(sa.insert(RoundResult), rows)
     return rows
+
+
+def published_rows(round_id: int) -> dict[tuple[str, int], dict]:
+    """The round's stored rows as they may have been seen, for ``store_round_results(published=...)``."""
+    return {(r.kind, r.key): {"shown": r.shown, "reason": r.reason, "responses": r.responses,
+                              "invited": r.invited, "histograms": r.histograms}
+            for r in db.session.execute(
+                sa.select(RoundResult.kind, RoundResult.key, RoundResult.shown, RoundResult.reason,
+                          RoundResult.responses, RoundResult.invited, RoundResult.histograms)
+                .where(RoundResult.round_id == round_id))}
+
+
+def _same_figures(row: dict, before: dict | None) -> bool:
+    """Whether a recounted row shows nothing the published one did not: same counts, and each question it
+    shows shown before with the same histogram."""
+    if before is None or (row["responses"], row["invited"]) != (before["responses"], before["invited"]):
+        return False
+    old = before["histograms"] or {}
+    return all(old.get(q) == h for q, h in row["histograms"].items())
 
 
 def stored_trees(round_id: int) -> dict[str, dict[int, int]]:
@@ -323,19 +357,20 @@ def recount_closed_rounds() -> tuple[int, int]:
     """Store every closed round's results again, with today's guard and the trees at its closing.
 
     For an upgrade that changes what the guard hides (results are stored when a round closes and never
-    recounted otherwise). The counts do not change; only the verdicts can. Commits one round at a time.
+    recounted otherwise). A recount only ever hides more: a group stays shown only if today's guard
+    allows it among the groups shown before, with the figures it was shown with. Commits one round at a time.
     Returns (rounds, groups whose verdict changed).
     """
     changed = 0
     round_ids = db.session.scalars(sa.select(Round.id).where(Round.status == "closed").order_by(Round.id)).all()
     for round_id in round_ids:
-        before = {(r.kind, r.key): (r.shown, r.reason) for r in db.session.execute(
-            sa.select(RoundResult.kind, RoundResult.key, RoundResult.shown, RoundResult.reason)
-            .where(RoundResult.round_id == round_id))}
+        published = published_rows(round_id)
         snapshot = db.session.scalar(sa.select(Round.snapshot).where(Round.id == round_id))
-        rows = store_round_results(round_id, stored_trees(round_id) if before and not snapshot else None)
+        rows = store_round_results(round_id, stored_trees(round_id) if published and not snapshot else None,
+                                   published=published or None)
         db.session.commit()
-        changed += sum(before.get((r["kind"], r["key"])) != (r["shown"], r["reason"]) for r in rows)
+        changed += sum((published.get((r["kind"], r["key"])) or {}).get("shown") != r["shown"]
+                       or (published.get((r["kind"], r["key"])) or {}).get("reason") != r["reason"] for r in rows)
     return len(round_ids), changed
 
 

@@ -116,7 +116,8 @@ def _greedy(vectors: list[list[int]], order: list[Hashable], groups: Mapping[Has
 
 
 def disclose(cells: Sequence[Cell], groups: Mapping[Hashable, Iterable[int]], k: int,
-             priority: Callable[[Any], Any] = lambda key: 0) -> dict[Hashable, Verdict]:
+             priority: Callable[[Any], Any] = lambda key: 0,
+             allowed: Iterable[Hashable] | None = None) -> dict[Hashable, Verdict]:
     """The verdict for every group; see the module's promise.
 
     Groups are settled on invited people and respondents first; then, among
@@ -126,7 +127,9 @@ def disclose(cells: Sequence[Cell], groups: Mapping[Hashable, Iterable[int]], k:
 
     ``groups`` maps a key to the indices of its cells in ``cells``; keys must
     be mutually orderable (ties in ``priority`` are broken by key). Every
-    cell's ``answers`` must have the same length.
+    cell's ``answers`` must have the same length. With ``allowed``, only those
+    groups may be shown (a recount of a round whose results were published:
+    showing a group hidden then could be combined with what was seen then).
     :raise ValueError: for k < 1, negative counts, or cells of different lengths.
     """
     if k < 1:
@@ -138,7 +141,11 @@ def disclose(cells: Sequence[Cell], groups: Mapping[Hashable, Iterable[int]], k:
         if cell.invited < 0 or cell.respondents < 0 or any(a < 0 for a in cell.answers):
             raise ValueError("counts must not be negative")
     order = sorted(groups, key=lambda g: (priority(g), g))
-    people = _greedy([[c.invited, c.respondents] for c in cells], order, groups, k)
+    if allowed is not None:
+        allowed = set(allowed)
+        order = [g for g in order if g in allowed]
+    people = dict.fromkeys(groups, "overlap")
+    people.update(_greedy([[c.invited, c.respondents] for c in cells], order, groups, k))
     shown = [g for g in order if people[g] is None]
     hidden: dict[Hashable, set[int]] = {g: set() for g in shown}
     for q in range(width):
@@ -146,4 +153,4 @@ def disclose(cells: Sequence[Cell], groups: Mapping[Hashable, Iterable[int]], k:
             if reason is not None:
                 hidden[g].add(q)
     return {g: Verdict(True, None, frozenset(hidden[g])) if people[g] is None else Verdict(False, people[g])
-            for g in order}
+            for g in sorted(groups, key=lambda g: (priority(g), g))}

@@ -21,7 +21,7 @@ from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask_babel import gettext as _
 
-from dashboards.results import store_round_results
+from dashboards.results import published_rows, store_round_results
 from errors import Conflict, Forbidden, NotFound, ValidationError
 from extensions import db
 from mail import services as mail
@@ -584,7 +584,8 @@ def mix_ballots() -> int:
     for round_id, k, final in ballots.rounds_to_mix():
         count = ballots.mix(round_id, k, final=final)
         if count and final:
-            store_round_results(round_id)
+            # Its results may have been seen: a group whose figures these late ballots change is hidden.
+            store_round_results(round_id, published=published_rows(round_id) or None)
         db.session.commit()
         moved += count
     return moved

@@ -215,3 +215,30 @@ def test_every_api_answer_and_export_row_matches_the_stored_verdict_for_the_view
         cells = line.split(",")
         if any(name and name in cells for name in hidden):
             assert not any(c.strip().lstrip("-").replace(".", "").isdigit() for c in cells[5:]), line
+
+
+def test_a_recount_only_ever_hides_more_and_never_changes_a_published_figure(runner, db, nested):
+    """Results seen before a recount stay valid: a recount that showed other groups, or the same groups
+    with other figures, would let a viewer combine old and new results."""
+    published = {(r.kind, r.key): (r.shown, r.responses, r.invited, r.histograms) for r in db.session.scalars(
+        sa.select(RoundResult).where(RoundResult.round_id == nested["round"]))}
+    # as if an older version had hidden every team: a recount must not now reveal one
+    db.session.execute(sa.update(RoundResult).where(RoundResult.round_id == nested["round"],
+                                                    RoundResult.kind == "manager")
+                       .values(shown=False, reason="overlap"))
+    # and had shown the Child department with other figures than today's counting gives
+    db.session.execute(sa.update(RoundResult).where(RoundResult.round_id == nested["round"],
+                                                    RoundResult.kind == "department",
+                                                    RoundResult.key == nested["child"].id)
+                       .values(responses=RoundResult.responses + 1, shown=True, reason=None))
+    db.session.commit()
+    assert runner.invoke(args=["results", "recount"]).exit_code == 0
+    db.session.expire_all()
+    after = {(r.kind, r.key): r for r in db.session.scalars(
+        sa.select(RoundResult).where(RoundResult.round_id == nested["round"]))}
+    assert not any(row.shown for (kind, _key), row in after.items() if kind == "manager")
+    assert not after[("department", nested["child"].id)].shown
+    for key, row in after.items():
+        if row.shown:
+            assert published[key][0] and (row.responses, row.invited) == published[key][1:3]
+    assert runner.invoke(args=["anonymity", "audit"]).exit_code == 0
