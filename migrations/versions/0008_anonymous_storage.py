@@ -140,25 +140,6 @@ def upgrade():
     managers = {m for m in bosses.values() if m is not None}
     manager_parent = {m: bosses.get(m) for m in managers}
 
-    # Open rounds: snapshot the trees and each invitation's generalised segment now.
-    for round_id, k in bind.execute(sa.text(
-            "SELECT r.id, s.min_group_size FROM rounds r JOIN surveys s ON s.id = r.survey_id"
-            " WHERE r.status = 'open'")).all():
-        members = bind.execute(sa.text(
-            "SELECT i.id, p.department_id, p.manager_id FROM invitations i JOIN people p ON p.id = i.person_id"
-            " WHERE i.round_id = :r"), {"r": round_id}).all()
-        counts = Counter((d, m, None) for _i, d, m in members)
-        mapping = generalise(counts, departments, manager_parent, k)
-        for invitation_id, d, m in members:
-            cell = mapping[(d, m, None)]
-            bind.execute(sa.text(
-                "UPDATE invitations SET cell_department_id = :d, cell_manager_id = :m, cell_tenure_band = :t"
-                " WHERE id = :i"), {"d": cell[0], "m": cell[1], "t": cell[2], "i": invitation_id})
-        snapshot = {"department": {str(d): (p if p in departments else -1) for d, p in departments.items()},
-                    "manager": {str(m): (p if p in managers else -1) for m, p in manager_parent.items()}}
-        bind.execute(sa.text("UPDATE rounds SET snapshot = :s WHERE id = :r"),
-                     {"s": json.dumps(snapshot), "r": round_id})
-
     # Re-key, generalise and shuffle every stored response.
     _create_responses('responses_new')
     _create_answers('answers_new', 'responses_new')
@@ -207,6 +188,33 @@ def upgrade():
     op.create_index('ix_answers_question_id', 'answers', ['question_id'])
 
     op.execute("DELETE FROM outbox WHERE kind IN ('invitation', 'reminder')")
+
+    # Invitations name people: on PostgreSQL rows written in one transaction share its id, so they are
+    # written after the responses' transaction has committed, each in a transaction of its own.
+    with op.get_context().autocommit_block():
+        _snapshot_open_rounds(bind, departments, managers, manager_parent)
+
+
+def _snapshot_open_rounds(bind, departments, managers, manager_parent):
+    """Open rounds: the trees and each invitation's generalised segment, as of now."""
+    for round_id, k in bind.execute(sa.text(
+            "SELECT r.id, s.min_group_size FROM rounds r JOIN surveys s ON s.id = r.survey_id"
+            " WHERE r.status = 'open'")).all():
+        members = bind.execute(sa.text(
+            "SELECT i.id, p.department_id, p.manager_id FROM invitations i JOIN people p ON p.id = i.person_id"
+            " WHERE i.round_id = :r"), {"r": round_id}).all()
+        counts = Counter((d, m, None) for _i, d, m in members)
+        mapping = generalise(counts, departments, manager_parent, k)
+        for invitation_id, d, m in members:
+            cell = mapping[(d, m, None)]
+            bind.execute(sa.text(
+                "UPDATE invitations SET cell_department_id = :d, cell_manager_id = :m, cell_tenure_band = :t"
+                " WHERE id = :i"), {"d": cell[0], "m": cell[1], "t": cell[2], "i": invitation_id})
+        snapshot = {"department": {str(d): (p if p in departments else -1) for d, p in departments.items()},
+                    "manager": {str(m): (p if p in managers else -1) for m, p in manager_parent.items()}}
+        bind.execute(sa.text("UPDATE rounds SET snapshot = :s WHERE id = :r"),
+                     {"s": json.dumps(snapshot), "r": round_id})
+
 
 
 def downgrade():
