@@ -190,8 +190,8 @@ def upgrade():
     op.execute("DELETE FROM outbox WHERE kind IN ('invitation', 'reminder')")
 
     # Invitations name people: on PostgreSQL rows written in one transaction share its id, so they are
-    # written after the responses' transaction has committed, each in a transaction of its own.
-    with op.get_context().autocommit_block():
+    # written in a subtransaction (a savepoint has an id of its own), and the migration stays atomic.
+    with bind.begin_nested():
         _snapshot_open_rounds(bind, departments, managers, manager_parent)
 
 
