@@ -19,9 +19,10 @@ import sqlalchemy.orm as so
 
 from dashboards.models import RoundResult
 from extensions import db
-from people.models import Department, Person
+from people.models import Person
 from scoring import Visibility
 from scoring.disclosure import Cell, Verdict, disclose
+from surveys.membership import org_trees, trees_from_json
 from surveys.models import TENURE_BANDS, Answer, Invitation, Question, Response, Round, Survey
 
 SCALE = {"enps": 11, "likert": 5}
@@ -155,7 +156,7 @@ class RoundTally:
             for key, c in totals.items():
                 counts[kind, key], parent_of[kind, key] = c, parents[key]
         verdicts = self.verdicts(trees, k, allowed)
-        out = [_row(round_id, kind, key, parent_of[kind, key], c, verdicts.get((kind, key), SHOWN_IF_EMPTY))
+        out = [_row(round_id, kind, key, parent_of[kind, key], c, verdicts.get((kind, key), NO_CELLS))
                for (kind, key), c in counts.items()]
         out[0]["comments"] = _comment_sample(round_id, company.comments or [])
         return out
@@ -214,7 +215,7 @@ class RoundTally:
 
 # The order in which cuts claim what can be shown.
 CUT_ORDER = {"company": 0, "manager": 1, "department": 2, "tenure": 3}
-SHOWN_IF_EMPTY = Verdict(False, "too_few_invited")
+NO_CELLS = Verdict(False, "too_few_invited")
 
 
 MAX_STORED_COMMENTS = 200
@@ -239,16 +240,9 @@ def _row(round_id: int, kind: str, key: int, parent: int | None, c: Counts, verd
 
 
 def current_trees() -> dict[str, dict[int, int]]:
-    """The department tree and the manager tree as they stand, as {key: parent key} (-1 at the top)."""
-    departments = dict(db.session.execute(sa.select(Department.id, Department.parent_id)).all())
-    boss = dict(db.session.execute(sa.select(Person.id, Person.manager_id)).all())
-    managers = {m for m in boss.values() if m is not None}
-    managers |= set(db.session.scalars(sa.select(Response.manager_id).where(Response.manager_id.is_not(None))
-                                       .distinct()))
-    return {
-        "department": {d: p if p in departments else -1 for d, p in departments.items()},
-        "manager": {m: boss.get(m) if boss.get(m) in managers else -1 for m in managers},
-    }
+    """The trees as they stand (``surveys.membership.org_trees``), with every manager a response names."""
+    return org_trees(db.session.scalars(sa.select(Response.manager_id).where(Response.manager_id.is_not(None))
+                                        .distinct()))
 
 
 def count_round(round_id: int) -> RoundTally:
@@ -277,8 +271,7 @@ def count_round(round_id: int) -> RoundTally:
         for department_id, count in db.session.execute(
                 sa.select(Person.department_id, sa.func.count()).join(Invitation, Invitation.person_id == Person.id)
                 .where(Invitation.round_id == round_id).group_by(Person.department_id)):
-            for key in (("company", 0), ("department", department_id or 0)):
-                tally.groups[key].invited = (tally.groups[key].invited or 0) + count
+            tally.add_invited(department_id, None, None, count)
     for (text,) in db.session.execute(
             sa.select(Answer.value_text).join(Response, Response.id == Answer.response_id)
             .where(Response.round_id == round_id, Answer.kind == "text")):
@@ -303,8 +296,6 @@ def store_round_results(round_id: int, trees: dict[str, dict[int, int]] | None =
     before, and only with the very figures it was shown with, so that nothing seen before can be
     combined with what is seen now. Returns the rows written.
     """
-    from surveys.membership import trees_from_json
-
     db.session.execute(sa.delete(RoundResult).where(RoundResult.round_id == round_id))
     k, snapshot = db.session.execute(sa.select(Survey.min_group_size, Round.snapshot).join(Round.survey)
                                      .where(Round.id == round_id)).one()
@@ -369,8 +360,9 @@ def recount_closed_rounds() -> tuple[int, int]:
         rows = store_round_results(round_id, stored_trees(round_id) if published and not snapshot else None,
                                    published=published or None)
         db.session.commit()
-        changed += sum((published.get((r["kind"], r["key"])) or {}).get("shown") != r["shown"]
-                       or (published.get((r["kind"], r["key"])) or {}).get("reason") != r["reason"] for r in rows)
+        for row in rows:
+            before = published.get((row["kind"], row["key"])) or {}
+            changed += (before.get("shown"), before.get("reason")) != (row["shown"], row["reason"])
     return len(round_ids), changed
 
 

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
 from extensions import db
-from surveys.models import Answer, Ballot, Invitation, Response, Round
+from surveys.models import Answer, Ballot, Invitation, Question, Response, Round, Survey
 
 _shuffle = secrets.SystemRandom().shuffle
 logger = logging.getLogger("polso.surveys")
@@ -134,8 +134,6 @@ def _take_back(round_id: int) -> list[tuple]:
 
 
 def _question_kinds(round_id: int) -> dict[int, str]:
-    from surveys.models import Question
-
     survey_id = sa.select(Round.survey_id).where(Round.id == round_id).scalar_subquery()
     return dict(db.session.execute(sa.select(Question.id, Question.kind).where(Question.survey_id == survey_id)).all())
 
@@ -143,8 +141,6 @@ def _question_kinds(round_id: int) -> dict[int, str]:
 def rounds_to_mix() -> list[tuple[int, int, bool]]:
     """(round id, k, final) for every round with ballots to move now: open rounds with k or more
     waiting, and closed rounds with any (which a crash between closing and mixing could leave)."""
-    from surveys.models import Survey
-
     rows = db.session.execute(
         sa.select(Ballot.round_id, Survey.min_group_size, Round.status, sa.func.count())
         .join(Round, Round.id == Ballot.round_id).join(Survey, Survey.id == Round.survey_id)

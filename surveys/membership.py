@@ -32,11 +32,14 @@ def tenure_band(hired_on: date | None, on: date) -> str | None:
     return "<1y" if years < 1 else "1-2y" if years < 2 else "2-5y" if years < 5 else "5y+"
 
 
-def org_trees() -> Trees:
-    """The department tree and the manager tree as they stand: {key: parent key}, -1 at the top."""
+def org_trees(more_managers: Iterable[int] = ()) -> Trees:
+    """The department tree and the manager tree as they stand: {key: parent key}, -1 at the top.
+
+    The manager tree holds everyone who manages someone, and ``more_managers`` too.
+    """
     departments = dict(db.session.execute(sa.select(Department.id, Department.parent_id)).all())
     boss = dict(db.session.execute(sa.select(Person.id, Person.manager_id)).all())
-    managers = {m for m in boss.values() if m is not None}
+    managers = {m for m in boss.values() if m is not None} | set(more_managers)
     return {
         "department": {d: p if p in departments else -1 for d, p in departments.items()},
         "manager": {m: boss.get(m) if boss.get(m) in managers else -1 for m in managers},

@@ -8,12 +8,16 @@ from tests.conftest import axe_violations
 pytestmark = pytest.mark.browser
 
 
-def test_hr_dashboard_charts_render_filter_and_translate(page, closed, org):
+def open_results_as_hr(page):
     page.goto("/login")
     page.get_by_label("E-mail").fill("hr@example.com")
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name="Results").click()
+
+
+def test_hr_dashboard_charts_render_filter_and_translate(page, closed, org):
+    open_results_as_hr(page)
     page.get_by_role("heading", name="Results: Pulse").wait_for()
     for chart in ("chart-trend", "chart-distribution", "chart-participation", "chart-favorability"):
         page.locator(f"#{chart} .main-svg").first.wait_for()
@@ -47,11 +51,7 @@ def _modebar_titles(page, chart: str) -> list[str]:
 
 
 def test_charts_offer_no_control_that_sends_data_off_the_server(page, closed, org):
-    page.goto("/login")
-    page.get_by_label("E-mail").fill("hr@example.com")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="Results").click()
+    open_results_as_hr(page)
     charts = page.locator("div.chart[data-figure]").evaluate_all("els => els.map(e => e.id)")
     assert len(charts) >= 4
     for chart in charts:
