@@ -259,10 +259,10 @@ def answer_submit():
     token = request.form.get("token")
     if token:
         return _answer_page(_invitation_from_token(token), token=token)
-    round_id = request.form.get("round", "")
-    if not current_user.is_authenticated or not round_id.isdigit() or len(round_id) > 18:
+    round_id = request.form.get("round", type=int)
+    if not current_user.is_authenticated or round_id is None or not 0 < round_id < 2**31:
         abort(404)
-    return _answer_page(services.invitation_for(current_user, int(round_id)))
+    return _answer_page(services.invitation_for(current_user, round_id))
 
 
 @bp.route("/my/surveys/<int:round_id>")
@@ -281,9 +281,5 @@ def thanks():
 @login_required
 def my_surveys():
     invitations = services.open_invitations(current_user, _now())
-    return render_template("surveys/mine.html", links=answer_links(invitations))
-
-
-def answer_links(invitations) -> list:
-    """(invitation, URL of its answer page) for a signed-in person's open invitations."""
-    return [(inv, url_for("surveys.my_answer", round_id=inv.round_id)) for inv in invitations]
+    return render_template("surveys/mine.html",
+                           links=[(inv, url_for("surveys.my_answer", round_id=inv.round_id)) for inv in invitations])

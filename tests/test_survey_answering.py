@@ -193,6 +193,14 @@ def test_refused_page_keeps_what_was_typed(client, setup):
     assert "Keep me</textarea>" in html
 
 
+@pytest.mark.parametrize("round_field", ["", "abc", "²", "-1", "0", "99999999999999999999", "1.5"])
+def test_answer_post_with_a_bad_round_id_is_404_and_stores_nothing(client, setup, auth, round_field):
+    auth.login("ada@example.com")
+    before = stored()
+    response = client.post("/s/answer", data={**form(setup), "round": round_field})
+    assert response.status_code == 404 and stored() == before
+
+
 def test_logged_in_employee_finds_open_surveys_on_the_home_page(client, setup, auth):
     auth.login("ada@example.com")
     html = client.get("/").get_data(as_text=True)
