@@ -18,11 +18,11 @@ from dashboards.results import count_round, stored_trees
 from extensions import db
 from logs import TOKEN_PATH
 from mail.models import OutboxMessage
+from mail.services import EPHEMERAL_KINDS
 from people.models import Person
 from scoring.segments import WHOLE
 from surveys.models import Ballot, Invitation, Response, Round, Survey
 
-SURVEY_MAIL_KINDS = ("invitation", "reminder")
 ANSWER_TABLES = ("responses", "answers", "ballots")
 # A column name that would say when, or who.
 _TELLING_NAME = re.compile(r"(_at|_on|date|time|stamp|person|invitation|token|email|address|user)", re.I)
@@ -93,7 +93,7 @@ def check_segments() -> Check:
 
 
 def check_outbox() -> Check:
-    kinds = OutboxMessage.kind.in_(SURVEY_MAIL_KINDS)
+    kinds = OutboxMessage.kind.in_(EPHEMERAL_KINDS)
     sent = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
         kinds, OutboxMessage.sent_at.is_not(None)))
     given_up = db.session.execute(sa.select(OutboxMessage.body_text, OutboxMessage.body_html).where(
