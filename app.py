@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
+import inputs
 import settings
 from errors import ServiceError
 from extensions import babel, csrf, db, login_manager, migrate
@@ -27,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     check_config(app)
     register_extensions(app)
+    inputs.init_app(app)  # before the blueprints: their <int:…> rules use its converter
     register_blueprints(app)
     register_errorhandlers(app)
     register_security_headers(app)
@@ -91,9 +93,10 @@ def register_extensions(app: Flask) -> None:
     import dashboards.models  # noqa: F401  (tables known to migrations)
     import mail.models  # noqa: F401
     import oneonones.models  # noqa: F401
-    import people.auth  # noqa: F401  (registers the user loader)
+    import people.auth  # registers the user loader
     import rewards.models  # noqa: F401
     import surveys.models  # noqa: F401
+    people.auth.no_store_private_responses(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -159,8 +162,9 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        # A personal survey link's page sends no Referer at all: it would carry the token to the proxy's log.
-        response.headers.setdefault("Referrer-Policy", "no-referrer" if request.path.startswith("/s/")
+        # A personal survey link's page sends its origin as the Referer, never its path: the path would carry the
+        # token to the proxy's log, and over HTTPS the CSRF check refuses a form sent with no Referer at all.
+        response.headers.setdefault("Referrer-Policy", "strict-origin" if request.path.startswith("/s/")
                                     else "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if request.is_secure:

@@ -13,6 +13,7 @@ from flask import g, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from api import validation
 from errors import Forbidden, ServiceError, ValidationError
 from people import services as people
 
@@ -41,7 +42,12 @@ def handle_http_error(error: HTTPException):
     codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
              422: "validation_error", 429: "too_many_requests"}
-    return error_response(error.code or 500, codes.get(error.code, "error"), error.description or error.name)
+    response = error_response(error.code or 500, codes.get(error.code, "error"), error.description or error.name)
+    # The exception's own headers say how to recover: Allow on a 405 (RFC 9110), Retry-After on a 429.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def handle_unexpected(error: Exception):
@@ -109,6 +115,7 @@ def token_required(*roles: str):
             if roles and person.role not in roles:
                 raise Forbidden(_("Your role does not allow this."))
             g.api_user = person
+            validation.validate_request()
             return view(*args, **kwargs)
 
         return wrapped

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, jsonify, request
 from flask_babel import gettext as _
 
+import inputs
 from api import core
 from api.openapi import error_responses
 from api.views import bp
@@ -43,13 +44,7 @@ def group_json(group: services.GroupResult, k: int) -> dict:
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationError(_("Some fields are not valid."), {name: _("Must be a whole number.")}) from None
+    return inputs.read_id(request.args.get(name), name, required=False)
 
 
 @bp.get("/rounds/<int:round_id>/results")

@@ -222,12 +222,46 @@ PATHS: dict = {
 }
 
 
+#: Every integer a client sends is at most this unless its schema says otherwise: ids and counts
+#: are 32-bit columns on PostgreSQL. Larger ones are refused with a 422 (a 404 in a URL path).
+MAX_INPUT_INT = 2 ** 31 - 1
+
+
+def tighten_request_schema(schema: object) -> None:
+    """The two rules every request schema shares, applied in place.
+
+    An integer without a ``maximum`` gets the database's; an object that lists its properties
+    takes no others, so a misspelt field is named in a 422 instead of being silently ignored.
+    """
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            types = node.get("type")
+            if (types == "integer" or (isinstance(types, list) and "integer" in types)) and "maximum" not in node:
+                node["maximum"] = MAX_INPUT_INT
+            if "properties" in node and "additionalProperties" not in node:
+                node["additionalProperties"] = False
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 def document() -> dict:
+    import copy
+
     from api import dashboards, oneonones, rewards
 
     modules = (dashboards, oneonones, rewards)
-    paths = {**PATHS, **{p: v for m in modules for p, v in m.OPENAPI_PATHS.items()}}
-    schemas = {**SCHEMAS, **{n: v for m in modules for n, v in m.OPENAPI_SCHEMAS.items()}}
+    paths = copy.deepcopy({**PATHS, **{p: v for m in modules for p, v in m.OPENAPI_PATHS.items()}})
+    schemas = copy.deepcopy({**SCHEMAS, **{n: v for m in modules for n, v in m.OPENAPI_SCHEMAS.items()}})
+    for name, schema in schemas.items():
+        if name.endswith("Input"):
+            tighten_request_schema(schema)
+    for item in paths.values():
+        for operation in item.values():
+            tighten_request_schema(operation.get("parameters", []))
+            tighten_request_schema(operation.get("requestBody", {}))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Polso API", "version": "1.0.0",

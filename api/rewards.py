@@ -198,7 +198,8 @@ OPENAPI_SCHEMAS: dict = {
         "properties": {
             "recipient_email": {"type": "string", "format": "email", "description": "An employee or contractor."},
             "approver_email": {"type": "string", "format": "email", "description": "Not the recipient."},
-            "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code."},
+            "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$",
+                         "description": "ISO 4217 code; lower case is read as upper case."},
             "title": {"type": ["string", "null"], "maxLength": 200},
             "starts_on": {"type": "string", "format": "date", "description": "Default: today."},
             "payment_terms_days": {"type": "integer", "minimum": 0, "maximum": 365, "default": 14},
@@ -263,11 +264,16 @@ OPENAPI_SCHEMAS: dict = {
             "planned_total_amount": {"type": "string"},
         },
     },
-    "MilestoneEditInput": {
-        "allOf": [ref("MilestoneInput")],
-        "properties": {"id": {"type": "integer", "description": "A draft milestone of the plan to change; "
-                                                                "leave it out to add a milestone."}},
-    },
+}
+# An edited milestone is a new one that may name the draft it changes: its own schema, not an allOf,
+# so that a misspelt field is refused here as it is when creating.
+OPENAPI_SCHEMAS["MilestoneEditInput"] = {
+    **OPENAPI_SCHEMAS["MilestoneInput"],
+    "properties": {**OPENAPI_SCHEMAS["MilestoneInput"]["properties"],
+                   "id": {"type": "integer", "description": "A draft milestone of the plan to change; "
+                                                            "leave it out to add a milestone."}},
+}
+OPENAPI_SCHEMAS |= {
     "MilestonePlanEditInput": {
         "type": "object", "required": ["milestones"], "additionalProperties": False,
         "properties": {

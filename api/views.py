@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
 
-from api import core
+from api import core, validation
 from api.openapi import document
 from errors import ServiceError, ValidationError
 from extensions import csrf, db
@@ -18,6 +18,7 @@ from people.models import Department, Person
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 bp.register_error_handler(ServiceError, core.handle_service_error)
+bp.before_request(validation.validate_public_request)
 
 
 def department_json(dept: Department) -> dict:

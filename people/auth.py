@@ -1,10 +1,10 @@
-"""Who may do what: Flask-Login wiring and role decorators."""
+"""Who may do what: Flask-Login wiring, role decorators, and keeping private responses out of caches."""
 
 from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+from flask import Flask, Response, abort, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -58,3 +58,26 @@ def manager_required(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def _is_private() -> bool:
+    # The API answers only with private data or about credentials; /s/ pages are opened by a personal link.
+    return request.path.startswith(("/api/", "/s/")) or current_user.is_authenticated
+
+
+def no_store_private_responses(app: Flask) -> None:
+    """Send ``Cache-Control: no-store`` on everything private, so no browser or proxy cache keeps a copy.
+
+    Private: every API response, every page under ``/s/`` and every response to a
+    signed-in person (pages, exports, redirects). Static files, and responses a view
+    marked ``public`` itself, keep their own caching.
+    """
+
+    @app.after_request
+    def no_store(response: Response) -> Response:
+        if request.endpoint == "static" or response.cache_control.public:
+            return response
+        if _is_private():
+            # Replaces weaker settings such as "private, no-cache", which still let the browser keep a copy.
+            response.headers["Cache-Control"] = "no-store"
+        return response

@@ -14,17 +14,18 @@ import io
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
-from zoneinfo import available_timezones
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
+from werkzeug.security import check_password_hash, generate_password_hash
 
+import inputs
 from errors import NotFound, TooManyAttempts, ValidationError
 from extensions import db
 from people.models import KINDS, ROLES, ApiToken, Department, LoginAttempt, Person
@@ -38,7 +39,7 @@ CSV_COLUMNS = ("email", "name", "department", "manager_email", "role", "kind", "
 
 @cache
 def _timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return inputs.time_zones()
 
 
 def normalize_email(value: Any) -> str:
@@ -70,10 +71,13 @@ def clean_person(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]
 
     def text(name: str) -> str | None:
         try:
-            return _text(raw.get(name))
+            value = _text(raw.get(name))
         except TypeError:
             errors[name] = _("Must be text.")
             return None
+        # One line, no NUL: names and addresses end up in e-mail headers, CSV rows and calendar lines.
+        return inputs.collect(errors, inputs.read_text, value, name, max_length=10_000, required=False,
+                              single_line=True)
 
     try:
         values["email"] = normalize_email(raw.get("email"))
@@ -93,10 +97,8 @@ def clean_person(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]
             errors["department"] = _("At most 120 characters.")
         values["department"] = dept
     if "department_id" in raw:
-        dep_id = raw.get("department_id")
-        if dep_id is not None and (isinstance(dep_id, bool) or not isinstance(dep_id, int)):
-            errors["department_id"] = _("Must be a department id.")
-        values["department_id"] = dep_id
+        values["department_id"] = inputs.collect(errors, inputs.read_id, raw.get("department_id"), "department_id",
+                                                 required=False)
     if "manager_email" in raw:
         manager = text("manager_email")
         if manager:
@@ -112,25 +114,16 @@ def clean_person(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]
                 errors[name] = _("Must be one of: %(choices)s.", choices=", ".join(allowed))
             values[name] = value
     if "hired_on" in raw:
-        hired = raw.get("hired_on")
-        if isinstance(hired, date):
-            values["hired_on"] = hired
-        else:
-            try:
-                hired_text = _text(hired)
-                values["hired_on"] = date.fromisoformat(hired_text) if hired_text else None
-            except (TypeError, ValueError):
-                errors["hired_on"] = _("Must be a date as YYYY-MM-DD.")
+        values["hired_on"] = inputs.collect(errors, inputs.read_date, raw.get("hired_on"), "hired_on",
+                                            required=False)
     if "locale" in raw:
         loc = text("locale")
         if loc and loc not in LANGUAGES:
             errors["locale"] = _("Must be one of: %(choices)s.", choices=", ".join(LANGUAGES))
         values["locale"] = loc
     if "timezone" in raw:
-        tz = text("timezone")
-        if tz and tz not in _timezones():
-            errors["timezone"] = _("Not a known time zone (use names like Europe/Rome).")
-        values["timezone"] = tz
+        values["timezone"] = inputs.collect(errors, inputs.read_timezone, raw.get("timezone"), "timezone",
+                                            required=False)
     if "active" in raw:
         active = raw.get("active")
         if isinstance(active, str):
@@ -324,10 +317,11 @@ def create_department(name: Any, parent_id: Any = None) -> Department:
         errors["name"] = _("At most 120 characters.")
     elif db.session.scalar(sa.select(Department.id).where(Department.name_key == clean.lower())):
         errors["name"] = _("A department with this name already exists.")
+    if clean is not None:
+        clean = inputs.collect(errors, inputs.read_text, clean, "name", max_length=120, single_line=True)
     if parent_id is not None:
-        if isinstance(parent_id, bool) or not isinstance(parent_id, int):
-            errors["parent_id"] = _("Must be a department id.")
-        elif db.session.get(Department, parent_id) is None:
+        parent_id = inputs.collect(errors, inputs.read_id, parent_id, "parent_id")
+        if parent_id is not None and db.session.get(Department, parent_id) is None:
             errors["parent_id"] = _("No department with this id.")
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
@@ -411,32 +405,59 @@ def import_people_csv(data: bytes) -> list[Person]:
 # --- Sign-in ----------------------------------------------------------------------------
 
 
+@cache
+def _dummy_password_hash(method: str) -> str:
+    # Made once per process and per hasher, so that checking it costs what checking a real password costs.
+    return generate_password_hash(secrets.token_urlsafe(16), method)
+
+
 def authenticate(email: str, password: str, remote_addr: str | None, now: datetime) -> Person | None:
     """Return the person for these credentials, or None.
 
     Failed attempts are recorded; after ``LOGIN_MAX_FAILURES`` failures for the
     same e-mail or address within ``LOGIN_LOCKOUT_MINUTES`` every attempt is
-    refused until the window has passed.
+    refused until the window has passed. The limit holds for parallel attempts
+    too: however many arrive at once, at most ``LOGIN_MAX_FAILURES`` passwords
+    are checked. A wrong password costs the same time whether or not the
+    account exists or is active.
     :raise TooManyAttempts: while locked out (checked before the password).
     """
     cfg = current_app.config
     window_start = now - timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
     key = (email or "").strip().lower()
-    who = [LoginAttempt.email == key]
-    if remote_addr:
-        who.append(LoginAttempt.remote_addr == remote_addr)
-    failures = db.session.scalar(
+    addr = remote_addr[:64] if remote_addr else None
+    # Recorded and committed before the count, so that parallel attempts each see the others: of any number
+    # arriving at once, only the first LOGIN_MAX_FAILURES to commit can count themselves within the limit.
+    attempt = LoginAttempt(email=key[:254], remote_addr=addr, at=now)
+    db.session.add(attempt)
+    db.session.flush()
+    attempt_id = attempt.id
+    db.session.commit()
+    who = [LoginAttempt.email == key[:254]]
+    if addr:
+        who.append(LoginAttempt.remote_addr == addr)
+    attempts = db.session.scalar(
         sa.select(sa.func.count()).select_from(LoginAttempt).where(sa.or_(*who), LoginAttempt.at > window_start)
     )
-    if failures >= cfg["LOGIN_MAX_FAILURES"]:
+    if attempts > cfg["LOGIN_MAX_FAILURES"]:
+        # A refused attempt checked nothing, so it is not a failure: kept, it would stretch the lockout forever.
+        _forget_attempt(attempt_id)
         raise TooManyAttempts(_("Too many failed sign-in attempts. Try again in %(minutes)s minutes.",
                                 minutes=cfg["LOGIN_LOCKOUT_MINUTES"]))
     person = db.session.scalar(sa.select(Person).where(Person.email == key)) if key else None
-    if person is not None and person.active and person.check_password(password or ""):
-        return person
-    db.session.add(LoginAttempt(email=key[:254], remote_addr=remote_addr, at=now))
+    if person is None or not person.active or person.password_hash is None:
+        check_password_hash(_dummy_password_hash(cfg["PASSWORD_HASH_METHOD"]), password or "")
+        return None
+    if not person.check_password(password or ""):
+        return None
+    _forget_attempt(attempt_id)
+    return person
+
+
+def _forget_attempt(attempt_id: int) -> None:
+    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.id == attempt_id)
+                       .execution_options(synchronize_session=False))
     db.session.commit()
-    return None
 
 
 def purge_login_attempts(now: datetime) -> int:

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import SelectChoice
 
+import inputs
 from errors import TooManyAttempts, ValidationError
 from people import services
 from people.auth import hr_required
@@ -61,6 +62,12 @@ def login():
             flash(_("E-mail or password is not correct."), "danger")
             status = 401
         else:
+            # A new session at sign-in: nothing planted before it (a fixed CSRF token, say) outlives it.
+            # Only the language picked on the sign-in page carries over.
+            locale = session.get("locale")
+            session.clear()
+            if locale:
+                session["locale"] = locale
             login_user(person, remember=form.remember_me.data)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("people/login.html", form=form), status
@@ -108,7 +115,7 @@ def settings():
 @hr_required
 def people_list():
     query = request.args.get("q", "").strip()
-    page = request.args.get("page", 1, type=int)
+    page = inputs.read_int(request.args.get("page"), "page", low=1, required=False) or 1
     pagination = services.search_people(query, page, current_app.config["PEOPLE_PER_PAGE"])
     return render_template("people/list.html", pagination=pagination, query=query, form=EmptyForm())
 
@@ -202,7 +209,7 @@ def departments():
     form = EmptyForm()
     errors: dict[str, str] = {}
     if form.validate_on_submit():
-        parent = request.form.get("parent_id", type=int) or None
+        parent = inputs.read_int(request.form.get("parent_id"), "parent_id", required=False) or None
         try:
             dept = services.create_department(request.form.get("name"), parent)
         except ValidationError as exc:

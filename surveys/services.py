@@ -21,6 +21,7 @@ from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask_babel import gettext as _
 
+import inputs
 from dashboards.results import published_rows, store_round_results
 from errors import Conflict, Forbidden, NotFound, ValidationError
 from extensions import db
@@ -107,10 +108,7 @@ def due_occurrence(survey: Survey, now: datetime) -> date | None:
 
 
 def _int_in(name: str, value: Any, low: int, high: int, errors: dict[str, str]) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        errors[name] = _("Must be a whole number from %(low)s to %(high)s.", low=low, high=high)
-        return None
-    return value
+    return inputs.collect(errors, inputs.read_int, value, name, low=low, high=high, from_text=False)
 
 
 def _clean_question(raw: Any, prefix: str, errors: dict[str, str]) -> dict[str, Any] | None:
@@ -184,26 +182,15 @@ def _clean_settings(data: Mapping[str, Any], survey: Survey | None, now: datetim
         title = data.get("title")
         if not isinstance(title, str) or not title.strip():
             errors["title"] = _("A title is required.")
-        elif len(title.strip()) > 200:
-            errors["title"] = _("At most %(max)s characters.", max=200)
         else:
-            values["title"] = title.strip()
+            values["title"] = inputs.collect(errors, inputs.read_text, title, "title", max_length=200,
+                                             single_line=True)
     cadence = data.get("cadence", survey.cadence if survey else None)
-    if cadence not in CADENCES:
-        errors["cadence"] = _("Must be one of: %(choices)s.", choices=", ".join(CADENCES))
-    values["cadence"] = cadence
+    values["cadence"] = inputs.collect(errors, inputs.read_choice, cadence, "cadence", CADENCES)
     if "starts_on" in data or survey is None:
         starts = data.get("starts_on")
-        if starts in (None, ""):
-            starts = now.date()
-        if isinstance(starts, str):
-            try:
-                starts = date.fromisoformat(starts)
-            except ValueError:
-                starts = None
-        if not isinstance(starts, date):
-            errors["starts_on"] = _("Must be a date as YYYY-MM-DD.")
-        else:
+        starts = now.date() if starts in (None, "") else inputs.collect(errors, inputs.read_date, starts, "starts_on")
+        if starts is not None:
             values["starts_on"] = starts
     for name, default in (("open_days", 5), ("remind_days_before_close", 2)):
         if name in data or survey is None:
@@ -220,9 +207,10 @@ def _clean_settings(data: Mapping[str, Any], survey: Survey | None, now: datetim
         errors["remind_days_before_close"] = _("The reminder must come before the round closes.")
     if "audience_department_id" in data:
         dep = data.get("audience_department_id")
-        if dep is not None and (isinstance(dep, bool) or not isinstance(dep, int)
-                                or db.session.get(Department, dep) is None):
-            errors["audience_department_id"] = _("No department with this id.")
+        if dep is not None:
+            dep = inputs.collect(errors, inputs.read_id, dep, "audience_department_id")
+            if dep is not None and db.session.get(Department, dep) is None:
+                errors["audience_department_id"] = _("No department with this id.")
         values["audience_department_id"] = dep
     if "min_group_size" in data or survey is None:
         k = data.get("min_group_size")
@@ -230,11 +218,7 @@ def _clean_settings(data: Mapping[str, Any], survey: Survey | None, now: datetim
             k = current_app.config["POLSO_MIN_GROUP_SIZE"]
         values["min_group_size"] = _int_in("min_group_size", k, 3, 10, errors)
     if "timezone" in data:
-        from people.services import _timezones
-
-        if data["timezone"] not in _timezones():
-            errors["timezone"] = _("Not a known time zone (use names like Europe/Rome).")
-        values["timezone"] = data["timezone"]
+        values["timezone"] = inputs.collect(errors, inputs.read_timezone, data["timezone"], "timezone")
     return values, errors
 
 

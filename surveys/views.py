@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+import inputs
 from errors import Conflict, NotFound, ValidationError
 from people.auth import hr_required
 from people.forms import EmptyForm
@@ -259,8 +260,11 @@ def answer_submit():
     token = request.form.get("token")
     if token:
         return _answer_page(_invitation_from_token(token), token=token)
-    round_id = request.form.get("round", type=int)
-    if not current_user.is_authenticated or round_id is None or not 0 < round_id < 2**31:
+    try:
+        round_id = inputs.read_id(request.form.get("round"), "round")
+    except ValidationError:
+        abort(404)  # as for a round one was not invited to: nothing to tell apart
+    if not current_user.is_authenticated:
         abort(404)
     return _answer_page(services.invitation_for(current_user, round_id))
 

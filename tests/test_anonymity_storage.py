@@ -292,9 +292,31 @@ def test_the_answer_form_posts_to_a_url_without_the_token(client, factory, db):
     token = personal_token(services.invitation_for(person, round_.id).id)
     html = client.get(f"/s/{token}").get_data(as_text=True)
     assert re.search(r'<form method="post" action="/s/answer"', html)
-    # nor does any request from the page carry it as the Referer
-    assert client.get(f"/s/{token}").headers["Referrer-Policy"] == "no-referrer"
+    # nor does any request from the page carry it as the Referer: the origin only
+    assert client.get(f"/s/{token}").headers["Referrer-Policy"] == "strict-origin"
     assert client.post(f"/s/{token}", data={}).status_code == 405
+
+
+def test_a_personal_link_can_be_answered_over_https_with_the_csrf_check_on(app_config, factory, db):
+    """Over HTTPS Flask-WTF refuses a form sent without a Referer; the page's policy sends its origin only."""
+    from app import create_app
+
+    person = factory.person("ada@example.com")
+    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+        {"library_key": "enps", "required": True}]}, datetime.now(UTC))
+    round_ = services.open_round_now(survey, datetime.now(UTC))
+    token = personal_token(services.invitation_for(person, round_.id).id)
+    secure = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    browser = secure.test_client()
+    page = browser.get(f"https://localhost/s/{token}")
+    assert page.headers["Referrer-Policy"] == "strict-origin"
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    question = survey.questions[0].id
+    # What Chromium sends under strict-origin from https://localhost/s/<token>: the origin and a slash.
+    answered = browser.post("https://localhost/s/answer", headers={"Referer": "https://localhost/"},
+                            data={"csrf_token": csrf, "token": token, f"q{question}": "9"})
+    assert answered.status_code == 302 and answered.headers["Location"].endswith("/s/thanks")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 1
 
 
 # --- Outbox ---------------------------------------------------------------------------------

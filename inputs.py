@@ -1,0 +1,303 @@
+"""Reading what a request sends: the one place ids, integers, text and dates are parsed.
+
+Everything a client sends enters through a URL, a form or a JSON body. The readers here turn
+one raw value into the type a service works with, or raise :class:`errors.ValidationError`
+naming the field. Services call them for every field they take, whichever dialect the value
+came in (a form's strings or JSON's types), so a rule is written once and both databases see
+the same values:
+
+- ids and integers are whole numbers within the database's 32-bit range (SQLite would store
+  larger ones, PostgreSQL refuses them from 2**31), never booleans;
+- text is a string without NUL (PostgreSQL cannot store it, SQLite would), within its length,
+  and single-line where a line break makes no sense (names, titles);
+- dates and date-times lie between 1900 and 2199, far from where date arithmetic overflows;
+  date-times carry their UTC offset.
+
+:func:`init_app` adds what guards every request before any view runs: URL ids beyond the
+range are a 404, a NUL byte anywhere in the query, form or JSON body is a 422 naming the field,
+and a JSON body nested deeper than :data:`MAX_JSON_DEPTH` is a 400 before a parser recurses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+from flask import Flask, request
+from flask_babel import gettext as _
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing import ValidationError as NoMatch
+
+from errors import NotFound, ServiceError, ValidationError
+
+#: The largest id or count a column holds on both databases (PostgreSQL's INTEGER).
+MAX_INT = 2 ** 31 - 1
+#: Dates outside these are refused: a typo, and beyond them "a year later" overflows.
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2199, 12, 31)
+#: Deeper JSON than this is refused unparsed; no request of ours nests more than 5.
+MAX_JSON_DEPTH = 32
+
+
+def invalid(field: str, message: str) -> ValidationError:
+    """The refusal for one bad field, in the shape every view and the API understand."""
+    return ValidationError(_("Some fields are not valid."), {field: message})
+
+
+# --- one value --------------------------------------------------------------------------------
+
+def read_int(value: Any, field: str, *, low: int = 0, high: int = MAX_INT, required: bool = True,
+             from_text: bool | None = None) -> int | None:
+    """A whole number in ``low..high``: a JSON integer, or digits from a form or a URL.
+
+    Booleans are refused (``True`` is an int in Python, never in a request). ``None`` and the
+    empty string are "no value": ``None`` is returned unless ``required``. Strings are read only
+    from forms and query strings (``from_text``; by default whenever the value is a string), and
+    only ASCII digits with an optional sign, at most 12 characters, so "²" or 5,000 digits is a
+    field error, not a crash.
+    """
+    if value is None or value == "":
+        if required:
+            raise invalid(field, _("This field is required."))
+        return None
+    if isinstance(value, str) and from_text is not False:
+        text = value.strip()
+        digits = text[1:] if text[:1] in "+-" else text
+        if not (digits.isascii() and digits.isdigit()) or len(text) > 12:
+            raise invalid(field, _whole_number_message(low, high))
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid(field, _whole_number_message(low, high))
+    return value
+
+
+def _whole_number_message(low: int, high: int) -> str:
+    if high >= MAX_INT:
+        return _("Must be a whole number of at least %(low)s.", low=low)
+    return _("Must be a whole number from %(low)s to %(high)s.", low=low, high=high)
+
+
+def read_id(value: Any, field: str, *, required: bool = True) -> int | None:
+    """A row id: a whole number from 1 to :data:`MAX_INT` (larger ones cannot name a row)."""
+    return read_int(value, field, low=1, high=MAX_INT, required=required)
+
+
+def read_bool(value: Any, field: str, *, default: bool | None = None) -> bool:
+    """``true``/``false`` from JSON; from a form, a checkbox's presence ("y", "on", "true", "1")."""
+    if value is None or value == "":
+        if default is None:
+            raise invalid(field, _("This field is required."))
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("y", "yes", "on", "true", "1", "n", "no", "off",
+                                                             "false", "0"):
+        return value.strip().lower() in ("y", "yes", "on", "true", "1")
+    raise invalid(field, _("Must be true or false."))
+
+
+def read_text(value: Any, field: str, *, max_length: int, required: bool = True, single_line: bool = False,
+              strip: bool = True) -> str | None:
+    """A string without NUL, at most ``max_length`` characters once stripped.
+
+    ``single_line`` also refuses CR and LF (a name or title with a line break would break
+    e-mail headers, CSV rows and calendar lines). Empty text is "no value": ``None`` is
+    returned unless ``required``.
+    """
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise invalid(field, _("Must be text."))
+    if strip:
+        value = value.strip()
+    if not value:
+        if required:
+            raise invalid(field, _("This field is required."))
+        return None
+    if "\x00" in value:
+        raise invalid(field, _("Contains a character that cannot be stored (NUL)."))
+    if single_line and ("\n" in value or "\r" in value):
+        raise invalid(field, _("Must be a single line."))
+    if len(value) > max_length:
+        raise invalid(field, _("At most %(n)s characters.", n=max_length))
+    return value
+
+
+def read_choice(value: Any, field: str, choices: Iterable[str], *, required: bool = True) -> str | None:
+    """One of ``choices`` (strings); anything else, including a list or an object, is a field error."""
+    choices = list(choices)
+    if value is None or value == "":
+        if required:
+            raise invalid(field, _("This field is required."))
+        return None
+    if not isinstance(value, str) or value not in choices:
+        raise invalid(field, _("Must be one of: %(choices)s.", choices=", ".join(choices)))
+    return value
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """The IANA zone names this machine knows (from tzdata)."""
+    return frozenset(available_timezones())
+
+
+def read_timezone(value: Any, field: str, *, required: bool = True) -> str | None:
+    """An IANA time zone name such as ``Europe/Rome``."""
+    if value is None or value == "":
+        if required:
+            raise invalid(field, _("This field is required."))
+        return None
+    if not isinstance(value, str) or value.strip() not in time_zones():
+        raise invalid(field, _("Not a known time zone (use names like Europe/Rome)."))
+    return value.strip()
+
+
+def read_date(value: Any, field: str, *, required: bool = True) -> date | None:
+    """An ISO 8601 date (``YYYY-MM-DD``) between :data:`MIN_DATE` and :data:`MAX_DATE`."""
+    if isinstance(value, datetime):
+        value = value.date()
+    if value is None or value == "":
+        if required:
+            raise invalid(field, _("This field is required."))
+        return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise invalid(field, _("Must be a date such as 2026-03-31.")) from None
+    if not isinstance(value, date):
+        raise invalid(field, _("Must be a date such as 2026-03-31."))
+    check_date_range(value, field)
+    return value
+
+
+def read_datetime(value: Any, field: str, *, required: bool = True) -> datetime | None:
+    """An ISO 8601 date-time with its UTC offset, returned in UTC, within the supported years."""
+    if value is None or value == "":
+        if required:
+            raise invalid(field, _("This field is required."))
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise invalid(field, _("Must be a date and time with its UTC offset, "
+                                   "such as 2026-03-31T09:30:00+02:00.")) from None
+    if not isinstance(value, datetime):
+        raise invalid(field, _("Must be a date and time with its UTC offset, such as 2026-03-31T09:30:00+02:00."))
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise invalid(field, _("Must include its UTC offset, such as +02:00."))
+    check_date_range(value.replace(tzinfo=None).date(), field)  # before converting: 9999-12-31-14:00 overflows
+    return value.astimezone(UTC)
+
+
+def check_date_range(day: date, field: str) -> None:
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise invalid(field, _("Must be between %(low)s and %(high)s.", low=MIN_DATE.isoformat(),
+                               high=MAX_DATE.isoformat()))
+
+
+# --- every request ---------------------------------------------------------------------------
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:…>`` that matches only ids a row can have, so a huge one is a 404 before any query."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min=min, max=MAX_INT if max is None else max, signed=signed)
+
+    def to_python(self, value: str) -> Any:
+        # int() itself refuses more than 4,300 digits with a ValueError, which would be a 500.
+        if len(value) > 12 or not value.lstrip("-").isascii():
+            raise NoMatch()
+        return super().to_python(value)
+
+
+def json_depth_exceeds(body: bytes, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than ``limit``; linear, and never recursive."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every (field path, string) in a parsed JSON value, keys included, without recursion."""
+    stack = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            yield where, item
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                yield (f"{where}.{key}" if where else str(key)), str(key)
+                stack.append((f"{where}.{key}" if where else str(key), inner))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", inner) for i, inner in enumerate(item))
+
+
+def nul_field() -> str | None:
+    """The first field of this request whose value (or name) holds a NUL byte, if any."""
+    for source in (request.args, request.form):
+        for key, values in source.lists():
+            if "\x00" in key or any("\x00" in v for v in values):
+                return key.replace("\x00", "\\0")
+    for key, upload in request.files.items():
+        if "\x00" in key or "\x00" in (upload.filename or ""):
+            return key.replace("\x00", "\\0")
+    if request.is_json:
+        data = request.get_json(silent=True)
+        for where, text in _strings(data, ""):
+            if "\x00" in text:
+                return where.replace("\x00", "\\0") or "body"
+    return None
+
+
+def guard_request() -> None:
+    """Refuse, before the view, what no view can handle: deep JSON, NUL bytes, NUL in the path."""
+    if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
+        raise NotFound(_("Not found."))
+    if request.is_json and request.content_length != 0:
+        body = request.get_data(cache=True)
+        if json_depth_exceeds(body, MAX_JSON_DEPTH):
+            raise ServiceError(_("The JSON body is nested more than %(n)s levels deep.", n=MAX_JSON_DEPTH))
+    field = nul_field()
+    if field is not None:
+        raise invalid(field, _("Contains a character that cannot be stored (NUL)."))
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedIntegerConverter
+    app.before_request(guard_request)
+
+
+
+def collect(errors: dict[str, str], reader: Any, value: Any, name: str, *args: Any, **options: Any) -> Any:
+    """``reader(value, name, *args, **options)``, adding its refusal to ``errors`` instead of raising.
+
+    For services that report every bad field of a form at once.
+    """
+    try:
+        return reader(value, name, *args, **options)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+        return None
