@@ -1,73 +1,112 @@
-"""Exports of exactly what a results page shows: aggregated rows only; hidden rows carry no numbers."""
+"""Exports of exactly what a results page shows: aggregated rows only; hidden rows carry no numbers.
+
+Three sections: the trend by round, then the breakdown and the drivers of the latest round. A CSV
+holds them one after the other (the first column names the section), an XLSX file one sheet each.
+Whether a group or a question is shown is the guard's stored verdict as ``dashboards.services``
+hands it over; a hidden one carries the page's words for why (``reason``) and no number. Headers,
+sections and reasons are in the request's language; the files are written by ``spreadsheets``.
+"""
 
 from __future__ import annotations
 
-import io
+from collections.abc import Callable
 
-import pandas as pd
 from flask import current_app
 from flask_babel import gettext as _
 
 from dashboards.services import Dashboard, GroupResult
+from spreadsheets import Cell, Table, file_name, write_csv, write_xlsx
 
 COLUMNS = ("section", "round", "group", "question", "status", "n", "enps", "ci_low", "ci_high", "promoters",
            "passives", "detractors", "favorable_pct", "neutral_pct", "unfavorable_pct", "mean",
            "participation_pct", "invited")
+# (reason code, k) -> the words a results page shows for a hidden result.
+Reason = Callable[[str | None, int], str]
 
 
-def _group_row(section: str, round_label: str, group: GroupResult, k: int) -> dict:
-    row = dict.fromkeys(COLUMNS)
-    row.update(section=section, round=round_label, group=group.label or _("Company"))
+def headers() -> list[str]:
+    """The column headers, in ``COLUMNS`` order, in the request's language."""
+    words = {"section": _("Section"), "round": _("Round closing"), "group": _("Group"), "question": _("Question"),
+             "status": _("Status"), "n": _("Answers"), "enps": _("eNPS"),
+             "ci_low": _("%(level)s interval, low", level="95%"),
+             "ci_high": _("%(level)s interval, high", level="95%"),
+             "promoters": _("Promoters"), "passives": _("Passives"), "detractors": _("Detractors"),
+             "favorable_pct": _("Favorable (%)"), "neutral_pct": _("Neutral (%)"),
+             "unfavorable_pct": _("Unfavorable (%)"), "mean": _("Mean (1–5)"),
+             "participation_pct": _("Invited who answered (%)"), "invited": _("Invited")}
+    return [words[c] for c in COLUMNS]
+
+
+def _row(**values: Cell) -> list[Cell]:
+    return [values.get(c) for c in COLUMNS]
+
+
+def _group_row(section: str, dash: Dashboard, round_index: int, group: GroupResult, reason: Reason) -> list[Cell]:
+    where = {"section": section, "round": dash.rounds[round_index].closes_at.date(),
+             "group": group.label or _("Company")}
     if not group.shown:
-        row["status"] = _("hidden") + f" ({group.reason}; k={k})"
-        return row
-    row.update(status=_("shown"), n=group.n)
+        return _row(**where, status=reason(group.reason, dash.k))
+    values: dict[str, Cell] = {"status": _("Shown"), "n": group.n}
     if group.enps:
         e = group.enps
-        row.update(enps=round(e.score, 1), ci_low=round(e.ci_low, 1), ci_high=round(e.ci_high, 1),
-                   promoters=e.promoters, passives=e.passives, detractors=e.detractors)
+        values.update(enps=round(e.score, 1), ci_low=round(e.ci_low, 1), ci_high=round(e.ci_high, 1),
+                      promoters=e.promoters, passives=e.passives, detractors=e.detractors)
     if group.participation and group.participation.rate is not None:
-        row.update(participation_pct=round(group.participation.rate, 1), invited=group.participation.invited)
-    return row
+        values.update(participation_pct=round(group.participation.rate, 1), invited=group.participation.invited)
+    return _row(**where, **values)
 
 
-def export_frame(dash: Dashboard, locale: str) -> pd.DataFrame:
-    """The page's numbers as one long table: trend by round, breakdown and drivers of the latest round."""
+def _driver_rows(section: str, dash: Dashboard, locale: str, reason: Reason) -> list[list[Cell]]:
+    latest = dash.latest
+    if not (dash.rounds and latest and latest.shown):
+        return []
     company = current_app.config["POLSO_COMPANY_NAME"]
+    where = {"section": section, "round": dash.rounds[-1].closes_at.date(), "group": latest.label or _("Company")}
     rows = []
-    for round_ in dash.rounds:
-        rows.append(_group_row("trend", round_.closes_at.date().isoformat(), dash.per_round[round_.id], dash.k))
-    if dash.rounds:
-        latest_label = dash.rounds[-1].closes_at.date().isoformat()
-        for group in dash.breakdown:
-            rows.append(_group_row("breakdown", latest_label, group, dash.k))
-        if dash.latest and dash.latest.shown:
-            for q in dash.latest.questions:
-                if q.question.kind != "likert":
-                    continue
-                row = dict.fromkeys(COLUMNS)
-                row.update(section="drivers", round=latest_label, group=dash.latest.label or _("Company"),
-                           question=q.question.text_for(locale).replace("{company}", company))
-                if q.favorability is None:
-                    row["status"] = _("hidden") + f" (below_k; k={dash.k})"
-                else:
-                    f = q.favorability
-                    row.update(status=_("shown"), n=f.n, favorable_pct=round(f.favorable, 1),
-                               neutral_pct=round(f.neutral, 1), unfavorable_pct=round(f.unfavorable, 1),
-                               mean=round(f.mean, 2))
-                rows.append(row)
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    # Counts stay whole numbers even in columns where hidden rows leave gaps.
-    return frame.astype(dict.fromkeys(("n", "promoters", "passives", "detractors", "invited"), "Int64"))
+    for q in latest.questions:
+        if q.question.kind != "likert":
+            continue
+        text = q.question.text_for(locale).replace("{company}", company)
+        f = q.favorability
+        if f is None:
+            rows.append(_row(**where, question=text, status=reason("below_k", dash.k)))
+        else:
+            rows.append(_row(**where, question=text, status=_("Shown"), n=f.n, favorable_pct=round(f.favorable, 1),
+                             neutral_pct=round(f.neutral, 1), unfavorable_pct=round(f.unfavorable, 1),
+                             mean=round(f.mean, 2)))
+    return rows
 
 
-def to_csv(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False)
+def results_tables(dash: Dashboard, locale: str, reason: Reason) -> list[Table]:
+    """The page's results as three tables (trend, breakdown, drivers), each titled with its section's name;
+    a section with nothing to show is an empty table."""
+    names = {"trend": _("Trend"), "breakdown": _("Breakdown"), "drivers": _("Drivers")}
+    trend = [_group_row(names["trend"], dash, i, dash.per_round[r.id], reason) for i, r in enumerate(dash.rounds)]
+    breakdown = [_group_row(names["breakdown"], dash, len(dash.rounds) - 1, g, reason)
+                 for g in dash.breakdown] if dash.rounds else []
+    drivers = _driver_rows(names["drivers"], dash, locale, reason)
+    columns = headers()
+    return [Table(columns, rows, title=names[key])
+            for key, rows in (("trend", trend), ("breakdown", breakdown), ("drivers", drivers))]
 
 
-def to_xlsx(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for section, part in frame.groupby("section", sort=False):
-            part.to_excel(writer, sheet_name=str(section)[:31], index=False)
-    return buffer.getvalue()
+def results_csv(dash: Dashboard, locale: str, reason: Reason) -> bytes:
+    """The three sections as one CSV file, in that order."""
+    tables = results_tables(dash, locale, reason)
+    return write_csv(Table(tables[0].columns, [row for t in tables for row in t.rows]), locale)
+
+
+def results_xlsx(dash: Dashboard, locale: str, reason: Reason) -> bytes:
+    """The three sections as one XLSX workbook, a sheet each."""
+    return write_xlsx(results_tables(dash, locale, reason))
+
+
+def results_file_name(dash: Dashboard, extension: str) -> str:
+    """``polso-<survey>[-<group>]-<latest round's closing date>.<extension>``; the group only below the company."""
+    group = None
+    if dash.scope.cut == "manager":
+        group = _("Team of %(name)s", name=dash.scope_label)
+    elif dash.scope.cut == "department":
+        group = dash.scope_label
+    closes_on = dash.rounds[-1].closes_at.date() if dash.rounds else None
+    return file_name(dash.survey.title, group, closes_on, extension=extension)

@@ -10,14 +10,15 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from dashboards import figures, services
-from dashboards.exports import export_frame, to_csv, to_xlsx
+import inputs
+from dashboards import exports, figures, services
 from dashboards.plotly_assets import PLOTLY_DIR, guarded_style_ids, plotly_css
 from errors import Conflict, Forbidden
 from people.auth import hr_required, manager_required
 from people.forms import EmptyForm
 from people.services import department_choices
 from scoring import COMMENT_THRESHOLD, MIN_DRIVER_N
+from spreadsheets import download
 
 bp = Blueprint("dashboards", __name__)
 # What the anonymity promise covers and what it does not; the Methodology page links to it.
@@ -47,23 +48,17 @@ def hidden_reason(reason: str | None, k: int) -> str:
 
 
 def _date_arg(name: str) -> date | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        abort(400)
+    return inputs.read_date(request.args.get(name), name, required=False)
 
 
 def _request_scope() -> tuple[services.Survey, services.Scope]:
     """Survey and scope from the query string, checked against what the viewer may see."""
-    survey_id = request.args.get("survey", type=int)
+    survey_id = inputs.read_id(request.args.get("survey"), "survey", required=False)
     survey = services.get_survey(survey_id) if survey_id else services.enps_survey()
     if survey is None:
         abort(404)
-    department = request.args.get("department", type=int) or None
-    team = request.args.get("team", type=int) or None
+    department = inputs.read_id(request.args.get("department"), "department", required=False)
+    team = inputs.read_id(request.args.get("team"), "team", required=False)
     try:
         if current_user.is_hr:
             scope = services.scope_for(current_user, department_id=department, manager_id=team)
@@ -153,14 +148,10 @@ def results():
 def export(fmt: str):
     survey, scope = _request_scope()
     dash = services.dashboard(survey, scope, first=_date_arg("from"), last=_date_arg("to"), roll_up=True)
-    frame = export_frame(dash, str(get_locale() or 'en'))
-    stamp = datetime.now(UTC).strftime("%Y%m%d")
-    if fmt == "csv":
-        return current_app.response_class(to_csv(frame), mimetype="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="polso-results-{stamp}.csv"'})
-    return current_app.response_class(to_xlsx(frame), headers={
-        "Content-Disposition": f'attachment; filename="polso-results-{stamp}.xlsx"'},
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    write = exports.results_csv if fmt == "csv" else exports.results_xlsx
+    # The page's own words for hidden results, so the file says what the page says.
+    body = write(dash, str(get_locale() or "en"), hidden_reason)
+    return download(body, exports.results_file_name(dash, fmt))
 
 
 @bp.route("/results/rounds/<int:round_id>/<any(share, unshare):action>", methods=["POST"])

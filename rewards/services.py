@@ -28,8 +28,6 @@ payments to HR, decisions waiting for more than 7 days to the approver.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -50,6 +48,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+import inputs
 from errors import Conflict, Forbidden, NotFound, ValidationError
 from extensions import db
 from mail import services as mail
@@ -64,6 +63,7 @@ from rewards.models import (
     MilestonePlan,
     Payout,
 )
+from spreadsheets import Table
 
 MAX_MILESTONES = 24
 # Digits with the locale's separators (and a sign, so "-5" is refused for being negative): no exponents, no NaN.
@@ -222,17 +222,9 @@ def _text(raw: Any, name: str, errors: dict[str, str], *, required: str | None, 
 
 
 def _date(raw: Any, name: str, errors: dict[str, str]) -> date | None:
-    if isinstance(raw, datetime):
-        raw = None
-    if isinstance(raw, str):
-        try:
-            raw = date.fromisoformat(raw.strip())
-        except ValueError:
-            raw = None
-    if not isinstance(raw, date):
-        errors[name] = _("Must be a date as YYYY-MM-DD.")
-        return None
-    return raw
+    if isinstance(raw, datetime):  # a date-time where a day is meant is a mistake, not a day
+        raw = "not a date"
+    return inputs.collect(errors, inputs.read_date, raw, name)
 
 
 def _url(raw: Any, name: str, errors: dict[str, str], *, required: str) -> str | None:
@@ -327,8 +319,7 @@ def create_plan(data: Mapping[str, Any], creator: Person, now: datetime, *, loca
     terms = data.get("payment_terms_days")
     if terms in (None, ""):
         terms = default_payment_terms()
-    if isinstance(terms, bool) or not isinstance(terms, int) or not 0 <= terms <= 365:
-        errors["payment_terms_days"] = _("Must be a whole number from %(low)s to %(high)s.", low=0, high=365)
+    terms = inputs.collect(errors, inputs.read_int, terms, "payment_terms_days", low=0, high=365, from_text=False)
     unknown = sorted(set(data) - {"recipient_email", "approver_email", "currency", "title", "starts_on",
                                   "payment_terms_days", "milestones"})
     for name in unknown:
@@ -1154,18 +1145,13 @@ def monthly_payouts(currency: str, group_by: str = "department", *, top: int = 8
     return [MonthlyPayout(m, g, t) for (m, g), t in sorted(merged.items())]
 
 
-CSV_COLUMNS = ("paid_on", "recipient_email", "recipient_name", "kind", "department", "plan", "milestone",
-               "amount", "currency", "reference")
+def payouts_table(start: date | None = None, end: date | None = None) -> Table:
+    """The ledger for payroll, oldest first; ``start``/``end`` filter ``paid_on`` (inclusive).
 
-
-def _cell(value: Any) -> str:
-    # A cell starting with = + - @ (or a control character) is a formula to spreadsheet programs.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def payouts_csv(start: date | None = None, end: date | None = None) -> str:
-    """The ledger as CSV for payroll, oldest first; ``start``/``end`` filter ``paid_on`` (inclusive)."""
+    One row per payout: payment date, the recipient's e-mail, name and kind, the department when
+    paid, plan, milestone, amount (a decimal in the currency's unit), currency and reference, with
+    headers in the request's language.
+    """
     recipient = so.aliased(Person)
     stmt = (sa.select(Payout, Milestone, MilestonePlan, recipient, Department.name)
             .join(Milestone, Milestone.id == Payout.milestone_id)
@@ -1177,15 +1163,14 @@ def payouts_csv(start: date | None = None, end: date | None = None) -> str:
         stmt = stmt.where(Payout.paid_on >= start)
     if end is not None:
         stmt = stmt.where(Payout.paid_on <= end)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for payout, milestone, plan, person, department in db.session.execute(stmt):
-        writer.writerow([payout.paid_on.isoformat(), _cell(person.email), _cell(person.name), person.kind,
-                         _cell(department or ""), _cell(plan_label(plan)), _cell(milestone.title),
-                         decimal_text(payout.amount_minor, payout.currency), payout.currency,
-                         _cell(payout.reference)])
-    return out.getvalue()
+    columns = [_("Paid on"), _("E-mail"), _("Recipient"), _("Kind"), _("Department"), _("Plan"), _("Milestone"),
+               _("Amount"), _("Currency"), _("Reference")]
+    kinds = {"employee": _("Employee"), "contractor": _("Contractor")}
+    rows = [[payout.paid_on, person.email, person.name, kinds.get(person.kind, person.kind), department,
+             plan_label(plan), milestone.title, to_decimal(payout.amount_minor, payout.currency), payout.currency,
+             payout.reference]
+            for payout, milestone, plan, person, department in db.session.execute(stmt)]
+    return Table(columns, rows)
 
 
 def parse_period(raw_from: str | None, raw_to: str | None) -> tuple[date | None, date | None]:

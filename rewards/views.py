@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+import inputs
 from dashboards.services import company_enps_trend
 from errors import Conflict, ValidationError
 from people.auth import hr_required
@@ -19,6 +20,7 @@ from people.forms import EmptyForm
 from rewards import charts, services
 from rewards.forms import ActionForm, HistoryForm, PlanEditForm, PlanForm
 from rewards.models import STATES
+from spreadsheets import download, file_name, write_csv
 
 bp = Blueprint("rewards", __name__)
 
@@ -72,7 +74,7 @@ def overview():
     """HR's overview: overdue and payable milestones, every plan with its ledger totals."""
     now = _now()
     query = request.args.get("q", "").strip()
-    page = request.args.get("page", 1, type=int)
+    page = inputs.read_int(request.args.get("page"), "page", low=1, required=False) or 1
     pagination, rows = services.search_plans(query, page, current_app.config.get("PEOPLE_PER_PAGE", 25))
     approved = services.approved_unpaid(now)
     year_start = date(now.year, 1, 1)
@@ -329,9 +331,7 @@ def payouts_csv():
     except ValidationError as error:
         return Response("\n".join(f"{k}: {v}" for k, v in error.fields.items()) + "\n", status=422,
                         mimetype="text/plain")
-    body = services.payouts_csv(start, end)
-    name = "payouts" + (f"-from-{start.isoformat()}" if start else "") + (f"-to-{end.isoformat()}" if end else "")
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"',
-                             "Cache-Control": "no-store"})
+    body = write_csv(services.payouts_table(start, end), str(get_locale() or "en"))
+    period = [*(("from", start) if start else ()), *(("to", end) if end else ())]
+    return download(body, file_name("payouts", *period, extension="csv"))
 

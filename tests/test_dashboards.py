@@ -102,23 +102,24 @@ def test_exports_mark_hidden_rows_hidden_with_no_numbers(client, closed, org, fm
     response = client.get(f"/results/export.{fmt}")
     assert response.status_code == 200
     if fmt == "csv":
-        frame = pd.read_csv(io.StringIO(response.get_data(as_text=True)))
+        frame = pd.read_csv(io.BytesIO(response.data), encoding="utf-8-sig")
     else:
         frame = pd.concat(pd.read_excel(io.BytesIO(response.data), sheet_name=None).values())
-    tiny = frame[frame["group"] == "Tiny"]
-    assert len(tiny) == 1 and tiny.iloc[0]["status"].startswith("hidden")
-    numeric = ["n", "enps", "ci_low", "ci_high", "promoters", "passives", "detractors", "participation_pct"]
+    tiny = frame[frame["Group"] == "Tiny"]
+    assert len(tiny) == 1 and tiny.iloc[0]["Status"] == "Hidden: fewer than 5 people in this group."
+    numeric = ["Answers", "eNPS", "95% interval, low", "95% interval, high", "Promoters", "Passives", "Detractors",
+               "Invited who answered (%)"]
     assert tiny[numeric].isna().all(axis=None)
     assert b"TINY-SECRET-COMMENT" not in response.data
 
 
 def test_csv_is_aggregated_rows_only(client, closed):
     login(client, "hr@example.com")
-    rows = list(csv.DictReader(io.StringIO(client.get("/results/export.csv").get_data(as_text=True))))
-    assert {r["section"] for r in rows} == {"trend", "breakdown", "drivers"}
-    company = next(r for r in rows if r["section"] == "trend")
+    rows = list(csv.DictReader(io.StringIO(client.get("/results/export.csv").data.decode("utf-8-sig"))))
+    assert {r["Section"] for r in rows} == {"Trend", "Breakdown", "Drivers"}
+    company = next(r for r in rows if r["Section"] == "Trend")
     expected = enps([3, 0, 0, 0, 0, 0, 0, 2, 10, 12, 0]).score
-    assert company["n"] == "27" and float(company["enps"]) == pytest.approx(expected, abs=0.05)
+    assert company["Answers"] == "27" and float(company["eNPS"]) == pytest.approx(expected, abs=0.05)
 
 
 def test_api_suppresses_the_tiny_department_without_numbers(client, closed, org, api_token):

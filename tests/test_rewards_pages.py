@@ -166,20 +166,21 @@ def test_hr_exports_the_ledger_as_csv_for_payroll(client, db, auth, parties):
     response = client.get("/rewards/payouts.csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="payouts.csv"'
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["paid_on", "recipient_email", "recipient_name", "kind", "department", "plan", "milestone",
-                       "amount", "currency", "reference"]
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename=\"polso-payouts.csv\"; filename*=UTF-8''polso-payouts.csv")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0] == ["Paid on", "E-mail", "Recipient", "Kind", "Department", "Plan", "Milestone", "Amount",
+                       "Currency", "Reference"]
     assert rows[1:] == [
-        ["2026-03-02", "rita@example.com", "'=HYPERLINK(\"x\")", "contractor", "Engineering", "2026 goals",
+        ["2026-03-02", "rita@example.com", "'=HYPERLINK(\"x\")", "Contractor", "Engineering", "2026 goals",
          "Milestone 1", "1000.00", "EUR", "PAY-2026-03"],
-        ["2026-04-11", "rita@example.com", "'=HYPERLINK(\"x\")", "contractor", "Engineering", "2026 goals",
+        ["2026-04-11", "rita@example.com", "'=HYPERLINK(\"x\")", "Contractor", "Engineering", "2026 goals",
          "Milestone 2", "2000.00", "EUR", "PAY-2026-03"],
-        ["2026-04-11", "rita@example.com", "'=HYPERLINK(\"x\")", "contractor", "Engineering",
+        ["2026-04-11", "rita@example.com", "'=HYPERLINK(\"x\")", "Contractor", "Engineering",
          f"Plan {yen.id} · =HYPERLINK(\"x\")", "Milestone 1", "100000", "JPY", "PAY-2026-03"],
     ]
     april = list(csv.reader(io.StringIO(client.get("/rewards/payouts.csv?from=2026-04-01&to=2026-04-30")
-                                         .get_data(as_text=True))))
+                                         .data.decode("utf-8-sig"))))
     assert [r[6] for r in april[1:]] == ["Milestone 2", "Milestone 1"]
     assert sum(Decimal(r[7]) for r in rows[1:] if r[8] == "EUR") * 100 == services.totals_by_currency()["EUR"]
     assert client.get("/rewards/payouts.csv?from=2026-05-01&to=2026-04-01").status_code == 422
