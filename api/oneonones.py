@@ -1,11 +1,13 @@
-"""API v1: one-on-one series, their occurrences (with agenda and action items) and the caller's calendar feed.
+"""API v1: one-on-one series, their occurrences (with agenda and action items), changes to one
+meeting (move, cancel, restore) and the caller's calendar feed.
 
-Private notes are deliberately absent: no endpoint reads them.
+Private notes are deliberately absent: no endpoint reads them. Every value a client sends is
+read by the services (``oneonones.reading`` and the readers of ``inputs``), as for the pages.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import g, jsonify, request
@@ -14,11 +16,13 @@ from flask_babel import gettext as _
 from api import core
 from api.openapi import error_responses, json_content, ref
 from api.views import bp
-from errors import ValidationError
-from oneonones import services
+from errors import NotFound, ValidationError
+from inputs import collect, read_date, read_datetime
+from oneonones import feeds, services
 from oneonones.models import CADENCES, MAX_DURATION, MIN_DURATION, ActionItem, Series
 
 DEFAULT_RANGE = timedelta(days=90)
+MOVE_FIELDS = ("starts_at", "duration_minutes")
 
 
 def series_json(series: Series, now: datetime) -> dict:
@@ -50,36 +54,34 @@ def action_item_json(item: ActionItem) -> dict:
             "done_at": item.done_at.isoformat() if item.done_at else None}
 
 
+def _body(*fields: str, required: tuple[str, ...] = ()) -> dict:
+    """The JSON object sent, holding only ``fields``, ``required`` ones present; else a 400 or a 422."""
+    data = core.json_body()
+    core.require_fields(data, *required)
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValidationError(_("Some fields are not valid."), {k: _("Unknown field.") for k in unknown})
+    return data
+
+
 @bp.post("/one-on-ones")
 @core.token_required()
 def oneonones_create():
-    data = core.json_body()
-    core.require_fields(data, "report_email", "cadence", "starts_at")
-    unknown = sorted(set(data) - {"report_email", "cadence", "starts_at", "duration_minutes", "timezone"})
-    if unknown:
-        raise ValidationError(_("Some fields are not valid."), {k: _("Unknown field.") for k in unknown})
+    data = _body("report_email", "cadence", "starts_at", "duration_minutes", "timezone",
+                 required=("report_email", "cadence", "starts_at"))
     now = datetime.now(UTC)
     series = services.create_series(g.api_user, data, now)
     return jsonify(series_json(series, now)), 201
 
 
-def _bound_arg(name: str, timezone: str, *, end: bool, errors: dict[str, str]) -> datetime | None:
-    """A query bound: a date (whole day in the series' time zone) or a date-time with offset."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            local = datetime.combine(day + timedelta(days=1) if end else day, time(0), ZoneInfo(timezone))
-            return local.astimezone(UTC)
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        errors[name] = _("Must be a date (YYYY-MM-DD) or a date and time with its UTC offset.")
-        return None
-    return value.astimezone(UTC)
+def _read_bound(raw: str, name: str, timezone: str, *, end: bool) -> datetime:
+    """A query bound: a date (its whole day, in the series' time zone) or a date-time with its offset."""
+    if len(raw.strip()) == len("2026-03-31"):
+        day = read_date(raw, name)
+        # The day after 2199-12-31 is still a date; nothing later is read.
+        local = datetime.combine(day + timedelta(days=1) if end else day, time(0), ZoneInfo(timezone))
+        return local.astimezone(UTC)
+    return read_datetime(raw, name)
 
 
 @bp.get("/one-on-ones/<int:series_id>/occurrences")
@@ -88,8 +90,9 @@ def oneonones_occurrences(series_id: int):
     now = datetime.now(UTC)
     series = services.get_series(series_id, g.api_user, now)
     errors: dict[str, str] = {}
-    start = _bound_arg("from", series.timezone, end=False, errors=errors)
-    end = _bound_arg("to", series.timezone, end=True, errors=errors)
+    bounds = {name: collect(errors, _read_bound, request.args[name], name, series.timezone, end=name == "to")
+              if request.args.get(name) else None for name in ("from", "to")}
+    start, end = bounds["from"], bounds["to"]
     if not errors:
         start = start or now
         end = end or start + DEFAULT_RANGE
@@ -128,10 +131,45 @@ def oneonones_action_delete(series_id: int, item_id: int):
     return "", 204
 
 
+@bp.post("/one-on-ones/<int:series_id>/occurrences/<key>/move")
+@core.token_required()
+def oneonones_occurrence_move(series_id: int, key: str):
+    data = _body(*MOVE_FIELDS, required=("starts_at",))
+    now = datetime.now(UTC)
+    series = services.get_series(series_id, g.api_user, now)
+    return jsonify(occurrence_json(services.move_occurrence(series, g.api_user, key, data, now)))
+
+
+@bp.post("/one-on-ones/<int:series_id>/occurrences/<key>/cancel")
+@core.token_required()
+def oneonones_occurrence_cancel(series_id: int, key: str):
+    now = datetime.now(UTC)
+    series = services.get_series(series_id, g.api_user, now)
+    return jsonify(occurrence_json(services.cancel_occurrence(series, g.api_user, key, now)))
+
+
+@bp.post("/one-on-ones/<int:series_id>/occurrences/<key>/restore")
+@core.token_required()
+def oneonones_occurrence_restore(series_id: int, key: str):
+    now = datetime.now(UTC)
+    series = services.get_series(series_id, g.api_user, now)
+    return jsonify(occurrence_json(services.restore_occurrence(series, g.api_user, key, now)))
+
+
 @bp.get("/me/calendar")
 @core.token_required()
 def my_calendar():
-    return jsonify({"url": services.feed_url(g.api_user, datetime.now(UTC), create=True)})
+    url = feeds.feed_url(g.api_user, datetime.now(UTC))
+    if url is None:
+        raise NotFound(_("You have no calendar feed: none was made, or it was switched off. "
+                         "POST /api/v1/me/calendar makes one."))
+    return jsonify({"url": url})
+
+
+@bp.post("/me/calendar")
+@core.token_required()
+def my_calendar_create():
+    return jsonify({"url": feeds.regenerate_feed(g.api_user, datetime.now(UTC))}), 201
 
 
 def _errors(*codes: int) -> dict:
@@ -147,19 +185,34 @@ OPENAPI_SCHEMAS: dict = {
             "cadence": {"enum": list(CADENCES),
                         "description": "monthly meets on the same weekday of the month (e.g. the second Tuesday)."},
             "starts_at": {"type": "string", "format": "date-time",
-                          "description": "The first meeting, ISO 8601 with its UTC offset; in the future."},
+                          "description": "The first meeting, ISO 8601 with its UTC offset, in the future, between "
+                                         "1900 and 2199. Refused (422) when its time, written in the series' time "
+                                         "zone's offset, is skipped by a clock change (02:30 on the spring change "
+                                         "in Rome), or is the second of a time the clocks repeat."},
             "duration_minutes": {"type": "integer", "minimum": MIN_DURATION, "maximum": MAX_DURATION,
                                  "default": 60},
             "timezone": {"type": "string", "description": "IANA name; the caller's time zone by default. "
                                                           "Meetings keep their wall-clock time in it."},
         },
     },
+    "OneOnOneMoveInput": {
+        "type": "object", "required": ["starts_at"], "additionalProperties": False,
+        "properties": {
+            "starts_at": {"type": "string", "format": "date-time",
+                          "description": "The new start, ISO 8601 with its UTC offset, between 1900 and 2199. "
+                                         "Refused (422) when its time, written in the series' time zone's offset, "
+                                         "is skipped by a clock change."},
+            "duration_minutes": {"type": "integer", "minimum": MIN_DURATION, "maximum": MAX_DURATION,
+                                 "description": "The new length; the series' length by default."},
+        },
+    },
     "OneOnOneOccurrence": {
-        "type": "object", "required": ["starts_at", "ends_at", "status"],
+        "type": "object", "required": ["starts_at", "ends_at", "status", "original_starts_at", "key"],
         "properties": {
             "starts_at": {"type": "string", "format": "date-time"},
             "ends_at": {"type": "string", "format": "date-time"},
-            "status": {"enum": ["scheduled", "moved", "cancelled"]},
+            "status": {"enum": ["scheduled", "moved", "cancelled"],
+                       "description": "A cancelled meeting keeps its usual times."},
             "original_starts_at": {"type": "string", "format": "date-time",
                                    "description": "When the meeting was due before a move (its RECURRENCE-ID)."},
             "key": {"type": "string", "pattern": "^[0-9]{8}T[0-9]{6}Z$",
@@ -210,6 +263,36 @@ OPENAPI_SCHEMAS: dict = {
     },
 }
 
+_SERIES_ID = {"name": "series_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_KEY = {"name": "key", "in": "path", "required": True, "schema": {"type": "string"},
+        "description": "The meeting's key (see OneOnOneOccurrence)."}
+# Empty is the same as absent: the default.
+_BOUND = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"},
+                    {"const": ""}]}
+_FEED = json_content({"type": "object", "required": ["url"], "additionalProperties": False,
+                      "properties": {"url": {"type": "string", "format": "uri"}}})
+
+
+def _change(summary: str, *, body: dict | None = None) -> dict:
+    """One change to one meeting: the series' manager only, same rules and e-mail as on the page."""
+    codes = (400, 401, 403, 404, 409, 422) if body else (401, 403, 404, 409)
+    operation = {
+        "summary": summary,
+        "description": "Only the series' manager; the report is told by e-mail, once per change. "
+                       "Nothing is changed (and nobody told) when the meeting already is as asked.",
+        "parameters": [_SERIES_ID, _KEY],
+        "responses": {"200": {"description": "The meeting as it is now", **json_content(ref("OneOnOneOccurrence"))},
+                      **error_responses(*codes, e403="Not one of the two people in the one-on-one, or not its "
+                                                     "manager",
+                                        e409="The series has ended, the meeting would overlap another one-on-one "
+                                             "(named in the message), or someone changed it at the same moment",
+                                        e422="Invalid fields, or a start the clocks skip (named in the message)")},
+    }
+    if body:
+        operation["requestBody"] = {"required": True, **json_content(body)}
+    return {"post": operation}
+
+
 OPENAPI_PATHS: dict = {
     "/one-on-ones": {"post": {
         "summary": "Schedule a recurring one-on-one with one of the caller's direct reports",
@@ -219,23 +302,20 @@ OPENAPI_PATHS: dict = {
     "/one-on-ones/{series_id}/occurrences": {"get": {
         "summary": "Meetings of a series in a time range (its manager and report only)",
         "parameters": [
-            {"name": "series_id", "in": "path", "required": True, "schema": {"type": "integer"}},
-            {"name": "from", "in": "query", "schema": {"type": "string"},
-             "description": "Date (from its start, in the series' time zone) or date-time with offset; "
-                            "default now."},
-            {"name": "to", "in": "query", "schema": {"type": "string"},
-             "description": "Date (through its end) or date-time with offset (exclusive); default from + 90 "
-                            "days; at most two years after from."}],
+            _SERIES_ID,
+            {"name": "from", "in": "query", "schema": _BOUND,
+             "description": "Date (from its start, in the series' time zone) or date-time with offset, between "
+                            "1900 and 2199; default now."},
+            {"name": "to", "in": "query", "schema": _BOUND,
+             "description": "Date (through its end) or date-time with offset (exclusive), between 1900 and 2199; "
+                            "default from + 90 days; after from, and at most two years after it."}],
         "responses": {"200": {"description": "Meetings by start time, cancelled ones included",
                               **json_content({"type": "array", "items": ref("OneOnOneOccurrence")})},
                       **_errors(401, 403, 404, 422)}}},
     "/one-on-ones/{series_id}/occurrences/{key}": {"get": {
         "summary": "One meeting with its shared agenda and action items (its manager and report only; "
                    "private notes are never returned)",
-        "parameters": [
-            {"name": "series_id", "in": "path", "required": True, "schema": {"type": "integer"}},
-            {"name": "key", "in": "path", "required": True, "schema": {"type": "string"},
-             "description": "The meeting's key (see OneOnOneOccurrence)."}],
+        "parameters": [_SERIES_ID, _KEY],
         "responses": {"200": {"description": "The meeting", **json_content(ref("OneOnOneMeeting"))},
                       **error_responses(401, 403, 404, e403="Not one of the two people in the one-on-one")}}},
     "/one-on-ones/{series_id}/agenda-items/{item_id}": {"delete": {
@@ -257,9 +337,21 @@ OPENAPI_PATHS: dict = {
                       **error_responses(401, 403, 404, 409, e403="Not the person who added the item, or not in "
                                                                  "the one-on-one (the message says which)",
                                         e409="The item is done; reopen it first")}}},
-    "/me/calendar": {"get": {
-        "summary": "The caller's private calendar feed (.ics) URL; made on first use",
-        "responses": {"200": {"description": "Feed URL", **json_content({
-            "type": "object", "properties": {"url": {"type": "string", "format": "uri"}}})},
-            **_errors(401)}}},
+    "/one-on-ones/{series_id}/occurrences/{key}/move": _change(
+        "Move one meeting to another time (and length); a cancelled one is put back on at that time",
+        body=ref("OneOnOneMoveInput")),
+    "/one-on-ones/{series_id}/occurrences/{key}/cancel": _change(
+        "Cancel one meeting; its open agenda items carry over to the next one"),
+    "/one-on-ones/{series_id}/occurrences/{key}/restore": _change(
+        "Put a moved or cancelled meeting back at its usual time"),
+    "/me/calendar": {
+        "get": {
+            "summary": "The caller's private calendar feed (.ics) URL, if they have one",
+            "description": "Never makes one: a feed switched off stays off until POST makes a new one.",
+            "responses": {"200": {"description": "Feed URL", **_FEED},
+                          **error_responses(401, 404, e404="No feed: none was made, or it was switched off")}},
+        "post": {
+            "summary": "Make the caller's calendar feed, or give it a new secret URL (the old one stops working)",
+            "responses": {"201": {"description": "The new feed URL", **_FEED}, **error_responses(401)}},
+    },
 }

@@ -1,20 +1,36 @@
-"""Forms for one-on-one pages. They check shapes; the rules (who, when, overlaps) are in the services."""
+"""Forms for one-on-one pages: the fields a page shows and sends, as text.
+
+The services read every value (``oneonones.reading`` and the readers of ``inputs``), whether
+it came from these forms or from the API, so the forms check nothing themselves and a rule
+is never written twice; their errors come back from the services, by field.
+"""
+
+from datetime import date, time
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    DateField,
-    IntegerField,
-    SelectChoice,
-    SelectField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-    TimeField,
-)
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.widgets import DateInput, NumberInput, TimeInput
 
 from oneonones.models import MAX_DURATION, MAX_ITEM_LENGTH, MAX_NOTE_LENGTH, MIN_DURATION
+
+
+class TextField(StringField):
+    """Text as sent, shown back as sent; a date or time set by a view is shown as its input expects."""
+
+    def _value(self) -> str:
+        if isinstance(self.data, time):
+            return self.data.strftime("%H:%M")
+        if isinstance(self.data, date):
+            return self.data.isoformat()
+        return "" if self.data is None else str(self.data)
+
+
+class ChoiceField(SelectField):
+    """A select whose value the service reads: an unknown one is the service's field error, not the form's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, coerce=str, validate_choice=False, **kwargs)
 
 
 def cadence_choices():
@@ -22,22 +38,28 @@ def cadence_choices():
             SelectChoice("monthly", _l("Every month (same weekday, e.g. the second Tuesday)"))]
 
 
+REQUIRED = {"required": True}  # for the browser and assistive technology; the service refuses what is missing
+
+
+def _minutes(label):
+    return TextField(label, widget=NumberInput(min=MIN_DURATION, max=MAX_DURATION), render_kw=REQUIRED)
+
+
 class ScheduleForm(FlaskForm):
-    cadence = SelectField(_l("How often"), choices=cadence_choices, default="biweekly")
-    starts_on = DateField(_l("First meeting on"), validators=[InputRequired()])
-    start_time = TimeField(_l("At"), validators=[InputRequired()])
-    duration_minutes = IntegerField(_l("Length in minutes"), default=60,
-                                    validators=[InputRequired(), NumberRange(MIN_DURATION, MAX_DURATION)])
-    timezone = StringField(_l("Time zone"), validators=[InputRequired(), Length(max=64)])
+    cadence = ChoiceField(_l("How often"), choices=cadence_choices, default="biweekly")
+    starts_on = TextField(_l("First meeting on"), widget=DateInput(), render_kw=REQUIRED)
+    start_time = TextField(_l("At"), widget=TimeInput(), render_kw=REQUIRED)
+    duration_minutes = _minutes(_l("Length in minutes"))
+    timezone = TextField(_l("Time zone"), render_kw={**REQUIRED, "maxlength": 64})
     submit = SubmitField(_l("Save"))
 
     def to_data(self) -> dict:
         return {"cadence": self.cadence.data, "starts_on": self.starts_on.data, "start_time": self.start_time.data,
-                "duration_minutes": self.duration_minutes.data, "timezone": (self.timezone.data or "").strip()}
+                "duration_minutes": self.duration_minutes.data, "timezone": self.timezone.data}
 
 
 class NewSeriesForm(ScheduleForm):
-    report_id = SelectField(_l("With"), coerce=int)
+    report_id = ChoiceField(_l("With"))
     submit = SubmitField(_l("Schedule"))
 
     def to_data(self) -> dict:
@@ -45,10 +67,9 @@ class NewSeriesForm(ScheduleForm):
 
 
 class MoveForm(FlaskForm):
-    starts_on = DateField(_l("New date"), validators=[InputRequired()])
-    start_time = TimeField(_l("New time"), validators=[InputRequired()])
-    duration_minutes = IntegerField(_l("Length in minutes"),
-                                    validators=[InputRequired(), NumberRange(MIN_DURATION, MAX_DURATION)])
+    starts_on = TextField(_l("New date"), widget=DateInput(), render_kw=REQUIRED)
+    start_time = TextField(_l("New time"), widget=TimeInput(), render_kw=REQUIRED)
+    duration_minutes = _minutes(_l("Length in minutes"))
     submit = SubmitField(_l("Move this meeting"))
 
     def to_data(self) -> dict:
@@ -57,14 +78,14 @@ class MoveForm(FlaskForm):
 
 
 class AgendaForm(FlaskForm):
-    text = StringField(_l("New agenda item"), validators=[InputRequired(), Length(max=MAX_ITEM_LENGTH)])
+    text = TextField(_l("New agenda item"), render_kw={**REQUIRED, "maxlength": MAX_ITEM_LENGTH})
     submit = SubmitField(_l("Add to the agenda"))
 
 
 class ActionForm(FlaskForm):
-    text = StringField(_l("Action item"), validators=[InputRequired(), Length(max=MAX_ITEM_LENGTH)])
-    owner_id = SelectField(_l("Owner"), coerce=int)
-    due_on = DateField(_l("Due on (optional)"), validators=[Optional()])
+    text = TextField(_l("Action item"), render_kw={**REQUIRED, "maxlength": MAX_ITEM_LENGTH})
+    owner_id = ChoiceField(_l("Owner"))
+    due_on = TextField(_l("Due on (optional)"), widget=DateInput())
     submit = SubmitField(_l("Add action item"))
 
     def to_data(self) -> dict:
@@ -72,5 +93,5 @@ class ActionForm(FlaskForm):
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField(_l("Note for yourself"), validators=[Optional(), Length(max=MAX_NOTE_LENGTH)])
+    body = TextAreaField(_l("Note for yourself"), render_kw={"maxlength": MAX_NOTE_LENGTH})
     submit = SubmitField(_l("Save note"))

@@ -34,6 +34,7 @@ class Series(db.Model):
 
     ``ends_at`` (set when the series ends) and ``paused_at`` (while paused)
     bound the occurrences: none whose original start is at or after them.
+    ``sequence`` and ``changed_at`` are what calendar clients are told of changes.
     A schedule change after the first meeting ends this series and starts
     a new one with ``previous_id`` pointing back, so past meetings keep their times.
     """
@@ -55,6 +56,10 @@ class Series(db.Model):
     previous_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("oneonone_series.id", ondelete="SET NULL"), index=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    #: The iCalendar SEQUENCE of its events: raised by every change to the series or a meeting of it.
+    sequence: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    #: When the series or one of its meetings last changed; None while nothing has since ``created_at``.
+    changed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     manager: so.Mapped[Person] = so.relationship(foreign_keys=[manager_id])
     report: so.Mapped[Person] = so.relationship(foreign_keys=[report_id])
@@ -78,6 +83,11 @@ class Series(db.Model):
 
     def involves(self, person_id: int) -> bool:
         return person_id in (self.manager_id, self.report_id)
+
+    @property
+    def modified_at(self) -> datetime:
+        """When the series or one of its meetings last changed (its creation, if nothing did since)."""
+        return self.changed_at or self.created_at
 
     def until(self, *, ignore_pause: bool = False) -> datetime | None:
         """No occurrence starts (originally) at or after this: the end, or the pause unless ignored."""
@@ -174,7 +184,9 @@ class CalendarFeed(db.Model):
 
     The secret in the URL is an HMAC of ``nonce`` under the app's SECRET_KEY;
     only its SHA-256 is stored, so the database alone does not give the URL.
-    Regenerating draws a new nonce; revoking deletes the row.
+    Regenerating draws a new nonce; revoking deletes the row. ``content_hash`` is the
+    SHA-256 of the document last served and ``content_changed_at`` when it became that:
+    the feed's ETag and Last-Modified.
     """
 
     __tablename__ = "oneonone_calendar_feeds"
@@ -184,3 +196,5 @@ class CalendarFeed(db.Model):
     nonce: so.Mapped[str] = so.mapped_column(sa.String(64))
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    content_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    content_changed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())

@@ -22,17 +22,20 @@ Rules kept here:
 - The report is told by e-mail when the manager moves, cancels or restores a
   meeting, or pauses, resumes or ends the series: queued in the same
   transaction as the change, once per change, never when nothing changed.
+- Every change to a series or to one of its meetings raises the series'
+  ``sequence`` and sets ``changed_at``, in the same transaction: what calendar
+  clients are told (SEQUENCE, LAST-MODIFIED). Nothing changed, nothing raised.
+- Starts are read by ``oneonones.reading`` (one reader for the form and the API):
+  a wall-clock time the clocks skip is refused, naming the gap.
+
+The calendar feed's secret URL and document are in ``oneonones.feeds``.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,25 +49,22 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from errors import Conflict, Forbidden, NotFound, ValidationError
 from extensions import db
+from inputs import MAX_DATE, MIN_DATE, collect, invalid, read_date, read_id, read_text
 from mail import services as mail
 from mail.models import OutboxMessage
-from oneonones import schedule
+from oneonones import reading, schedule
 from oneonones.models import (
-    CADENCES,
-    MAX_DURATION,
     MAX_ITEM_LENGTH,
     MAX_NOTE_LENGTH,
-    MIN_DURATION,
     ActionItem,
     AgendaItem,
-    CalendarFeed,
     OccurrenceException,
     PrivateNote,
     Series,
 )
 from people.models import Person
 
-DEFAULT_DURATION = 60
+DEFAULT_DURATION = reading.DEFAULT_DURATION
 CONFLICT_HORIZON = timedelta(days=366)
 NOT_MET_DAYS = 30
 REMINDER_AHEAD = timedelta(hours=24)
@@ -94,7 +94,8 @@ class Occurrence:
         return self.status == "cancelled"
 
 
-def _exceptions(series_ids: Iterable[int]) -> dict[int, dict[datetime, OccurrenceException]]:
+def exceptions_of(series_ids: Iterable[int]) -> dict[int, dict[datetime, OccurrenceException]]:
+    """The moved and cancelled meetings of these series: series id → original start → row."""
     ids = list(series_ids)
     found: dict[int, dict[datetime, OccurrenceException]] = {i: {} for i in ids}
     if ids:
@@ -113,7 +114,7 @@ def occurrences(series: Series, start: datetime, end: datetime, *, ignore_pause:
     unless ``ignore_pause``, its pause) is listed.
     """
     if exceptions is None:
-        exceptions = _exceptions([series.id])[series.id]
+        exceptions = exceptions_of([series.id])[series.id]
     until = series.until(ignore_pause=ignore_pause)
     found: list[Occurrence] = []
     regular = schedule.expand(series.rrule, series.starts_at, series.timezone, series.duration_minutes,
@@ -138,7 +139,8 @@ def find_occurrence(series: Series, key: str) -> Occurrence:
     :raise NotFound: the key is malformed or names no occurrence of this series.
     """
     original = schedule.parse_occurrence_key(key)
-    if original is not None:
+    # Outside the supported years no meeting can be due, and date arithmetic there overflows.
+    if original is not None and MIN_DATE <= original.date() <= MAX_DATE:
         until = series.until()
         if schedule.expand(series.rrule, series.starts_at, series.timezone, series.duration_minutes,
                            original, original + timedelta(seconds=1), until=until):
@@ -215,7 +217,8 @@ def end_broken_series(now: datetime, person_ids: Iterable[int] | None = None) ->
     if not broken:
         return 0
     ended = db.session.execute(sa.update(Series).where(Series.id.in_(broken), Series.status != "ended")
-                               .values(status="ended", ends_at=now, paused_at=None, end_reason="manager_changed"))
+                               .values(status="ended", ends_at=now, paused_at=None, end_reason="manager_changed",
+                                       sequence=Series.sequence + 1, changed_at=now))
     db.session.commit()
     return ended.rowcount
 
@@ -304,85 +307,23 @@ def _timezones() -> frozenset[str]:
     return known()
 
 
-def _parse_instant(value: Any) -> datetime | str | None:
-    """An aware datetime from a datetime or ISO 8601 text; "naive" when the offset is missing."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    return "naive" if value.tzinfo is None else value
-
-
-def _clean_schedule(data: Mapping[str, Any], default_tz: str, now: datetime,
-                    errors: dict[str, str]) -> dict[str, Any]:
-    """cadence, timezone, duration_minutes and the first meeting as ``starts_at`` (UTC).
-
-    The first meeting comes either as ``starts_at`` (an instant with its
-    offset: the API) or as ``starts_on`` + ``start_time`` (wall clock in the
-    series' time zone: the HTML form).
-    """
-    values: dict[str, Any] = {}
-    cadence = data.get("cadence")
-    if cadence not in CADENCES:
-        errors["cadence"] = _("Must be one of: %(choices)s.", choices=", ".join(CADENCES))
-    values["cadence"] = cadence
-    timezone = data.get("timezone") or default_tz
-    if not isinstance(timezone, str) or timezone not in _timezones():
-        errors["timezone"] = _("Not a known time zone (use names like Europe/Rome).")
-        timezone = None
-    values["timezone"] = timezone
-    duration = data.get("duration_minutes")
-    if duration is None:
-        duration = DEFAULT_DURATION
-    if isinstance(duration, bool) or not isinstance(duration, int) or not MIN_DURATION <= duration <= MAX_DURATION:
-        errors["duration_minutes"] = _("Must be a whole number of minutes from %(low)s to %(high)s.",
-                                       low=MIN_DURATION, high=MAX_DURATION)
-    values["duration_minutes"] = duration
-    starts_at = None
-    if "starts_at" in data:
-        parsed = _parse_instant(data.get("starts_at"))
-        if parsed == "naive":
-            errors["starts_at"] = _("Give the time with its UTC offset, e.g. 2030-03-04T10:00:00+01:00.")
-        elif parsed is None:
-            errors["starts_at"] = _("Must be a date and time in ISO 8601, e.g. 2030-03-04T10:00:00+01:00.")
-        else:
-            starts_at = parsed.astimezone(UTC)
-    else:
-        day, at = data.get("starts_on"), data.get("start_time")
-        if not isinstance(day, date) or isinstance(day, datetime):
-            errors["starts_on"] = _("Must be a date.")
-        if not isinstance(at, time):
-            errors["start_time"] = _("Must be a time of day.")
-        if timezone and "starts_on" not in errors and "start_time" not in errors:
-            starts_at = schedule.local_datetime(day, at, timezone)
-    if starts_at is not None:
-        starts_at = starts_at.replace(second=0, microsecond=0)
-        if starts_at <= now:
-            errors["starts_at" if "starts_at" in data else "starts_on"] = _("The first meeting must be in the future.")
-    values["starts_at"] = starts_at
-    if not errors:
-        local = starts_at.astimezone(ZoneInfo(timezone))
-        values["rrule"] = schedule.build_rrule(cadence, local)
-    return values
-
-
 def _resolve_report(manager: Person, data: Mapping[str, Any], errors: dict[str, str]) -> Person | None:
     from people.services import normalize_email
 
-    if data.get("report_id") is not None:
-        report = db.session.get(Person, data["report_id"]) if isinstance(data["report_id"], int) else None
-        field = "report_id"
-    else:
-        field = "report_email"
-        try:
-            email = normalize_email(data.get("report_email"))
-        except ValueError as error:
-            errors[field] = str(error)
-            return None
-        report = db.session.scalar(sa.select(Person).where(Person.email == email))
+    try:
+        if data.get("report_id") not in (None, ""):
+            field = "report_id"
+            report = db.session.get(Person, read_id(data["report_id"], field))
+        else:
+            field = "report_email"
+            try:
+                email = normalize_email(read_text(data.get("report_email"), field, max_length=254, single_line=True))
+            except ValueError as error:
+                raise invalid(field, str(error)) from None
+            report = db.session.scalar(sa.select(Person).where(Person.email == email))
+    except ValidationError as error:
+        errors.update(error.fields)
+        return None
     if report is None or not report.active:
         errors[field] = _("No active person with this e-mail.") if field == "report_email" \
             else _("Choose one of your direct reports.")
@@ -403,7 +344,7 @@ def _busy(person_ids: set[int], start: datetime, end: datetime, *, skip_series: 
         sa.or_(Series.manager_id.in_(person_ids), Series.report_id.in_(person_ids)),
         sa.or_(Series.ends_at.is_(None), Series.ends_at > start - timedelta(days=1)))).all()
     rows = [s for s in rows if s.id != skip_series]
-    exceptions = _exceptions(s.id for s in rows)
+    exceptions = exceptions_of(s.id for s in rows)
     busy = []
     for other in rows:
         for occ in occurrences(other, start - timedelta(days=1), end, ignore_pause=True,
@@ -459,7 +400,7 @@ def create_series(manager: Person, data: Mapping[str, Any], now: datetime) -> Se
     errors: dict[str, str] = {}
     report = _resolve_report(manager, data, errors)
     default_tz = manager.timezone or current_app.config["POLSO_DEFAULT_TIMEZONE"]
-    values = _clean_schedule(data, default_tz, now, errors)
+    values = reading.clean_schedule(data, default_tz, _timezones(), now, _viewer_locale(manager), errors)
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
     end_broken_series(now, [report.id])
@@ -498,7 +439,7 @@ def update_series(series: Series, actor: Person, data: Mapping[str, Any], now: d
     if series.status == "paused":
         raise Conflict(_("Resume the series before changing its schedule."))
     errors: dict[str, str] = {}
-    values = _clean_schedule(data, series.timezone, now, errors)
+    values = reading.clean_schedule(data, series.timezone, _timezones(), now, _viewer_locale(actor), errors)
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
     same_rule = all(getattr(series, name) == values[name] for name in ("rrule", "timezone", "duration_minutes"))
@@ -514,12 +455,14 @@ def update_series(series: Series, actor: Person, data: Mapping[str, Any], now: d
     if series.starts_at >= now:
         for name, value in values.items():
             setattr(series, name, value)
+        _revise(series, now)
         db.session.execute(sa.delete(OccurrenceException).where(OccurrenceException.series_id == series.id))
         db.session.flush()
         _tell_report(series, "rescheduled", now, new=next_occurrence(series, now))
         db.session.commit()
         return series
     series.status, series.ends_at, series.end_reason = "ended", now, "rescheduled"
+    _revise(series, now)
     db.session.flush()  # the old series leaves the "one current series per pair" index first
     follower = Series(manager_id=series.manager_id, report_id=series.report_id, status="active",
                       previous_id=series.id, created_at=now, **values)
@@ -557,14 +500,23 @@ def _carry_forward(old: Series, follower: Series, new_starts: list[datetime], no
         db.session.flush()
 
 
-def _change_status(series: Series, current: tuple[str, ...], **values: Any) -> bool:
-    """Set ``values`` on the series if its status is still one of ``current``; False if it no longer is.
+def _revise(series: Series, now: datetime) -> None:
+    """Tell calendar clients the series changed: its SEQUENCE goes up, its LAST-MODIFIED is ``now``.
+
+    Called by every change to a series or to one of its meetings, in the change's transaction.
+    """
+    series.sequence = (series.sequence or 0) + 1
+    series.changed_at = now
+
+
+def _change_status(series: Series, current: tuple[str, ...], now: datetime, **values: Any) -> bool:
+    """Set ``values`` on the series (and revise it) if its status is still one of ``current``; False if not.
 
     A conditional UPDATE, so that of two requests racing (a double click) only
     one changes the series and tells the report.
     """
     changed = db.session.execute(sa.update(Series).where(Series.id == series.id, Series.status.in_(current))
-                                 .values(**values)).rowcount
+                                 .values(sequence=Series.sequence + 1, changed_at=now, **values)).rowcount
     if changed != 1:
         db.session.rollback()
         return False
@@ -594,7 +546,7 @@ def pause_series(series: Series, actor: Person, now: datetime) -> None:
     if series.status != "active":
         return
     following = _first_called_off(series, now)
-    if _change_status(series, ("active",), status="paused", paused_at=now):
+    if _change_status(series, ("active",), now, status="paused", paused_at=now):
         _tell_report(series, "paused", now, old=following)
         db.session.commit()
 
@@ -605,9 +557,9 @@ def resume_series(series: Series, actor: Person, now: datetime) -> None:
     if series.status != "paused":
         return
     paused_at = series.paused_at
-    if not _change_status(series, ("paused",), status="active", paused_at=None):
+    if not _change_status(series, ("paused",), now, status="active", paused_at=None):
         return
-    exceptions = _exceptions([series.id])[series.id]
+    exceptions = exceptions_of([series.id])[series.id]
     skipped = schedule.expand(series.rrule, series.starts_at, series.timezone, series.duration_minutes,
                               paused_at, now)
     for begins, _ends in skipped:
@@ -626,57 +578,34 @@ def end_series(series: Series, actor: Person, now: datetime) -> None:
     """No meetings from now on; the series and its history stay readable. The report is told."""
     _require_manager(series, actor)
     following = _first_called_off(series, now)
-    if _change_status(series, ("active", "paused"), status="ended", ends_at=now, paused_at=None,
+    if _change_status(series, ("active", "paused"), now, status="ended", ends_at=now, paused_at=None,
                       end_reason="ended"):
         _tell_report(series, "ended", now, old=following)
         db.session.commit()
 
 
-def _clean_move(series: Series, data: Mapping[str, Any], errors: dict[str, str]) -> tuple[datetime, datetime] | None:
-    duration = data.get("duration_minutes") or series.duration_minutes
-    if isinstance(duration, bool) or not isinstance(duration, int) or not MIN_DURATION <= duration <= MAX_DURATION:
-        errors["duration_minutes"] = _("Must be a whole number of minutes from %(low)s to %(high)s.",
-                                       low=MIN_DURATION, high=MAX_DURATION)
-    if "starts_at" in data:
-        parsed = _parse_instant(data["starts_at"])
-        if parsed in (None, "naive"):
-            errors["starts_at"] = _("Must be a date and time in ISO 8601, e.g. 2030-03-04T10:00:00+01:00.")
-            return None
-        begins = parsed.astimezone(UTC)
-    else:
-        day, at = data.get("starts_on"), data.get("start_time")
-        if not isinstance(day, date) or isinstance(day, datetime):
-            errors["starts_on"] = _("Must be a date.")
-        if not isinstance(at, time):
-            errors["start_time"] = _("Must be a time of day.")
-        if errors:
-            return None
-        begins = schedule.local_datetime(day, at, series.timezone)
-    if errors:
-        return None
-    begins = begins.replace(second=0, microsecond=0)
-    return begins, begins + timedelta(minutes=duration)
-
-
 def move_occurrence(series: Series, actor: Person, key: str, data: Mapping[str, Any], now: datetime) -> Occurrence:
     """Move one meeting to another time (and length); the rest of the series is untouched.
 
-    Moving a cancelled meeting puts it back on. The report is told, unless
-    the meeting already was at that time (the form sent back unchanged).
-    :raise ValidationError: bad time. :raise Conflict: it would overlap another one-on-one.
+    ``data``: the new start (``starts_at`` with its offset, or ``starts_on`` + ``start_time`` in the
+    series' time zone) and optional ``duration_minutes`` (the series' length). Moving a cancelled
+    meeting puts it back on. The report is told, unless the meeting already was at that time
+    (the form sent back unchanged). Returns the meeting as it is now.
+    :raise NotFound: no such meeting. :raise Forbidden: not the series' manager.
+    :raise ValidationError: bad time, or a time the clocks skip. :raise Conflict: the series has
+      ended, or the meeting would overlap another one-on-one.
     """
     _serialise(series)
     _require_manager(series, actor)
     occurrence = find_occurrence(series, key)
     errors: dict[str, str] = {}
-    slot = _clean_move(series, data, errors)
+    slot, field = reading.clean_move(data, series.timezone, series.duration_minutes, _viewer_locale(actor), errors)
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
     begins, ends = slot
     if not occurrence.cancelled and (begins, ends) == (occurrence.starts_at, occurrence.ends_at):
         return occurrence
-    _refuse_clash([slot], {series.manager_id, series.report_id}, actor,
-                  "starts_at" if "starts_at" in data else "starts_on",
+    _refuse_clash([slot], {series.manager_id, series.report_id}, actor, field,
                   skip_occurrence=(series.id, occurrence.original_start))
     row = db.session.scalar(sa.select(OccurrenceException).where(
         OccurrenceException.series_id == series.id, OccurrenceException.original_start == occurrence.original_start))
@@ -700,13 +629,17 @@ def _serialise(series: Series) -> None:
     db.session.expire_all()
 
 
-def cancel_occurrence(series: Series, actor: Person, key: str, now: datetime) -> None:
-    """Cancel one meeting; its agenda carries over to the next one. The report is told."""
+def cancel_occurrence(series: Series, actor: Person, key: str, now: datetime) -> Occurrence:
+    """Cancel one meeting; its agenda carries over to the next one. The report is told.
+
+    Returns the meeting, cancelled; one already cancelled is left as it is.
+    :raise NotFound: no such meeting. :raise Forbidden: not the series' manager. :raise Conflict: it has ended.
+    """
     _serialise(series)
     _require_manager(series, actor)
     occurrence = find_occurrence(series, key)
     if occurrence.cancelled:
-        return
+        return occurrence
     row = db.session.scalar(sa.select(OccurrenceException).where(
         OccurrenceException.series_id == series.id, OccurrenceException.original_start == occurrence.original_start))
     if row is None:
@@ -714,25 +647,27 @@ def cancel_occurrence(series: Series, actor: Person, key: str, now: datetime) ->
                                            status="cancelled", changed_at=now))
     else:
         row.status, row.starts_at, row.ends_at, row.changed_at = "cancelled", None, None, now
-    _commit_occurrence_change(series, occurrence, now)
+    return _commit_occurrence_change(series, occurrence, now)
 
 
-def restore_occurrence(series: Series, actor: Person, key: str, now: datetime) -> None:
+def restore_occurrence(series: Series, actor: Person, key: str, now: datetime) -> Occurrence:
     """Undo a cancellation or a move: the meeting is back at its usual time, unless that now clashes.
 
-    The report is told.
+    The report is told. Returns the meeting as scheduled; one already there is left as it is.
+    :raise NotFound: no such meeting. :raise Forbidden: not the series' manager.
+    :raise Conflict: the series has ended, or its usual time now overlaps another one-on-one.
     """
     _serialise(series)
     _require_manager(series, actor)
     occurrence = find_occurrence(series, key)
     if occurrence.status == "scheduled":
-        return
+        return occurrence
     slot = (occurrence.original_start, occurrence.original_start + timedelta(minutes=series.duration_minutes))
     _refuse_clash([slot], {series.manager_id, series.report_id}, actor, "starts_on",
                   skip_occurrence=(series.id, occurrence.original_start))
     db.session.execute(sa.delete(OccurrenceException).where(
         OccurrenceException.series_id == series.id, OccurrenceException.original_start == occurrence.original_start))
-    _commit_occurrence_change(series, occurrence, now)
+    return _commit_occurrence_change(series, occurrence, now)
 
 
 def _commit_occurrence_change(series: Series, before: Occurrence, now: datetime) -> Occurrence:
@@ -747,6 +682,8 @@ def _commit_occurrence_change(series: Series, before: Occurrence, now: datetime)
         raise Conflict(_("This meeting was changed by someone else at the same moment; reload the page and "
                          "try again.")) from None
     after = find_occurrence(series, before.key)
+    if (after.status, after.starts_at, after.ends_at) != (before.status, before.starts_at, before.ends_at):
+        _revise(series, now)
     if after.cancelled and not before.cancelled:
         _tell_report(series, "cancelled", now, old=before, occurrence=after)
     elif before.cancelled and not after.cancelled:
@@ -799,14 +736,6 @@ def _tell_report(series: Series, change: str, now: datetime, *, old: Occurrence 
 # --- Agenda, action items, private notes ------------------------------------------------
 
 
-def _clean_text(value: Any, field: str, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(_("Some fields are not valid."), {field: _("This field is required.")})
-    if len(value.strip()) > limit:
-        raise ValidationError(_("Some fields are not valid."), {field: _("At most %(max)s characters.", max=limit)})
-    return value.strip()
-
-
 @dataclass(frozen=True)
 class AgendaRow:
     item: AgendaItem
@@ -828,8 +757,9 @@ def agenda(series: Series, occurrence: Occurrence) -> list[AgendaRow]:
 
 def add_agenda_item(series: Series, occurrence: Occurrence, author: Person, text: Any, now: datetime) -> AgendaItem:
     _require_writable(series, author)
-    item = AgendaItem(series_id=series.id, occurrence_start=occurrence.original_start,
-                      text=_clean_text(text, "text", MAX_ITEM_LENGTH), author_id=author.id, created_at=now)
+    text = read_text(text, "text", max_length=MAX_ITEM_LENGTH, single_line=True)
+    item = AgendaItem(series_id=series.id, occurrence_start=occurrence.original_start, text=text,
+                      author_id=author.id, created_at=now)
     db.session.add(item)
     db.session.commit()
     return item
@@ -919,17 +849,11 @@ def add_action_item(series: Series, occurrence: Occurrence, author: Person, data
     """``data``: ``text``, ``owner_id`` (the manager or the report), optional ``due_on`` (a date)."""
     _require_writable(series, author)
     errors: dict[str, str] = {}
-    try:
-        text = _clean_text(data.get("text"), "text", MAX_ITEM_LENGTH)
-    except ValidationError as error:
-        errors.update(error.fields)
-        text = None
-    owner_id = data.get("owner_id")
-    if owner_id not in (series.manager_id, series.report_id) or isinstance(owner_id, bool):
+    text = collect(errors, read_text, data.get("text"), "text", max_length=MAX_ITEM_LENGTH, single_line=True)
+    owner_id = collect(errors, read_id, data.get("owner_id"), "owner_id")
+    if owner_id is not None and owner_id not in (series.manager_id, series.report_id):
         errors["owner_id"] = _("The owner is one of the two people in the one-on-one.")
-    due_on = data.get("due_on")
-    if due_on is not None and (not isinstance(due_on, date) or isinstance(due_on, datetime)):
-        errors["due_on"] = _("Must be a date.")
+    due_on = collect(errors, read_date, data.get("due_on"), "due_on", required=False)
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
     item = ActionItem(series_id=series.id, occurrence_start=occurrence.original_start, text=text,
@@ -979,12 +903,7 @@ def save_private_note(series: Series, occurrence: Occurrence, author: Person, bo
     """Write ``author``'s note on this meeting; an empty body deletes it."""
     if not series.involves(author.id):
         raise Forbidden(_("Only the two people in a one-on-one can see it."))
-    if body is not None and not isinstance(body, str):
-        raise ValidationError(_("Some fields are not valid."), {"body": _("Must be text.")})
-    body = (body or "").strip()
-    if len(body) > MAX_NOTE_LENGTH:
-        raise ValidationError(_("Some fields are not valid."),
-                              {"body": _("At most %(max)s characters.", max=MAX_NOTE_LENGTH)})
+    body = read_text(body, "body", max_length=MAX_NOTE_LENGTH, required=False)
     note = private_note(series, occurrence, author)
     if not body:
         if note is not None:
@@ -1069,84 +988,6 @@ def series_history(series: Series) -> list[Series]:
                                    .order_by(Series.starts_at.desc())))
 
 
-# --- Calendar feed ----------------------------------------------------------------------
-
-FEED_PATH = "/calendar/"
-
-
-def _feed_token(person_id: int, nonce: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    mac = hmac.new(key, f"polso.calendar-feed:{person_id}:{nonce}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _feed_link(token: str) -> str:
-    return f"{current_app.config['POLSO_BASE_URL'].rstrip('/')}{FEED_PATH}{token}.ics"
-
-
-def feed_url(person: Person, now: datetime, *, create: bool = False) -> str | None:
-    """The person's feed URL, or None when they have none (with ``create``, one is made)."""
-    feed = db.session.scalar(sa.select(CalendarFeed).where(CalendarFeed.person_id == person.id))
-    if feed is None:
-        if not create:
-            return None
-        return regenerate_feed(person, now)
-    token = _feed_token(person.id, feed.nonce)
-    if feed.token_hash != _hash(token):
-        # SECRET_KEY changed: the old URL stops working, as with every other signed link.
-        feed.token_hash = _hash(token)
-        db.session.commit()
-    return _feed_link(token)
-
-
-def regenerate_feed(person: Person, now: datetime) -> str:
-    """A new secret URL for the person's feed; the previous one stops working at once."""
-    feed = db.session.scalar(sa.select(CalendarFeed).where(CalendarFeed.person_id == person.id))
-    nonce = secrets.token_urlsafe(24)
-    token = _feed_token(person.id, nonce)
-    if feed is None:
-        feed = CalendarFeed(person_id=person.id, created_at=now)
-        db.session.add(feed)
-    feed.nonce, feed.token_hash, feed.created_at = nonce, _hash(token), now
-    try:
-        db.session.commit()
-    except IntegrityError:  # a concurrent request made one first
-        db.session.rollback()
-        return feed_url(person, now)
-    return _feed_link(token)
-
-
-def revoke_feed(person: Person) -> None:
-    """Switch the feed off: its URL answers 404 from now on."""
-    db.session.execute(sa.delete(CalendarFeed).where(CalendarFeed.person_id == person.id))
-    db.session.commit()
-
-
-def person_for_feed(token: str) -> Person:
-    """:raise NotFound: unknown or revoked token, or a deactivated person."""
-    feed = db.session.scalar(sa.select(CalendarFeed).where(CalendarFeed.token_hash == _hash(token)))
-    if feed is None:
-        raise NotFound(_("This calendar link is not valid."))
-    person = db.session.get(Person, feed.person_id)
-    if person is None or not person.active:
-        raise NotFound(_("This calendar link is not valid."))
-    return person
-
-
-def calendar_ics(person: Person, now: datetime) -> bytes:
-    """The person's one-on-ones as an iCalendar document (no agenda, no notes)."""
-    from oneonones.calendar import build_calendar
-
-    end_broken_series(now, [person.id])
-    series = db.session.scalars(sa.select(Series).where(
-        sa.or_(Series.manager_id == person.id, Series.report_id == person.id)).order_by(Series.id)).all()
-    return build_calendar(person, series, _exceptions(s.id for s in series), now)
-
-
 # --- Periodic work ----------------------------------------------------------------------
 
 
@@ -1158,7 +999,7 @@ def queue_reminders(now: datetime) -> int:
     """Queue an e-mail to both people for each meeting starting in the next 24 hours; once each."""
     queued = 0
     active = db.session.scalars(sa.select(Series).where(Series.status == "active").order_by(Series.id)).all()
-    exceptions = _exceptions(s.id for s in active)
+    exceptions = exceptions_of(s.id for s in active)
     for series in active:
         soon = [o for o in occurrences(series, now, now + REMINDER_AHEAD, exceptions=exceptions[series.id])
                 if not o.cancelled]

@@ -15,7 +15,8 @@ from wtforms import SelectChoice
 
 from dashboards.services import team_talking_points
 from errors import NotFound, ServiceError
-from oneonones import services
+from inputs import read_id
+from oneonones import feeds, services
 from oneonones.forms import ActionForm, AgendaForm, MoveForm, NewSeriesForm, NoteForm, ScheduleForm
 from oneonones.models import Series
 from people.forms import EmptyForm
@@ -104,8 +105,11 @@ def series_new():
     form.report_id.choices = [SelectChoice(p.id, p.name) for p in reports]
     status = 200
     if request.method == "GET":
-        chosen = request.args.get("report", type=int)
-        form.report_id.data = chosen if chosen in {p.id for p in reports} else reports[0].id
+        try:
+            chosen = read_id(request.args.get("report"), "report", required=False)
+        except ServiceError:
+            chosen = None  # a link with a bad ?report= still opens the form, on the first report
+        form.report_id.data = str(chosen if chosen in {p.id for p in reports} else reports[0].id)
         form.timezone.data = current_user.timezone
         form.starts_on.data = (_now() + timedelta(days=1)).astimezone(ZoneInfo(current_user.timezone)).date()
         form.start_time.data = time(10, 0)
@@ -176,6 +180,18 @@ def series_edit(series_id: int):
     elif form.is_submitted():
         status = 422
     return render_template("oneonones/edit.html", form=form, series=series), status
+
+
+@bp.route("/one-on-ones/<int:series_id>/end", methods=["GET"])
+@login_required
+def series_end_confirm(series_id: int):
+    """Asks before ending a series (it cannot be restarted); the page's form posts to ``series_action``."""
+    series = services.get_series(series_id, current_user, _now())
+    if current_user.id != series.manager_id:
+        abort(403)
+    if series.status == "ended":
+        return redirect(url_for("oneonones.series_detail", series_id=series.id))
+    return render_template("oneonones/end_confirm.html", series=series, form=EmptyForm())
 
 
 @bp.route("/one-on-ones/<int:series_id>/<any(pause, resume, end):action>", methods=["POST"])
@@ -399,7 +415,7 @@ def note_save(series_id: int, key: str):
 @bp.route("/one-on-ones/calendar")
 @login_required
 def calendar():
-    url = services.feed_url(current_user, _now())
+    url = feeds.feed_url(current_user, _now())
     webcal = url.replace("https://", "webcal://").replace("http://", "webcal://") if url else None
     return render_template("oneonones/calendar.html", url=url, webcal=webcal, form=EmptyForm())
 
@@ -409,26 +425,33 @@ def calendar():
 def calendar_action(action: str):
     if EmptyForm().validate_on_submit():
         if action == "revoke":
-            services.revoke_feed(current_user)
+            feeds.revoke_feed(current_user)
             flash(_("Your calendar link is switched off; calendars using it stop updating."), "success")
         elif action == "regenerate":
-            services.regenerate_feed(current_user, _now())
+            feeds.regenerate_feed(current_user, _now())
             flash(_("Your calendar has a new private link; the old one no longer works."), "success")
         else:
-            services.feed_url(current_user, _now(), create=True)
+            feeds.feed_url(current_user, _now(), create=True)
             flash(_("Your private calendar link is ready."), "success")
     return redirect(url_for("oneonones.calendar"))
 
 
 @bp.route("/calendar/<token>.ics")
 def feed(token: str):
-    """The private feed: no sign-in, the secret in the URL is the credential."""
+    """The private feed: no sign-in, the secret in the URL is the credential.
+
+    Answers ``If-None-Match`` (its ETag) and, without it, ``If-Modified-Since`` with a 304.
+    """
     try:
-        person = services.person_for_feed(token)
+        feed_row = feeds.feed_for_token(token)
     except NotFound:
         abort(404)
-    response = Response(services.calendar_ics(person, _now()), mimetype="text/calendar")
+    document = feeds.document(feed_row, _now())
+    response = Response(document.body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="one-on-ones.ics"'
+    # Clients may keep it, but ask again each time: a 304 when nothing changed costs little.
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Robots-Tag"] = "noindex"
-    return response
+    response.set_etag(document.etag)
+    response.last_modified = document.modified_at
+    return response.make_conditional(request)

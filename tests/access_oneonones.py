@@ -22,6 +22,7 @@ TABLE = {
     "oneonones.series_new": ("GET", "/one-on-ones/new", {A: "login", E: 403, M: 200, H: 403}),
     "oneonones.series_detail": ("GET", SERIES, {A: "login", E: 200, M: 200, H: 403}),
     "oneonones.series_edit": ("GET", SERIES + "/edit", {A: "login", E: 403, M: 200, H: 403}),
+    "oneonones.series_end_confirm": ("GET", SERIES + "/end", {A: "login", E: 403, M: 200, H: 403}),
     "oneonones.series_action": ("POST", SERIES + "/pause", {A: "login", E: 403, M: 302, H: 403}),
     "oneonones.occurrence": ("GET", MEETING, {A: "login", E: 200, M: 200, H: 403}),
     "oneonones.occurrence_move": ("POST", MEETING + "/move", {A: "login", E: 403, M: 422, H: 403}),
@@ -48,12 +49,21 @@ TABLE = {
                                     {A: 401, E: 204, M: 403, H: 403}),
     "api.oneonones_action_delete": ("DELETE", "/api/v1/one-on-ones/{oo_series}/action-items/{oo_action}",
                                     {A: 401, E: 204, M: 403, H: 403}),
-    "api.my_calendar": ("GET", "/api/v1/me/calendar", {A: 401, E: 200, M: 200, H: 200}),
+    # Only the employee made a feed; asking never makes one.
+    "api.my_calendar": ("GET", "/api/v1/me/calendar", {A: 401, E: 200, M: 404, H: 404}),
+    "api.my_calendar_create": ("POST", "/api/v1/me/calendar", {A: 401, E: 201, M: 201, H: 201}),
+    # An empty body is malformed before anyone's rights are looked at, as for every JSON body.
+    "api.oneonones_occurrence_move": ("POST", "/api/v1/one-on-ones/{oo_series}/occurrences/{oo_key}/move",
+                                      {A: 401, E: 400, M: 400, H: 400}),
+    "api.oneonones_occurrence_cancel": ("POST", "/api/v1/one-on-ones/{oo_series}/occurrences/{oo_key}/cancel",
+                                        {A: 401, E: 403, M: 200, H: 403}),
+    "api.oneonones_occurrence_restore": ("POST", "/api/v1/one-on-ones/{oo_series}/occurrences/{oo_key}/restore",
+                                         {A: 401, E: 403, M: 200, H: 403}),
 }
 
 
 def make_ids(people, factory) -> dict:
-    from oneonones import services
+    from oneonones import feeds, services
 
     now = datetime.now(UTC)
     manager, report = people[M], people[E]
@@ -64,6 +74,6 @@ def make_ids(people, factory) -> dict:
     item = services.add_agenda_item(series, occurrence, report, "Career goals", now)
     action = services.add_action_item(series, occurrence, report, {"text": "Draft plan", "owner_id": report.id},
                                       now)
-    url = services.regenerate_feed(report, now)
+    url = feeds.regenerate_feed(report, now)
     return {"oo_series": series.id, "oo_key": occurrence.key, "oo_agenda": item.id, "oo_action": action.id,
             "oo_feed": url.rsplit("/", 1)[1].removesuffix(".ics")}

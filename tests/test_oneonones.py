@@ -10,7 +10,7 @@ from icalendar import Calendar
 
 import tasks
 from errors import Conflict, Forbidden, ValidationError
-from oneonones import services
+from oneonones import feeds, services
 from oneonones.models import AgendaItem, OccurrenceException, PrivateNote, Series
 
 ROME, NEW_YORK = "Europe/Rome", "America/New_York"
@@ -423,7 +423,7 @@ def test_feed_parsed_back_matches_the_meetings_the_app_shows(team, client, app):
     services.cancel_occurrence(rome, team["manager"], meetings[3].key, now)
     second_york = services.occurrences(york, now, at(NEW_YORK, year, 4, 1, 0))[1]
     services.cancel_occurrence(york, team["manager"], second_york.key, now)
-    url = services.feed_url(team["manager"], now, create=True)
+    url = feeds.feed_url(team["manager"], now, create=True)
     response = client.get(url.removeprefix("http://localhost"))
     assert response.status_code == 200 and response.mimetype == "text/calendar"
     start, end = at(ROME, year, 2, 1, 0).astimezone(UTC), at(ROME, year, 6, 1, 0).astimezone(UTC)
@@ -438,7 +438,7 @@ def test_feed_of_the_report_names_the_manager_and_ends_with_an_ended_series(team
     now = datetime.now(UTC)
     series = services.create_series(team["manager"], {"report_email": team["report"].email, "cadence": "weekly",
                                                       "starts_at": (now + timedelta(days=1)).isoformat()}, now)
-    url = services.feed_url(team["report"], now, create=True).removeprefix("http://localhost")
+    url = feeds.feed_url(team["report"], now, create=True).removeprefix("http://localhost")
     event = next(iter(Calendar.from_ical(client.get(url).data).walk("VEVENT")))
     assert str(event["SUMMARY"]) == "One-on-one with Marta Galli"
     assert "UNTIL" not in event["RRULE"]
@@ -449,11 +449,11 @@ def test_feed_of_the_report_names_the_manager_and_ends_with_an_ended_series(team
 
 def test_a_revoked_or_replaced_feed_url_returns_404(team, client):
     now = datetime.now(UTC)
-    old = services.feed_url(team["report"], now, create=True).removeprefix("http://localhost")
+    old = feeds.feed_url(team["report"], now, create=True).removeprefix("http://localhost")
     assert client.get(old).status_code == 200
-    new = services.regenerate_feed(team["report"], now).removeprefix("http://localhost")
+    new = feeds.regenerate_feed(team["report"], now).removeprefix("http://localhost")
     assert client.get(old).status_code == 404 and client.get(new).status_code == 200
-    services.revoke_feed(team["report"])
+    feeds.revoke_feed(team["report"])
     assert client.get(new).status_code == 404
     assert client.get("/calendar/not-a-token.ics").status_code == 404
 
@@ -461,7 +461,7 @@ def test_a_revoked_or_replaced_feed_url_returns_404(team, client):
 def test_only_a_hash_of_the_feed_secret_is_stored(team, db):
     from oneonones.models import CalendarFeed
 
-    url = services.feed_url(team["report"], datetime.now(UTC), create=True)
+    url = feeds.feed_url(team["report"], datetime.now(UTC), create=True)
     token = url.rsplit("/", 1)[1].removesuffix(".ics")
     row = db.session.scalar(sa.select(CalendarFeed))
     assert token not in (row.nonce, row.token_hash)
@@ -555,9 +555,13 @@ def test_api_bad_range_is_422_naming_the_field(team, client, api_token):
         assert response.status_code == 422 and field in response.get_json()["error"]["fields"], query
 
 
-def test_api_calendar_url_is_stable_and_serves_the_feed(team, client, api_token):
+def test_api_calendar_url_is_made_by_post_then_stable_and_serves_the_feed(team, client, api_token):
     headers = api_token("enzo@example.com")
-    first = client.get("/api/v1/me/calendar", headers=headers).get_json()["url"]
+    assert client.get("/api/v1/me/calendar", headers=headers).status_code == 404
+    made = client.post("/api/v1/me/calendar", headers=headers)
+    assert made.status_code == 201
+    first = made.get_json()["url"]
+    assert client.get("/api/v1/me/calendar", headers=headers).get_json()["url"] == first
     assert client.get("/api/v1/me/calendar", headers=headers).get_json()["url"] == first
     assert first.startswith("http://localhost/calendar/") and first.endswith(".ics")
     assert client.get(first.removeprefix("http://localhost")).status_code == 200

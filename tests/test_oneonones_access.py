@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from oneonones import services
+from oneonones import feeds, services
 from tests.conftest import PASSWORD
 
 ROLES = ("anonymous", "manager", "report", "colleague", "other_manager", "hr")
@@ -34,12 +34,14 @@ TABLE = [
     ("oneonones.series_new", "GET", "/one-on-ones/new", row(LOGIN, 200, 403, (403, 200, 403))),
     ("oneonones.series_detail", "GET", SERIES, row(LOGIN, 200, 200, 403)),
     ("oneonones.series_edit", "GET", SERIES + "/edit", row(LOGIN, 200, 403, 403)),
+    ("oneonones.series_end_confirm", "GET", SERIES + "/end", row(LOGIN, 200, 403, 403)),
     ("oneonones.occurrence", "GET", MEETING, row(LOGIN, 200, 200, 403)),
     ("oneonones.calendar", "GET", "/one-on-ones/calendar", row(LOGIN, 200, 200, 200)),
     ("oneonones.feed", "GET", "/calendar/{feed}.ics", row(200, 200, 200, 200)),
     ("api.oneonones_occurrences", "GET", "/api/v1/one-on-ones/{series}/occurrences", row(401, 200, 200, 403)),
     ("api.oneonones_occurrence", "GET", "/api/v1/one-on-ones/{series}/occurrences/{key}", row(401, 200, 200, 403)),
-    ("api.my_calendar", "GET", "/api/v1/me/calendar", row(401, 200, 200, 200)),
+    # Only the manager and the report made a feed; nobody else's is made by asking.
+    ("api.my_calendar", "GET", "/api/v1/me/calendar", row(401, 200, 200, 404)),
     ("api.oneonones_create", "POST", "/api/v1/one-on-ones", row(401, 400, 400, 400)),
     ("oneonones.agenda_add", "POST", MEETING + "/agenda", row(LOGIN, 422, 422, 403)),
     ("oneonones.agenda_toggle", "POST", MEETING + "/agenda/{agenda}", row(LOGIN, 302, 302, 403)),
@@ -54,6 +56,14 @@ TABLE = [
      row(401, 403, 204, 403)),
     ("oneonones.occurrence_move", "POST", MEETING + "/move", row(LOGIN, 422, 403, 403)),
     ("oneonones.occurrence_action", "POST", MEETING + "/cancel", row(LOGIN, 302, 403, 403)),
+    # An empty body is malformed before anyone's rights are looked at, as for every JSON body.
+    ("api.oneonones_occurrence_move", "POST", "/api/v1/one-on-ones/{series}/occurrences/{key}/move",
+     row(401, 400, 400, 400)),
+    ("api.oneonones_occurrence_cancel", "POST", "/api/v1/one-on-ones/{series}/occurrences/{key}/cancel",
+     row(401, 200, 403, 403)),
+    ("api.oneonones_occurrence_restore", "POST", "/api/v1/one-on-ones/{series}/occurrences/{key}/restore",
+     row(401, 200, 403, 403)),
+    ("api.my_calendar_create", "POST", "/api/v1/me/calendar", row(401, 201, 201, 201)),
     ("oneonones.calendar_action", "POST", "/one-on-ones/calendar/create", row(LOGIN, 302, 302, 302)),
     ("oneonones.series_action", "POST", SERIES + "/pause", row(LOGIN, 302, 403, 403)),
 ]
@@ -90,12 +100,12 @@ def ids(cast):
         "report_action": services.add_action_item(series, meeting, cast["report"],
                                                   {"text": "Wrong action", "owner_id": cast["report"].id}, now).id,
     }
-    feeds = {name: services.regenerate_feed(cast[name], now).removeprefix("http://localhost")
-             for name in ("manager", "report")}
+    feed_urls = {name: feeds.regenerate_feed(cast[name], now).removeprefix("http://localhost")
+                 for name in ("manager", "report")}
     services.save_private_note(series, meeting, cast["manager"], "MANAGER-SECRET-7741", now)
     services.save_private_note(series, meeting, cast["report"], "REPORT-SECRET-1357", now)
     return {"series": series.id, "key": meeting.key, "agenda": agenda.id, "action": action.id,
-            "feed": feeds["report"].rsplit("/", 1)[1].removesuffix(".ics"), "feeds": feeds, **removable}
+            "feed": feed_urls["report"].rsplit("/", 1)[1].removesuffix(".ics"), "feeds": feed_urls, **removable}
 
 
 def _sign_in(client, cast, role) -> dict:
