@@ -7,11 +7,15 @@ DEV_ENV := POLSO_ENV=development
 
 .PHONY: run test install install-dev translations messages lint migrate-check clean
 
+# `make run PORT=8000 HOST=0.0.0.0` serves elsewhere; e-mailed links follow unless POLSO_BASE_URL is set.
+HOST ?= 127.0.0.1
+PORT ?= 5000
+POLSO_BASE_URL ?= http://$(HOST):$(PORT)
 run: install translations
 	$(DEV_ENV) $(FLASK) db upgrade
-	$(DEV_ENV) $(FLASK) demo seed --if-empty
-	@echo "Open http://127.0.0.1:5000 (Ctrl+C stops the server)."
-	$(DEV_ENV) $(FLASK) run --host 127.0.0.1 --port 5000
+	$(DEV_ENV) POLSO_BASE_URL=$(POLSO_BASE_URL) $(FLASK) demo seed --if-empty
+	@echo "Open http://$(HOST):$(PORT) (Ctrl+C stops the server)."
+	$(DEV_ENV) POLSO_BASE_URL=$(POLSO_BASE_URL) $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install-dev translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -28,8 +32,24 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-install: $(VENV)/.runtime
-install-dev: $(VENV)/.dev
+# ical.js and other Node tools the tests run; reinstalled only when the lock file changes.
+JS := tests/js
+$(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
+	npm ci --prefix $(JS) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Browser files vendored from npm (assets/package-lock.json): plotly.js's cartesian bundle, the smallest
+# that draws our scatter, bar and heatmap charts, and the stylesheet extracted from it (CSP: no <style>).
+VENDOR := static/vendor
+$(VENDOR)/.installed: assets/package.json assets/package-lock.json dashboards/plotly_assets.py | $(VENV)/.runtime
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix assets --no-audit --no-fund --loglevel=error && \
+	  cp assets/node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js $(VENDOR)/plotly.min.js && \
+	  $(BIN)/python -m dashboards.plotly_assets && touch $@; \
+	else echo "npm not found: the charts use plotly's full bundle from the Python package (4.8 MB)."; fi
+
+install: $(VENV)/.runtime $(VENDOR)/.installed
+install-dev: $(VENV)/.dev $(JS)/node_modules/.installed
 
 translations: install
 	$(BIN)/pybabel compile -d translations >/dev/null

@@ -1,4 +1,11 @@
-"""Plotly.js served from the pinned plotly package, with its stylesheet as a file.
+"""Plotly.js for our pages: the pinned cartesian bundle, with its stylesheet as a file.
+
+Our figures use scatter and bar traces (and heatmaps are planned), all in plotly.js's cartesian
+bundle, a third of the size of the full bundle in the Python plotly package. ``make`` vendors it
+from npm (``assets/package.json``, the same plotly.js version as the Python package) into
+``static/vendor/plotly.min.js`` and runs this module to write ``static/vendor/plotly.css``; both are
+then ordinary static files (compressed, fingerprinted, see ``static_files``). Until it has run, the
+full bundle from the Python package stands in at ``/vendor/plotly.min.js``.
 
 Plotly.js normally injects its CSS rules in a <style> element at load time,
 which our Content-Security-Policy (style-src 'self') forbids. It skips that
@@ -10,12 +17,15 @@ and serve them as a stylesheet.
 from __future__ import annotations
 
 import re
+import sys
 from functools import cache
 from pathlib import Path
 
 import plotly
 
-PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"
+VENDOR_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor"
+PACKAGE_DIR = Path(plotly.__file__).parent / "package_data"
+PLOTLY_DIR = VENDOR_DIR if (VENDOR_DIR / "plotly.min.js").is_file() else PACKAGE_DIR
 _START = '{"X,X div":'
 _PAIR = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*:\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
 
@@ -69,3 +79,14 @@ def plotly_css() -> str:
         selector = selector.replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
         rules.append(f"{selector}{{{_unquote(value)}}}")
     return "\n".join(rules) + "\n"
+
+
+def write_stylesheet(target: Path = VENDOR_DIR / "plotly.css") -> None:
+    """Write the vendored bundle's rules as a stylesheet (``make`` runs this after vendoring)."""
+    target.write_text(plotly_css(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    if PLOTLY_DIR != VENDOR_DIR:
+        sys.exit(f"{VENDOR_DIR / 'plotly.min.js'} is missing: vendor the bundle first (make install).")
+    write_stylesheet()
