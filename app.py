@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 import inputs
 import settings
+import static_files
 from errors import ServiceError
 from extensions import babel, csrf, db, login_manager, migrate
 
@@ -30,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     inputs.init_app(app)  # before the blueprints: their <int:…> rules use its converter
     register_blueprints(app)
+    static_files.init_app(app)  # compressed, fingerprinted static files
     register_errorhandlers(app)
     register_security_headers(app)
     register_template_helpers(app)
@@ -144,6 +146,11 @@ def register_errorhandlers(app: Flask) -> None:
         page = error.status if error.status in (403, 404, 409, 429) else 400
         return render_template(f"errors/{page}.html", error=error, message=error.message), error.status
 
+    from flask_wtf.csrf import CSRFError
+
+    import expired_forms
+
+    app.register_error_handler(CSRFError, expired_forms.handle_csrf_error)  # the page again, as it was typed
     app.register_error_handler(ServiceError, handle_service_error)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(Exception, handle_500)

@@ -428,6 +428,19 @@ def company_enps_trend(survey_id: int | None = None) -> list[TrendRow]:
             for r, point in zip(rounds, points, strict=True)]
 
 
+def enps_surveys_by_rounds() -> list[tuple[Survey, int]]:
+    """Surveys with an eNPS question and a closed round, with how many rounds closed: most first, then newest.
+
+    The first is the survey whose trend says the most, the default wherever one eNPS trend is drawn.
+    """
+    closed = sa.func.count(Round.id)
+    rows = db.session.execute(
+        sa.select(Survey, closed).join(Round, sa.and_(Round.survey_id == Survey.id, Round.status == "closed"))
+        .where(sa.exists().where(Question.survey_id == Survey.id, Question.kind == "enps"))
+        .group_by(Survey.id).order_by(closed.desc(), Survey.created_at.desc(), Survey.id.desc()))
+    return [(survey, count) for survey, count in rows]
+
+
 @dataclass(frozen=True)
 class DriverScore:
     question_id: int

@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import inputs
-from dashboards import exports, figures, services
+from dashboards import display, exports, figures, services
 from dashboards.plotly_assets import PLOTLY_DIR, guarded_style_ids, plotly_css
 from errors import Conflict, Forbidden
 from people.auth import hr_required, manager_required
@@ -19,16 +19,18 @@ from people.forms import EmptyForm
 from people.services import department_choices
 from scoring import COMMENT_THRESHOLD, MIN_DRIVER_N
 from spreadsheets import download
+from surveys import services as survey_services
 
 bp = Blueprint("dashboards", __name__)
 # What the anonymity promise covers and what it does not; the Methodology page links to it.
 ANONYMITY_DOC = Path(__file__).resolve().parents[1] / "docs" / "anonymity.md"
 bp.add_app_template_global(guarded_style_ids, "plotly_guarded_style_ids")
+bp.add_app_template_global(display.favorability_class, "favorability_class")
 
 
 @bp.app_template_filter("score")
 def score_filter(value: float | None) -> str:
-    return "—" if value is None else format_decimal(value, "+#,##0;−#,##0")
+    return display.score_text(value)
 
 
 @bp.app_template_filter("pct")
@@ -81,9 +83,10 @@ def page_model(dash: services.Dashboard) -> dict:
                            for p, r in zip(dash.trend, dash.rounds, strict=True)]
     shown = [p for p in dash.trend if not p.suppressed]
     if shown:
-        model["trend_summary"] = _(
-            "%(count)s of %(total)s rounds shown; latest shown eNPS %(score)s (95%% interval %(low)s to %(high)s).",
-            count=len(shown), total=len(dash.trend), score=score_filter(shown[-1].score),
+        model["trend_summary"] = ngettext(
+            "%(count)s of %(num)s round shown; latest shown eNPS %(score)s (95%% interval %(low)s to %(high)s).",
+            "%(count)s of %(num)s rounds shown; latest shown eNPS %(score)s (95%% interval %(low)s to %(high)s).",
+            len(dash.trend), count=len(shown), score=score_filter(shown[-1].score),
             low=score_filter(shown[-1].ci_low), high=score_filter(shown[-1].ci_high))
     else:
         model["trend_summary"] = _("No round of this group can be shown.")
@@ -92,8 +95,11 @@ def page_model(dash: services.Dashboard) -> dict:
         model["distribution"] = figures.distribution_figure(latest.enps_histogram)
         e = latest.enps
         model["distribution_summary"] = _(
-            "%(p)s promoters, %(pa)s passives, %(d)s detractors out of %(n)s answers.",
-            p=e.promoters, pa=e.passives, d=e.detractors, n=e.n)
+            "%(promoters)s, %(passives)s, %(detractors)s out of %(answers)s.",
+            promoters=ngettext("%(num)s promoter", "%(num)s promoters", e.promoters),
+            passives=ngettext("%(num)s passive", "%(num)s passives", e.passives),
+            detractors=ngettext("%(num)s detractor", "%(num)s detractors", e.detractors),
+            answers=ngettext("%(num)s answer", "%(num)s answers", e.n))
         model["distribution_rows"] = [(v, c) for v, c in enumerate(latest.enps_histogram)]
     rates = [(r.participation.rate if r.shown and r.participation else None) for r in dash.per_round.values()]
     model["participation"] = figures.participation_figure(labels, rates)
@@ -107,32 +113,59 @@ def page_model(dash: services.Dashboard) -> dict:
         _("Latest participation %(rate)s.", rate=pct_filter(known[-1])) if known
         else _("Participation is hidden for this group."))
     locale = str(get_locale() or 'en')
+    # Short labels (driver names) on chart axes and column headers; the full text in hover, captions and tables.
+    names = display.question_labels(dash.survey.questions, locale)
+    model["likert_columns"] = [(q.id, names[q.id]) for q in dash.survey.questions if q.kind == "likert"]
     if latest and latest.shown:
-        fav = [(q.question.text_for(locale).replace("{company}", current_app.config["POLSO_COMPANY_NAME"]),
-                q.favorability) for q in latest.questions if q.favorability is not None and q.favorability.n]
+        fav = [(names[q.question.id], q.favorability) for q in latest.questions
+               if q.favorability is not None and q.favorability.n]
         model["favorability"] = figures.favorability_figure(
             [(label, f.unfavorable, f.neutral, f.favorable) for label, f in fav]) if fav else None
-        model["favorability_rows"] = [(label, f.n, pct_filter(f.favorable), pct_filter(f.neutral),
+        model["favorability_rows"] = [(label.full, f.n, pct_filter(f.favorable), pct_filter(f.neutral),
                                        pct_filter(f.unfavorable), format_decimal(f.mean, "0.0")) for label, f in fav]
         lowest = min(fav, key=lambda x: x[1].favorable) if fav else None
         model["favorability_summary"] = (
-            _("Lowest favorability: %(label)s (%(value)s favorable).", label=lowest[0],
+            _("Lowest favorability: %(label)s (%(value)s favorable).", label=lowest[0].full,
               value=pct_filter(lowest[1].favorable)) if lowest else "")
-    ok = [(row.question.text_for(locale), row.impact.r) for row in dash.impacts if row.impact.status == "ok"]
+    ok = [(names[row.question.id], row.impact.r) for row in dash.impacts if row.impact.status == "ok"]
     model["impact"] = figures.impact_figure(ok) if ok else None
-    model["impact_rows"] = [(row.question.text_for(locale), row.impact.n,
-                             format_decimal(row.impact.r, "0.00") if row.impact.r is not None else
+    model["impact_rows"] = [(names[row.question.id].full, row.impact.n,
+                             display.r_text(row.impact.r) if row.impact.r is not None else
                              _("not enough data") if row.impact.status == "not_enough_data" else _("no variation"))
                             for row in dash.impacts]
     strongest = max(ok, key=lambda x: x[1]) if ok else None
-    model["impact_summary"] = (_("Strongest correlation with eNPS: %(label)s (r = %(r)s).", label=strongest[0],
-                                 r=format_decimal(strongest[1], "0.00")) if strongest else "")
+    model["impact_summary"] = (_("Strongest correlation with eNPS: %(label)s (r = %(r)s).", label=strongest[0].full,
+                                 r=display.r_text(strongest[1])) if strongest else "")
     return model
+
+
+def _empty_results():
+    """The page for when there is nothing to show yet (a fresh install): no survey, or no closed round.
+
+    Returns None when there are results. Without a survey asked for, a survey that has results is shown
+    rather than a newer one that has none yet.
+    """
+    survey_id = inputs.read_id(request.args.get("survey"), "survey", required=False)
+    survey = services.get_survey(survey_id) if survey_id else services.enps_survey()
+    if survey is not None and services.closed_rounds(survey):
+        return None
+    with_results = services.surveys_with_results()
+    if survey_id is None and with_results:
+        return redirect(url_for("dashboards.results", **{**request.args.to_dict(), "survey": with_results[0].id}))
+    now = datetime.now(UTC)
+    open_round = next((r for r in survey_services.recent_rounds(survey, limit=5) if r.is_open(now)), None) \
+        if survey is not None else None
+    k = survey.min_group_size if survey is not None else current_app.config["POLSO_MIN_GROUP_SIZE"]
+    return render_template("dashboards/empty.html", survey=survey, open_round=open_round,
+                           with_results=with_results, k=k)
 
 
 @bp.route("/results")
 @manager_required
 def results():
+    empty = _empty_results()
+    if empty is not None:
+        return empty
     survey, scope = _request_scope()
     dash = services.dashboard(survey, scope, first=_date_arg("from"), last=_date_arg("to"), roll_up=True)
     choices = {"surveys": services.surveys_with_results(),
@@ -158,7 +191,15 @@ def export(fmt: str):
 @hr_required
 def share(round_id: int, action: str):
     round_ = services.get_round(round_id)
+    back = _same_site(request.form.get("next")) or _same_site(request.referrer)
+    if not back or back.split("?")[0] == request.path:
+        back = url_for("dashboards.results")
     if EmptyForm().validate_on_submit():
+        if action == "share" and request.form.get("confirm") != "yes":
+            # Sharing reaches every employee: the button's POST shows what will happen, the page's form does it.
+            problem = None if round_.status == "closed" else _("Only a closed round can be shared.")
+            return render_template("dashboards/share_confirm.html", round=round_, problem=problem, back=back,
+                                   form=EmptyForm())
         if action == "share":
             try:
                 services.share_round(round_, current_user, datetime.now(UTC))
@@ -169,8 +210,16 @@ def share(round_id: int, action: str):
         else:
             services.unshare_round(round_)
             flash(_("The results of this round are no longer shared."), "success")
-    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
-                    else url_for("dashboards.results"))
+    return redirect(back)
+
+
+def _same_site(url: str | None) -> str | None:
+    """``url`` if it is a page of this site (a path, or an absolute URL on this host), else None."""
+    if not url:
+        return None
+    if url.startswith(request.host_url):
+        url = "/" + url[len(request.host_url):]
+    return url if url.startswith("/") and not url.startswith("//") and "\\" not in url else None
 
 
 @bp.route("/results/shared")

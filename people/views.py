@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -12,9 +13,11 @@ from wtforms import SelectChoice
 
 import inputs
 from errors import TooManyAttempts, ValidationError
+from extensions import db
 from people import services
 from people.auth import hr_required
 from people.forms import EmptyForm, ImportForm, LoginForm, PersonForm, SettingsForm
+from people.models import Person
 from settings import LANGUAGES
 
 bp = Blueprint("people", __name__)
@@ -45,19 +48,34 @@ def home():
     return render_template("home.html", links=links)
 
 
+def _demo_logins() -> dict | None:
+    """In development only, the demo accounts that exist here, so that trying Polso needs no terminal."""
+    if current_app.config.get("POLSO_ENV") != "development":
+        return None
+    from demo import DEMO_LOGINS, DEMO_PASSWORD
+
+    labels = {"HR administrator": _("HR administrator"), "Manager of a team": _("Manager of a team"),
+              "Employee": _("Employee")}
+    existing = set(db.session.scalars(sa.select(Person.email).where(
+        Person.email.in_([email for email, _label in DEMO_LOGINS]), Person.active)))
+    logins = [(email, labels.get(label, label)) for email, label in DEMO_LOGINS if email in existing]
+    return {"password": DEMO_PASSWORD, "logins": logins} if logins else None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("people.home"))
     form = LoginForm()
     status = 200
+    demo = _demo_logins()
     if form.validate_on_submit():
         try:
             person = services.authenticate(form.email.data, form.password.data, request.remote_addr,
                                            datetime.now(UTC))
         except TooManyAttempts as exc:
             flash(exc.message, "danger")
-            return render_template("people/login.html", form=form), 429
+            return render_template("people/login.html", form=form, demo=demo), 429
         if person is None:
             flash(_("E-mail or password is not correct."), "danger")
             status = 401
@@ -70,7 +88,7 @@ def login():
                 session["locale"] = locale
             login_user(person, remember=form.remember_me.data)
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("people/login.html", form=form), status
+    return render_template("people/login.html", form=form, demo=demo), status
 
 
 @bp.route("/logout", methods=["POST"])

@@ -4,6 +4,9 @@ One figure, two rows on one shared time axis: the company eNPS trend on top
 and the payouts below (bars per month, stacked by department or plan, with the
 cumulative amount paid on a second y axis), so HR sees rewards and engagement
 side by side. eNPS points hidden by the anonymity guard carry no number.
+With nothing to draw, the figure is an empty state (a message, no axes) rather
+than Plotly's default year 2000; with a short span (one round, one month) the
+time axis still reads in months.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import plotly.graph_objects as go
@@ -31,7 +34,15 @@ DEFAULT_TEXT = {
     "cumulative_axis": "Cumulative",
     "significant": "Significant change",
     "interval": "95% interval",
+    "empty": "No payouts and no closed eNPS round yet.",
 }
+MINUS = "\u2212"
+MIN_SPAN = timedelta(days=90)  # a shorter time axis would tick in days or hours
+
+
+def signed(value: float) -> str:
+    """An eNPS score as text, rounded, with its sign: "+12", "−15" (the minus sign, not a hyphen)."""
+    return f"{value:+.0f}".replace("-", MINUS)
 
 
 def months_between(first: date, last: date) -> list[date]:
@@ -44,20 +55,23 @@ def months_between(first: date, last: date) -> list[date]:
 
 
 def history_figure(payouts: Iterable, trend: Sequence, *, currency: str, digits: int,
-                   text: Mapping[str, str] | None = None, money: Callable[[int], str] | None = None) -> dict:
+                   text: Mapping[str, str] | None = None, money: Callable[[int], str] | None = None,
+                   score: Callable[[float], str] = signed) -> dict:
     """The reward history figure.
 
     ``payouts``: rows with ``month`` (first day), ``group`` and ``amount_minor``
     (``rewards.services.monthly_payouts``); ``trend``: rows with ``closes_on``,
     ``result`` (None when hidden) and ``significant_change``
     (``dashboards.services.company_enps_trend``). Amounts are drawn in major
-    units of ``currency``; ``money`` formats the hover text (minor units in).
-    Months without payouts between the first and the last one are drawn as 0,
-    so the cumulative line steps honestly.
+    units of ``currency``; ``money`` formats the hover text (minor units in)
+    and ``score`` an eNPS score. Months without payouts between the first and
+    the last one are drawn as 0, so the cumulative line steps honestly.
     """
     words = {**DEFAULT_TEXT, **(text or {})}
     fmt = money or (lambda minor: f"{Decimal(minor).scaleb(-digits)} {currency}")
     rows = list(payouts)
+    if not rows and not trend:
+        return empty_figure(words["empty"])
 
     def major(minor: int) -> float:
         return float(Decimal(minor).scaleb(-digits))
@@ -70,7 +84,7 @@ def history_figure(payouts: Iterable, trend: Sequence, *, currency: str, digits:
     scores = [row.result.score if row.result else None for row in trend]
     upper = [row.result.ci_high - row.result.score if row.result else None for row in trend]
     lower = [row.result.score - row.result.ci_low if row.result else None for row in trend]
-    hover = [f"{row.result.score:+.0f} ({words['interval']} {row.result.ci_low:+.0f} … {row.result.ci_high:+.0f})"
+    hover = [f"{score(row.result.score)} ({words['interval']} {score(row.result.ci_low)} … {score(row.result.ci_high)})"
              + (f" · {words['significant']}" if row.significant_change else "") if row.result else None
              for row in trend]
     symbols = ["diamond" if row.significant_change else "circle" for row in trend]
@@ -119,7 +133,28 @@ def history_figure(payouts: Iterable, trend: Sequence, *, currency: str, digits:
                      row=2, col=1, secondary_y=False)
     fig.update_yaxes(title_text=f"{words['cumulative_axis']} ({currency})", rangemode="tozero", showgrid=False,
                      row=2, col=1, secondary_y=True)
-    fig.update_xaxes(type="date", gridcolor="#f1f3f5")
+    fig.update_xaxes(type="date", gridcolor="#f1f3f5", **_short_span([row.closes_on for row in trend], months))
+    return fig.to_dict()
+
+
+def _short_span(days: Sequence[date], months: Sequence[date]) -> dict:
+    """Axis settings for a span under ``MIN_SPAN``: widened around its middle, ticks per month."""
+    edges = [*days, *months, *(months_between(months[-1], months[-1] + timedelta(days=31))[-1:] if months else [])]
+    first, last = min(edges), max(edges)
+    if last - first >= MIN_SPAN:
+        return {}
+    middle = first + (last - first) / 2
+    return {"range": [(middle - MIN_SPAN / 2).isoformat(), (middle + MIN_SPAN / 2).isoformat()],
+            "dtick": "M1", "tickformat": "%b %Y"}
+
+
+def empty_figure(message: str) -> dict:
+    """A figure that says there is nothing to draw: no traces, no axes, the message in the middle."""
+    fig = go.Figure()
+    fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, paper_bgcolor="#fff", plot_bgcolor="#fff",
+                      margin={"l": 16, "r": 16, "t": 16, "b": 16},
+                      annotations=[{"text": message, "showarrow": False, "xref": "paper", "yref": "paper",
+                                    "x": 0.5, "y": 0.5, "font": {"size": 15, "color": "#495057"}}])
     return fig.to_dict()
 
 

@@ -151,6 +151,7 @@ class HistoryForm(FlaskForm):
     class Meta:
         csrf = False
 
+    survey = SelectField(_l("eNPS from the survey"))
     currency = SelectField(_l("Currency"))
     group_by = SelectField(_l("Payouts by"), default="department")
     submit = SubmitField(_l("Show"))

@@ -6,14 +6,15 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 import inputs
-from dashboards.services import company_enps_trend
+from dashboards.display import score_text
+from dashboards.services import company_enps_trend, enps_surveys_by_rounds
 from errors import Conflict, ValidationError
 from people.auth import hr_required
 from people.forms import EmptyForm
@@ -282,16 +283,24 @@ def plan_cancel(plan_id: int):
 def _enps_text(result) -> str:
     if result is None:
         return _("hidden: fewer responses than the minimum group size")
-    return _("%(score)s (95%% interval %(low)s to %(high)s)", score=format_decimal(round(result.score)),
-             low=format_decimal(round(result.ci_low)), high=format_decimal(round(result.ci_high)))
+    return _("%(score)s (95%% interval %(low)s to %(high)s)", score=score_text(result.score),
+             low=score_text(result.ci_low), high=score_text(result.ci_high))
 
 
 @bp.route("/rewards/history")
 @hr_required
 def history():
-    """Payouts per month and the cumulative total, on the same time axis as the company eNPS trend."""
+    """Payouts per month and the cumulative total, on the same time axis as the company eNPS trend.
+
+    The eNPS line is one survey's: the one asked for, else the one with the most closed rounds.
+    """
     in_ledger = services.payout_currencies()
     form = HistoryForm(request.args)
+    surveys = enps_surveys_by_rounds()
+    form.survey.choices = [SelectChoice(str(s.id), ngettext("%(title)s (%(num)s round)", "%(title)s (%(num)s rounds)",
+                                                            count, title=s.title)) for s, count in surveys]
+    survey = next((s for s, _count in surveys if str(s.id) == form.survey.data), surveys[0][0] if surveys else None)
+    form.survey.data = str(survey.id) if survey else None
     form.currency.choices = [SelectChoice(c, c) for c in in_ledger] or [SelectChoice("EUR", "EUR")]
     form.group_by.choices = [SelectChoice("department", _("Department")), SelectChoice("plan", _("Plan"))]
     currency = form.currency.data if form.currency.data in in_ledger else (in_ledger[0] if in_ledger else "EUR")
@@ -299,12 +308,13 @@ def history():
     form.currency.data, form.group_by.data = currency, group_by
     digits = services.minor_digits(currency)
     monthly = services.monthly_payouts(currency, group_by)
-    trend = company_enps_trend()
+    trend = company_enps_trend(survey.id) if survey else []
     words = {"enps": _("Company eNPS"), "enps_axis": _("eNPS"), "paid_title": _("Milestone payouts per month"),
              "paid_axis": _("Paid"), "cumulative": _("Cumulative paid"), "cumulative_axis": _("Cumulative"),
-             "significant": _("Significant change"), "interval": _("%(level)s interval", level="95%")}
+             "significant": _("Significant change"), "interval": _("%(level)s interval", level="95%"),
+             "empty": _("Nothing to draw yet: no payouts and no closed eNPS round.")}
     figure = charts.history_figure(monthly, trend, currency=currency, digits=digits, text=words,
-                                   money=lambda minor: services.money(minor, currency))
+                                   money=lambda minor: services.money(minor, currency), score=score_text)
     table = charts.history_table(monthly, trend)
     rows = [[format_date(row.month, "LLLL yyyy"), services.money(row.paid_minor, currency),
              services.money(row.cumulative_minor, currency),
@@ -312,13 +322,18 @@ def history():
             for row in table]
     shown = [r for r in trend if r.result is not None]
     total = table[-1].cumulative_minor if table else 0
-    summary = _("%(total)s paid in %(currency)s over %(months)s months; %(rounds)s eNPS rounds, %(hidden)s hidden "
-                "for anonymity.", total=services.money(total, currency), currency=currency, months=len(table),
-                rounds=len(trend), hidden=len(trend) - len(shown))
+    hidden = len(trend) - len(shown)
+    summary = " ".join([
+        ngettext("%(total)s paid in %(currency)s over %(num)s month.",
+                 "%(total)s paid in %(currency)s over %(num)s months.",
+                 len(table), total=services.money(total, currency), currency=currency),
+        ngettext("%(num)s eNPS round closed.", "%(num)s eNPS rounds closed.", len(trend)),
+        *([ngettext("%(num)s of them is hidden for anonymity.", "%(num)s of them are hidden for anonymity.", hidden)]
+          if hidden else [])])
     if shown:
         summary += " " + _("Latest eNPS: %(text)s.", text=_enps_text(shown[-1].result))
     return render_template("rewards/history.html", form=form, figure=figure, table=rows, summary=summary,
-                           currency=currency, has_payouts=bool(monthly), has_trend=bool(trend),
+                           currency=currency, has_payouts=bool(monthly), has_trend=bool(trend), survey=survey,
                            totals=services.totals_by_currency())
 
 

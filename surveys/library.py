@@ -10,7 +10,7 @@ add to a survey:
 
 Likert statements are first-person and positively worded, so that "favorable"
 (4–5) always means a good result. The only placeholder is ``{company}``, filled
-with ``str.format(company=...)``. There is exactly one eNPS question.
+for display by ``fill_company``. There is exactly one eNPS question.
 """
 
 from __future__ import annotations
@@ -193,3 +193,8 @@ LIKERT_LABELS_IT: tuple[str, str, str, str, str] = (
 # Labels for the two ends of the eNPS scale (0 and 10).
 ENPS_ANCHORS_EN: tuple[str, str] = ("Not at all likely", "Extremely likely")
 ENPS_ANCHORS_IT: tuple[str, str] = ("Per niente probabile", "Estremamente probabile")
+
+
+def fill_company(text: str, company: str) -> str:
+    """A library text as people read it: the ``{company}`` placeholder replaced by the company's name."""
+    return text.replace("{company}", company)

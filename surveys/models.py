@@ -24,10 +24,12 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import current_app, has_app_context
 
 from dbtypes import UTCDateTime
 from extensions import db
 from people.models import utcnow
+from surveys.library import fill_company
 
 CADENCES = ("weekly", "biweekly", "monthly", "quarterly", "once")
 QUESTION_KINDS = ("enps", "likert", "choice", "text")
@@ -35,6 +37,11 @@ SURVEY_STATUSES = ("active", "archived")
 TENURE_BANDS = ("<1y", "1-2y", "2-5y", "5y+")
 MAX_QUESTIONS = 10
 MAX_COMMENT_LENGTH = 2000
+
+
+def display_text(text: str) -> str:
+    """A question's text as shown anywhere: ``{company}`` becomes the configured company name."""
+    return fill_company(text, current_app.config["POLSO_COMPANY_NAME"]) if has_app_context() else text
 
 
 class LibraryQuestion(db.Model):
@@ -50,6 +57,10 @@ class LibraryQuestion(db.Model):
     text_it: so.Mapped[str] = so.mapped_column(sa.String(300))
 
     __table_args__ = (sa.CheckConstraint("kind IN ('enps', 'likert')", name="kind_known"),)
+
+    def text_for(self, locale: str) -> str:
+        """The text to show in ``locale`` (the picker's label), with the company name filled in."""
+        return display_text(self.text_it if locale == "it" else self.text_en)
 
 
 class Survey(db.Model):
@@ -105,7 +116,8 @@ class Question(db.Model):
     )
 
     def text_for(self, locale: str) -> str:
-        return self.text_it if locale == "it" and self.text_it else self.text
+        """The text to show in ``locale`` (Italian when there is one), with the company name filled in."""
+        return display_text(self.text_it if locale == "it" and self.text_it else self.text)
 
 
 class Round(db.Model):

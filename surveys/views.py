@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from flask import (
     Blueprint,
     abort,
@@ -23,6 +25,8 @@ from wtforms import SelectChoice
 
 import inputs
 from errors import Conflict, NotFound, ValidationError
+from extensions import db
+from mail import services as mail
 from people.auth import hr_required
 from people.forms import EmptyForm
 from people.services import department_choices
@@ -57,7 +61,7 @@ def _flash_errors(error: ValidationError) -> None:
 
 
 def _library_label(entry) -> str:
-    return entry.text_it if _locale() == "it" else entry.text_en
+    return entry.text_for(_locale())
 
 
 def _settings_form(survey=None) -> SurveySettingsForm:
@@ -173,22 +177,76 @@ def question_change(survey_id: int, question_id: int, action: str):
     return redirect(url_for("surveys.survey_detail", survey_id=survey.id) + "#questions")
 
 
-@bp.route("/surveys/<int:survey_id>/<any(archive, 'open-round'):action>", methods=["POST"])
+SURVEY_ACTIONS = "<any(archive, unarchive, 'open-round'):action>"
+
+
+@bp.route(f"/surveys/<int:survey_id>/{SURVEY_ACTIONS}", methods=["GET"])
+@hr_required
+def survey_action_confirm(survey_id: int, action: str):
+    """The confirmation page of an action: what it will do (for a round, whom it invites and the e-mail).
+
+    The survey page links here; the page's form posts to ``survey_action``. A page, not a script's dialog,
+    so that it works without JavaScript and under the Content-Security-Policy.
+    """
+    survey = services.get_survey(survey_id)
+    context = {"survey": survey, "action": action, "form": EmptyForm(),
+               "cancel_url": url_for("surveys.survey_detail", survey_id=survey.id),
+               "post_url": url_for("surveys.survey_action", survey_id=survey.id, action=action)}
+    if action == "open-round":
+        context["preview"] = _round_preview(survey)
+    return render_template("surveys/confirm.html", **context)
+
+
+@bp.route(f"/surveys/<int:survey_id>/{SURVEY_ACTIONS}", methods=["POST"])
 @hr_required
 def survey_action(survey_id: int, action: str):
     survey = services.get_survey(survey_id)
-    if EmptyForm().validate_on_submit():
-        if action == "archive":
-            services.archive_survey(survey)
-            flash(_("The survey was archived: no new rounds will open."), "success")
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("surveys.survey_detail", survey_id=survey.id))
+    if action == "archive":
+        services.archive_survey(survey)
+        flash(_("The survey was archived: no new rounds will open."), "success")
+    elif action == "unarchive":
+        # Rounds open again from the next due date on; what was archived keeps its history.
+        survey.status = "active"
+        db.session.commit()
+        flash(_("The survey is active again: rounds open on its schedule."), "success")
+    else:
+        try:
+            round_ = services.open_round_now(survey, _now())
+        except Conflict as error:
+            flash(error.message, "danger")
         else:
-            try:
-                round_ = services.open_round_now(survey, _now())
-            except Conflict as error:
-                flash(error.message, "danger")
-            else:
-                flash(_("A round is open; %(count)s people were invited.", count=round_.invited_count), "success")
+            flash(_("A round is open; %(count)s people were invited.", count=round_.invited_count), "success")
     return redirect(url_for("surveys.survey_detail", survey_id=survey.id))
+
+
+def _round_preview(survey) -> dict:
+    """Who a round opened now would invite, and the first invitation e-mail as its first invitee gets it."""
+    now = _now()
+    zone = ZoneInfo(survey.timezone)
+    people = services.audience(survey, now.astimezone(zone).date())
+    preview: dict = {"count": len(people), "problem": None, "mail": None,
+                     "closes_at": now + timedelta(days=survey.open_days)}
+    if survey.status != "active":
+        preview["problem"] = _("This survey is archived.")
+    elif any(r.is_open(now) for r in services.recent_rounds(survey, limit=5)):
+        preview["problem"] = _("This survey already has an open round.")
+    else:
+        try:
+            services.check_audience_apart(survey, people, now)
+        except Conflict as error:
+            preview["problem"] = error.message
+    if people:
+        first = people[0]
+        locale = first.locale or "en"
+        closes_text = format_datetime(preview["closes_at"], "medium",
+                                      tzinfo=ZoneInfo(first.timezone or survey.timezone), locale=locale)
+        subject, text, _html = mail.render(
+            "survey_invitation", locale, person=first, survey=survey, link=links.personal_link("…"),
+            closes_text=closes_text, company=current_app.config["POLSO_COMPANY_NAME"])
+        preview["mail"] = {"to": first.email, "subject": subject, "text": text, "locale": locale}
+    return preview
 
 
 # --- Answering ------------------------------------------------------------------------
@@ -221,11 +279,14 @@ def _answer_page(invitation, *, token: str | None = None):
     survey = round_.survey
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
+    status = 200
     if request.method == "POST":
-        if not EmptyForm().validate_on_submit():
-            abort(400)
         raw = {key[1:]: value for key, value in request.form.items() if key.startswith("q") and key[1:].isdigit()}
         values = dict(raw)
+    if request.method == "POST" and not EmptyForm().validate_on_submit():
+        # The form expired (its CSRF token is old or gone): nothing is stored, the page comes back as filled in.
+        status = 400
+    elif request.method == "POST":
         try:
             services.submit_response(invitation, raw, now, from_form=True)
         except ValidationError as error:
@@ -237,7 +298,7 @@ def _answer_page(invitation, *, token: str | None = None):
             return redirect(url_for("surveys.thanks"))
     return render_template("surveys/answer.html", survey=survey, round=round_, errors=errors, values=values,
                            labels=_labels(), locale=_locale(), form=EmptyForm(), token=token,
-                           company=current_app.config["POLSO_COMPANY_NAME"]), (422 if errors else 200)
+                           company=current_app.config["POLSO_COMPANY_NAME"]), (422 if errors else status)
 
 
 def _invitation_from_token(token: object):
@@ -278,7 +339,12 @@ def my_answer(round_id: int):
 
 @bp.route("/s/thanks")
 def thanks():
-    return render_template("surveys/done.html", state="thanks")
+    """After answering: where to go next (other open surveys, home, company results; else sign in)."""
+    pending = []
+    if current_user.is_authenticated:
+        pending = [(inv, url_for("surveys.my_answer", round_id=inv.round_id))
+                   for inv in services.open_invitations(current_user, _now())]
+    return render_template("surveys/done.html", state="thanks", pending=pending)
 
 
 @bp.route("/my/surveys")

@@ -37,6 +37,9 @@ HTML = {
                                 {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 302}),
     "surveys.survey_action": ("POST", "/surveys/{survey}/archive",
                               {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 302}),
+    # The page that asks before opening a round (with its preview), archiving or unarchiving.
+    "surveys.survey_action_confirm": ("GET", "/surveys/{survey}/open-round",
+                                      {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
     # The personal link is its own credential: whoever holds it sees that one survey.
     "surveys.answer": ("GET", "/s/{token}", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     # Answers post here with the token (or, signed in, the round) in the body: without either, nothing.
@@ -49,8 +52,9 @@ HTML = {
                                                                     HR: 200}),
     "dashboards.results": ("GET", "/results", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 200, HR: 200}),
     "dashboards.export": ("GET", "/results/export.csv", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 200, HR: 200}),
+    # Without confirm=yes, sharing answers with the page that asks first.
     "dashboards.share": ("POST", "/results/rounds/{round}/share", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403,
-                                                                   HR: 302}),
+                                                                   HR: 200}),
     "dashboards.shared": ("GET", "/results/shared", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "dashboards.methodology": ("GET", "/methodology", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "dashboards.anonymity_doc": ("GET", "/methodology/anonymity", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200,

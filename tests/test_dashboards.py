@@ -5,17 +5,20 @@ import io
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 import tasks
-from dashboards import figures, services
+from dashboards import display, figures, services
+from dashboards.display import QuestionLabel
 from dashboards.models import RoundResult
 from dashboards.results import count_round, current_trees
 from scoring import enps, trend
 from surveys import services as surveys
+from surveys.models import Question
 from tests.dashboard_fixtures import NOW
 
 
@@ -228,18 +231,43 @@ def test_sharing_an_open_round_is_refused(client, org, db):
 # --- Figures as data -------------------------------------------------------------------------
 
 
-def test_trend_figure_draws_hidden_rounds_as_gaps_and_marks_real_changes():
-    a, b = enps([0] * 9 + [5, 5]), enps([5] + [0] * 10)
-    points = trend([("w1", a), ("w2", None), ("w3", b)])
+def test_trend_figure_draws_hidden_rounds_as_gaps_and_marks_real_changes(app):
+    a, b, c = enps([0] * 9 + [5, 5]), enps([5] + [0] * 10), enps([2] * 6 + [0] * 2 + [3] * 3)
+    points = trend([("2026-01-05", a), ("2026-01-12", None), ("2026-01-19", b), ("2026-01-26", c)])
     figure = figures.trend_figure(points)
     line = figure["data"][-1]
-    assert list(line["x"]) == ["w1", "w2", "w3"]
+    assert list(line["x"]) == ["2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26"]
     assert line["y"][1] is None and line["y"][0] == 100 and line["y"][2] == -100
-    assert list(line["marker"]["symbol"]) == ["circle", "circle", "diamond"]
-    # a band for w1 and another for w3: nothing is drawn across the hidden w2
+    assert list(line["marker"]["symbol"]) == ["circle", "circle", "diamond", "circle"]
+    # w1 stands alone between the start and a hidden round: an error bar, not a band of no width;
+    # w3 and w4 share one band, and nothing is drawn across the hidden w2
     bands = figure["data"][:-1]
-    assert [list(t["x"]) for t in bands] == [["w1"], ["w1"], ["w3"], ["w3"]]
-    assert bands[0]["y"][0] == pytest.approx(a.ci_high) and bands[3]["y"][0] == pytest.approx(b.ci_low)
+    assert [list(t["x"]) for t in bands] == [["2026-01-19", "2026-01-26"]] * 2
+    assert bands[0]["y"] == pytest.approx([b.ci_high, c.ci_high])
+    assert bands[1]["y"] == pytest.approx([b.ci_low, c.ci_low])
+    assert line["error_y"]["visible"] is True
+    assert line["error_y"]["array"][0] == pytest.approx(a.ci_high - a.score)
+    assert line["error_y"]["arrayminus"][0] == pytest.approx(a.score - a.ci_low)
+    assert list(line["error_y"]["array"][1:]) == [None, None, None]
+
+
+def test_trend_figure_of_a_single_round_has_a_visible_interval_and_a_two_week_day_axis(app):
+    result = enps([1, 0, 0, 0, 0, 0, 0, 4, 0, 3, 2])
+    figure = figures.trend_figure(trend([("2026-09-20", result)]))
+    [line] = figure["data"]  # no band: one point has no width
+    assert line["error_y"]["visible"] is True
+    assert line["error_y"]["array"] == [pytest.approx(result.ci_high - result.score)]
+    assert line["error_y"]["arrayminus"] == [pytest.approx(result.score - result.ci_low)]
+    axis = figure["layout"]["xaxis"]
+    assert axis["type"] == "date" and axis["range"] == ["2026-09-13", "2026-09-27"]
+    assert axis["dtick"] == 7 * 24 * 3600 * 1000 and axis["tick0"] == "2026-09-20"  # ticks a week apart, not ms
+    assert axis["tickformat"] == "%-d %b %Y"
+
+
+def test_trend_hover_writes_negative_scores_with_the_minus_sign(app):
+    low = enps([5] * 6 + [0, 0, 0, 1, 0])
+    [line] = figures.trend_figure(trend([("2026-09-20", low)]))["data"]
+    assert line["hovertext"][0].startswith("\u2212") and "-" not in line["hovertext"][0]
 
 
 def test_distribution_figure_colours_by_category():
@@ -250,11 +278,56 @@ def test_distribution_figure_colours_by_category():
     assert sum(figure["data"][0]["y"]) == pytest.approx(100, abs=0.5)
 
 
-def test_favorability_figure_stacks_unfavorable_neutral_favorable():
-    figure = figures.favorability_figure([("Workload", 20.0, 30.0, 50.0)])
+def test_favorability_figure_stacks_unfavorable_neutral_favorable(app):
+    label = QuestionLabel("Workload", "My workload is manageable.")
+    figure = figures.favorability_figure([(label, 20.0, 30.0, 50.0)])
     assert [t["name"] for t in figure["data"]] == ["Unfavorable", "Neutral", "Favorable"]
     assert [t["x"][0] for t in figure["data"]] == [20.0, 30.0, 50.0]
     assert figure["layout"]["barmode"] == "stack"
+
+
+def test_chart_axes_show_short_wrapped_labels_and_the_full_text_on_hover(app):
+    label = QuestionLabel("Manager support", "My manager gives me useful feedback on my work.")
+    fav = figures.favorability_figure([(label, 20.0, 30.0, 50.0)])
+    assert fav["data"][0]["y"] == ["Manager support"]
+    assert fav["data"][0]["customdata"] == ["My manager gives me useful feedback on my work."]
+    assert "%{customdata}" in fav["data"][0]["hovertemplate"]
+    impact = figures.impact_figure([(QuestionLabel("Psychological safety", "I can voice a contrary opinion."), -0.25)])
+    assert impact["data"][0]["y"] == ["Psychological<br>safety"]
+    assert impact["data"][0]["hovertext"] == ["I can voice a contrary opinion.<br>r = \u22120.25"]
+
+
+def test_short_labels_are_driver_names_unless_two_questions_share_a_driver(app):
+    questions = [Question(id=1, kind="likert", text="I get recognition.", driver="recognition"),
+                 Question(id=2, kind="likert", text="I feel well at {company}, in body and mind.", driver="wellbeing"),
+                 Question(id=3, kind="likert", text="My stress is under control most days.", driver="wellbeing"),
+                 Question(id=4, kind="text", text="Anything else?")]
+    labels = display.question_labels(questions, "en")
+    assert labels[1] == QuestionLabel("Recognition", "I get recognition.")
+    assert labels[2].full == f"I feel well at {app.config['POLSO_COMPANY_NAME']}, in body and mind."
+    assert labels[2].short.endswith("…") and len(labels[2].short) <= display.SHORT_LABEL_MAX
+    assert len({label.short for label in labels.values()}) == 4
+    assert display.question_labels(questions[:1], "it")[1].short == "Riconoscimento"
+
+
+def test_favorability_colour_classes_cover_0_to_100_and_keep_aa_contrast():
+    assert [display.favorability_class(v) for v in (0, 19.9, 20, 59, 60, 79.9, 80, 100)] == [
+        "fav-1", "fav-1", "fav-2", "fav-3", "fav-4", "fav-4", "fav-5", "fav-5"]
+    assert display.favorability_class(None) == ""
+    css = (Path(__file__).resolve().parents[1] / "static" / "css" / "results.css").read_text()
+    rules = re.findall(r"td\.(fav-\d) \{ background-color: (#[0-9a-f]{6}); color: (#[0-9a-f]{6}); \}", css)
+    assert [r[0] for r in rules] == ["fav-1", "fav-2", "fav-3", "fav-4", "fav-5"]
+    for _name, background, text in rules:
+        assert _contrast(background, text) >= 4.5, (background, text)
+
+
+def _contrast(a: str, b: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
 
 
 def test_company_trend_helper_matches_the_dashboard(db, closed):

@@ -1,5 +1,7 @@
 """HR reads the dashboard in real Chromium: charts draw, filters update them, Italian works."""
 
+import re
+
 import pytest
 
 from dashboards import services
@@ -41,6 +43,10 @@ def test_hr_dashboard_charts_render_filter_and_translate(page, closed, org):
     assert page.locator("html").get_attribute("lang") == "it"
     assert page.get_by_label("Reparto (con tutto ciò che contiene)").is_visible()
     page.locator("#chart-trend .main-svg").first.wait_for()
+    # one round: a week either side, ticked in days, and in Italian ("2 mar 2026", never "Mar 2, 2026")
+    ticks = page.locator("#chart-trend .xtick text").evaluate_all("els => els.map(e => e.textContent)")
+    assert ticks and all(re.fullmatch(r"\d{1,2} (gen|feb|mar|apr|mag|giu|lug|ago|set|ott|nov|dic) \d{4}", t)
+                         for t in ticks), ticks
     assert page.console_errors == [] and page.foreign_requests == []
 
 

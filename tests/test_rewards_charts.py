@@ -1,11 +1,17 @@
 """The reward history figure, tested as data: payouts per month and cumulative paid under the eNPS trend."""
 
-from datetime import date
+import json
+import re
+from datetime import date, timedelta
+from html import unescape
 
-from dashboards.services import TrendRow
-from rewards.charts import history_figure, history_table, months_between
+import tasks
+from dashboards.services import TrendRow, enps_surveys_by_rounds
+from rewards.charts import history_figure, history_table, months_between, signed
 from rewards.services import MonthlyPayout
 from scoring import enps
+from surveys import services as surveys
+from tests.dashboard_fixtures import NOW
 
 SHOWN = enps([0, 0, 0, 0, 0, 0, 2, 3, 3, 4, 3])
 TREND = [TrendRow(1, date(2026, 1, 12), SHOWN, False), TrendRow(2, date(2026, 2, 16), None, False),
@@ -80,10 +86,32 @@ def test_labels_can_be_translated():
     assert traces(fig, "scatter")[1]["name"] == "Pagato in totale"
 
 
-def test_no_payouts_and_no_rounds_still_make_a_figure():
-    fig = history_figure([], [], currency="JPY", digits=0)
-    assert traces(fig, "bar") == []
-    assert [t["y"] for t in traces(fig, "scatter")] == [[], []]
+def test_an_empty_history_is_an_empty_state_not_an_axis_in_the_year_2000():
+    fig = history_figure([], [], currency="JPY", digits=0, text={"empty": "Nothing yet"})
+    assert fig["data"] == []
+    assert fig["layout"]["xaxis"]["visible"] is False and fig["layout"]["yaxis"]["visible"] is False
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["Nothing yet"]
+
+
+def test_a_single_round_without_payouts_gets_a_three_month_axis_ticking_in_months():
+    fig = history_figure([], TREND[:1], currency="EUR", digits=2)
+    axis = fig["layout"]["xaxis"]
+    assert axis["type"] == "date" and axis["dtick"] == "M1" and axis["tickformat"] == "%b %Y"
+    assert axis["range"] == ["2025-11-28", "2026-02-26"]  # 45 days either side of 12 Jan 2026
+    score = traces(fig, "scatter")[0]
+    assert score["y"] == [SHOWN.score] and score["error_y"]["array"] == [SHOWN.ci_high - SHOWN.score]
+
+
+def test_a_long_history_keeps_plotlys_own_range():
+    assert "range" not in figure()["layout"]["xaxis"]
+
+
+def test_negative_scores_are_written_with_the_minus_sign():
+    low = enps([4, 3, 0, 0, 0, 0, 0, 2, 0, 0, 1])
+    fig = history_figure([], [TrendRow(1, date(2026, 1, 12), low, False)], currency="EUR", digits=2)
+    hover = traces(fig, "scatter")[0]["hovertext"][0]
+    assert hover.startswith(f"\u2212{abs(low.score):.0f} (") and "-" not in hover
+    assert signed(-15.2) == "\u221215" and signed(0) == "+0" and signed(12.6) == "+13"
 
 
 def test_months_between_spans_year_ends():
@@ -96,3 +124,36 @@ def test_the_table_beside_the_figure_has_every_month_with_running_totals_and_rou
     assert [(r.month, r.paid_minor, r.cumulative_minor, [t.round_id for t in r.rounds]) for r in rows] == [
         (date(2026, 1, 1), 150000, 150000, [1]), (date(2026, 2, 1), 0, 150000, [2]),
         (date(2026, 3, 1), 250050, 400050, []), (date(2026, 4, 1), 0, 400050, [3])]
+
+
+def _history_figure(client, query: str = "") -> dict:
+    html = client.get(f"/rewards/history{query}").get_data(as_text=True)
+    return json.loads(unescape(re.search(r'id="payouts-chart"[^>]*data-figure="([^"]*)"', html).group(1)))
+
+
+def test_the_history_follows_the_survey_with_most_closed_rounds_and_offers_the_others(client, auth, db, closed):
+    pulse = closed["survey"]
+    tasks.tick(NOW + timedelta(days=7))  # Pulse's second weekly round, and the newer survey's only one, open
+    newer = surveys.create_survey({"title": "Newer", "cadence": "once", "starts_on": "2026-03-09",
+                                   "questions": [{"library_key": "enps", "required": True}]}, NOW + timedelta(days=6))
+    tasks.tick(NOW + timedelta(days=7))
+    tasks.tick(NOW + timedelta(days=30))  # both close
+    assert [(s.title, n) for s, n in enps_surveys_by_rounds()] == [("Pulse", 2), ("Newer", 1)]
+    auth.login("hr@example.com")
+
+    html = client.get("/rewards/history").get_data(as_text=True)
+    assert re.search(rf'<option selected value="{pulse.id}">Pulse \(2 rounds\)</option>', html)
+    assert f'<option value="{newer.id}">Newer (1 round)</option>' in html
+    assert len(traces(_history_figure(client), "scatter")[0]["x"]) == 2
+
+    chosen = traces(_history_figure(client, f"?survey={newer.id}"), "scatter")[0]
+    assert len(chosen["x"]) == 1 and chosen["y"] == [None]  # nobody answered: hidden, no number
+    assert traces(_history_figure(client, "?survey=nonsense"), "scatter")[0]["x"] == traces(
+        _history_figure(client), "scatter")[0]["x"]
+
+
+def test_an_empty_history_page_says_what_will_appear_and_draws_no_chart(client, auth, org):
+    auth.login("hr@example.com")
+    html = client.get("/rewards/history").get_data(as_text=True)
+    assert 'id="history-empty"' in html and "data-figure" not in html
+    assert "2000" not in html

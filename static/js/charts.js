@@ -14,7 +14,8 @@
     plotlyServerURL: "",
     modeBarButtons: [["toImage", "resetScale2d"]],
   };
-  // Plotly's own words (the modebar's tooltips and notices) in Italian; English is built in.
+  // Plotly's own words (the modebar's tooltips and notices) and its date and number formats in
+  // Italian; English is built in. Axis dates read "20 set 2026", decimals "0,5", thousands "1.000".
   var ITALIAN = {
     moduleType: "locale",
     name: "it",
@@ -29,7 +30,25 @@
       "Snapshot succeeded": "Immagine salvata",
       "Sorry, there was a problem downloading your snapshot!": "Non è stato possibile scaricare l'immagine.",
     },
-    format: { decimal: ",", thousands: "." },
+    format: {
+      days: ["domenica", "lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato"],
+      shortDays: ["dom", "lun", "mar", "mer", "gio", "ven", "sab"],
+      months: ["gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
+        "ottobre", "novembre", "dicembre"],
+      shortMonths: ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"],
+      periods: ["AM", "PM"],
+      dateTime: "%A %e %B %Y, %X",
+      date: "%d/%m/%Y",
+      time: "%H:%M:%S",
+      decimal: ",",
+      thousands: ".",
+      grouping: [3],
+      currency: ["", " €"],
+      year: "%Y",
+      month: "%b %Y",
+      dayMonth: "%-d %b",
+      dayMonthYear: "%-d %b %Y",
+    },
   };
   function draw(element) {
     var figure = JSON.parse(element.dataset.figure);
