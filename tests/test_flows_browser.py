@@ -196,9 +196,13 @@ def test_ending_a_one_on_one_series_asks_first(page, factory, db):
 
 
 def expire_forms(app) -> None:
-    """Let every form on the open pages expire: tokens older than a second are refused from now on."""
+    """Let every form on the open pages expire: tokens older than a second are refused from now on.
+
+    Token ages are whole seconds and the limit is "more than", so only a wait past two seconds makes
+    every open page's token (signed at most a moment ago) certainly too old.
+    """
     app.config["WTF_CSRF_TIME_LIMIT"] = 1
-    time_module.sleep(1.5)
+    time_module.sleep(2.2)
 
 
 def test_an_expired_form_comes_back_with_what_was_typed(page, app, hr, db):
