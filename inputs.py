@@ -47,6 +47,15 @@ def invalid(field: str, message: str) -> ValidationError:
     return ValidationError(_("Some fields are not valid."), {field: message})
 
 
+def _absent(value: Any, field: str, required: bool) -> bool:
+    """Whether ``value`` is "no value" (``None`` or ``""``); refused when the field is ``required``."""
+    if value is None or value == "":
+        if required:
+            raise invalid(field, _("This field is required."))
+        return True
+    return False
+
+
 # --- one value --------------------------------------------------------------------------------
 
 def read_int(value: Any, field: str, *, low: int = 0, high: int = MAX_INT, required: bool = True,
@@ -59,9 +68,7 @@ def read_int(value: Any, field: str, *, low: int = 0, high: int = MAX_INT, requi
     only ASCII digits with an optional sign, at most 12 characters, so "²" or 5,000 digits is a
     field error, not a crash.
     """
-    if value is None or value == "":
-        if required:
-            raise invalid(field, _("This field is required."))
+    if _absent(value, field, required):
         return None
     if isinstance(value, str) and from_text is not False:
         text = value.strip()
@@ -129,9 +136,7 @@ def read_text(value: Any, field: str, *, max_length: int, required: bool = True,
 def read_choice(value: Any, field: str, choices: Iterable[str], *, required: bool = True) -> str | None:
     """One of ``choices`` (strings); anything else, including a list or an object, is a field error."""
     choices = list(choices)
-    if value is None or value == "":
-        if required:
-            raise invalid(field, _("This field is required."))
+    if _absent(value, field, required):
         return None
     if not isinstance(value, str) or value not in choices:
         raise invalid(field, _("Must be one of: %(choices)s.", choices=", ".join(choices)))
@@ -146,9 +151,7 @@ def time_zones() -> frozenset[str]:
 
 def read_timezone(value: Any, field: str, *, required: bool = True) -> str | None:
     """An IANA time zone name such as ``Europe/Rome``."""
-    if value is None or value == "":
-        if required:
-            raise invalid(field, _("This field is required."))
+    if _absent(value, field, required):
         return None
     if not isinstance(value, str) or value.strip() not in time_zones():
         raise invalid(field, _("Not a known time zone (use names like Europe/Rome)."))
@@ -159,9 +162,7 @@ def read_date(value: Any, field: str, *, required: bool = True) -> date | None:
     """An ISO 8601 date (``YYYY-MM-DD``) between :data:`MIN_DATE` and :data:`MAX_DATE`."""
     if isinstance(value, datetime):
         value = value.date()
-    if value is None or value == "":
-        if required:
-            raise invalid(field, _("This field is required."))
+    if _absent(value, field, required):
         return None
     if isinstance(value, str):
         try:
@@ -176,9 +177,7 @@ def read_date(value: Any, field: str, *, required: bool = True) -> date | None:
 
 def read_datetime(value: Any, field: str, *, required: bool = True) -> datetime | None:
     """An ISO 8601 date-time with its UTC offset, returned in UTC, within the supported years."""
-    if value is None or value == "":
-        if required:
-            raise invalid(field, _("This field is required."))
+    if _absent(value, field, required):
         return None
     if isinstance(value, str):
         try:

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 from flask_babel import gettext as _
 
-from inputs import collect, invalid, read_choice, read_date, read_datetime, read_int, read_text
+from inputs import collect, invalid, read_choice, read_date, read_datetime, read_int, read_timezone
 from oneonones import clock, schedule
 from oneonones.models import CADENCES, MAX_DURATION, MIN_DURATION
 
@@ -51,14 +51,6 @@ def read_time(value: Any, field: str) -> time:
     if isinstance(value, time) and value.tzinfo is None:
         return value
     raise invalid(field, _("Must be a time of day such as 09:30."))
-
-
-def read_timezone(value: Any, field: str, known: frozenset[str]) -> str:
-    """An IANA time zone name that ``zoneinfo`` knows (Europe/Rome)."""
-    name = read_text(value, field, max_length=64, single_line=True)
-    if name not in known:
-        raise invalid(field, _("Not a known time zone (use names like Europe/Rome)."))
-    return name
 
 
 def read_duration(value: Any, field: str, default: int, *, from_text: bool) -> int:
@@ -135,15 +127,15 @@ def read_start(data: Mapping[str, Any], zone: str | None, locale: str, errors: d
     return instant, field
 
 
-def clean_schedule(data: Mapping[str, Any], default_tz: str, known_zones: frozenset[str], now: datetime,
-                   locale: str, errors: dict[str, str]) -> dict[str, Any]:
+def clean_schedule(data: Mapping[str, Any], default_tz: str, now: datetime, locale: str,
+                   errors: dict[str, str]) -> dict[str, Any]:
     """cadence, timezone, duration_minutes, the first meeting as ``starts_at`` (UTC) and its ``rrule``.
 
     Problems are added to ``errors`` by field; the values are then incomplete.
     """
     values: dict[str, Any] = {
         "cadence": collect(errors, read_choice, data.get("cadence"), "cadence", CADENCES),
-        "timezone": collect(errors, read_timezone, data.get("timezone") or default_tz, "timezone", known_zones),
+        "timezone": collect(errors, read_timezone, data.get("timezone") or default_tz, "timezone"),
         "duration_minutes": collect(errors, read_duration, data.get("duration_minutes"), "duration_minutes",
                                     DEFAULT_DURATION, from_text=from_form(data)),
     }

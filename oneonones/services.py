@@ -301,12 +301,6 @@ def describe_slot(begins: datetime, ends: datetime, person: Person) -> str:
              end=format_time(ends, "short", tzinfo=tz, locale=locale), timezone=tz.key)
 
 
-def _timezones() -> frozenset[str]:
-    from people.services import _timezones as known
-
-    return known()
-
-
 def _resolve_report(manager: Person, data: Mapping[str, Any], errors: dict[str, str]) -> Person | None:
     from people.services import normalize_email
 
@@ -400,7 +394,7 @@ def create_series(manager: Person, data: Mapping[str, Any], now: datetime) -> Se
     errors: dict[str, str] = {}
     report = _resolve_report(manager, data, errors)
     default_tz = manager.timezone or current_app.config["POLSO_DEFAULT_TIMEZONE"]
-    values = reading.clean_schedule(data, default_tz, _timezones(), now, _viewer_locale(manager), errors)
+    values = reading.clean_schedule(data, default_tz, now, _viewer_locale(manager), errors)
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
     end_broken_series(now, [report.id])
@@ -439,7 +433,7 @@ def update_series(series: Series, actor: Person, data: Mapping[str, Any], now: d
     if series.status == "paused":
         raise Conflict(_("Resume the series before changing its schedule."))
     errors: dict[str, str] = {}
-    values = reading.clean_schedule(data, series.timezone, _timezones(), now, _viewer_locale(actor), errors)
+    values = reading.clean_schedule(data, series.timezone, now, _viewer_locale(actor), errors)
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
     same_rule = all(getattr(series, name) == values[name] for name in ("rrule", "timezone", "duration_minutes"))

@@ -37,11 +37,6 @@ CSV_COLUMNS = ("email", "name", "department", "manager_email", "role", "kind", "
                "locale", "timezone", "active")
 
 
-@cache
-def _timezones() -> frozenset[str]:
-    return inputs.time_zones()
-
-
 def normalize_email(value: Any) -> str:
     """Return the canonical (lower-cased) e-mail or raise ``ValueError`` with a reason."""
     if not isinstance(value, str) or not value.strip():
