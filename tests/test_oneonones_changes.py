@@ -10,7 +10,8 @@ import sqlalchemy as sa
 import tasks
 from errors import Conflict, Forbidden, NotFound
 from mail.models import OutboxMessage
-from oneonones import services
+from oneonones import agenda as agenda_service
+from oneonones import meetings, services
 from oneonones.models import ActionItem, AgendaItem, Series
 from people.models import Person
 from tests.conftest import run_concurrently
@@ -463,7 +464,7 @@ def test_two_cancels_of_one_moved_meeting_at_once_tell_the_report_once(app, team
         time_module.sleep(0.3)
         return found
 
-    monkeypatch.setattr(services, "find_occurrence", slow_find)
+    monkeypatch.setattr(meetings, "find_occurrence", slow_find)
 
     def cancel(at):  # two clicks, a moment apart
         return lambda: services.cancel_occurrence(
@@ -497,7 +498,7 @@ def test_ticking_an_item_removed_a_moment_before_is_not_found_not_a_crash(team, 
     agenda = services.add_agenda_item(series, meeting, team["report"], "Conference budget", NOW)
     action = services.add_action_item(series, meeting, team["manager"],
                                       {"text": "Book the flight", "owner_id": team["report"].id}, NOW)
-    read_item = services._pair_item
+    read_item = agenda_service.pair_item
 
     def and_meanwhile_it_is_removed(model, series_, item_id):
         item = read_item(model, series_, item_id)
@@ -505,7 +506,7 @@ def test_ticking_an_item_removed_a_moment_before_is_not_found_not_a_crash(team, 
             other.execute(sa.delete(model).where(model.id == item_id))
         return item
 
-    monkeypatch.setattr(services, "_pair_item", and_meanwhile_it_is_removed)
+    monkeypatch.setattr(agenda_service, "pair_item", and_meanwhile_it_is_removed)
     with pytest.raises(NotFound, match="removed meanwhile"):
         services.toggle_agenda_item(series, meeting, team["manager"], agenda.id, NOW)
     with pytest.raises(NotFound, match="removed meanwhile"):
