@@ -11,7 +11,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from rewards import services
+from rewards import transitions
 from rewards.models import Milestone, MilestoneEvent, Payout
 from tests import test_rewards_support as support
 from tests.conftest import run_concurrently
@@ -22,14 +22,14 @@ parties = support.parties  # a fixture
 
 def _race(app, monkeypatch, requests, pause_in: str):
     """Send ``requests`` [(url, json, headers)] at the same moment, one thread each; return the statuses."""
-    original = getattr(services, pause_in)
+    original = getattr(transitions, pause_in)
 
     def slow(*args, **kwargs):
         result = original(*args, **kwargs)
         time.sleep(0.3)
         return result
 
-    monkeypatch.setattr(services, pause_in, slow)
+    monkeypatch.setattr(transitions, pause_in, slow)
 
     def post(url, body, headers):
         with app.app_context(), app.test_client() as client:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from errors import Conflict, Forbidden
 from mail.models import OutboxMessage
-from rewards import services
+from rewards import editing, services, transitions
 from rewards.models import Milestone, MilestoneEvent
 from tests import test_rewards_support as support
 from tests.conftest import run_concurrently
@@ -192,9 +192,9 @@ def test_an_edit_racing_an_agreement_never_changes_agreed_terms(app, db, parties
     plan_id, first_id, second_id = plan.id, first.id, second.id
     db.session.commit()
     db.session.close()  # release the test's own connection: SQLite would otherwise see it as a reader
-    for name in ("check_editable", "_check_state"):
-        original = getattr(services, name)
-        monkeypatch.setattr(services, name, lambda *a, _f=original, **k: (_f(*a, **k), time.sleep(0.3))[0])
+    for module, name in ((editing, "check_editable"), (transitions, "_check_state")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _f=original, **k: (_f(*a, **k), time.sleep(0.3))[0])
 
     def request(method, url, json, headers):
         with app.app_context(), app.test_client() as client:
