@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app
 
 from mail import services as mail
-from oneonones import services as oneonones
+from oneonones import reminders as oneonones
 from people import services as people
 from rewards import services as rewards
 from surveys import services as surveys

@@ -18,28 +18,33 @@ from api.openapi import error_responses, json_content, ref
 from api.views import bp
 from errors import NotFound, ValidationError
 from inputs import collect, read_date, read_datetime
-from oneonones import feeds, services
+from oneonones import feeds
+from oneonones.access import get_series
+from oneonones.agenda import AgendaRow, action_items, agenda, delete_action_item, delete_agenda_item
+from oneonones.meetings import cancel_occurrence, move_occurrence, restore_occurrence
 from oneonones.models import CADENCES, MAX_DURATION, MIN_DURATION, ActionItem, Series
+from oneonones.occurrences import MAX_RANGE, Occurrence, find_occurrence, next_occurrence, occurrences
+from oneonones.series import create_series
 
 DEFAULT_RANGE = timedelta(days=90)
 MOVE_FIELDS = ("starts_at", "duration_minutes")
 
 
 def series_json(series: Series, now: datetime) -> dict:
-    following = services.next_occurrence(series, now)
+    following = next_occurrence(series, now)
     return {"id": series.id, "manager_email": series.manager.email, "report_email": series.report.email,
             "cadence": series.cadence, "rrule": series.rrule, "starts_at": series.starts_at.isoformat(),
             "duration_minutes": series.duration_minutes, "timezone": series.timezone, "status": series.status,
             "next_occurrence": occurrence_json(following) if following else None}
 
 
-def occurrence_json(occurrence: services.Occurrence) -> dict:
+def occurrence_json(occurrence: Occurrence) -> dict:
     return {"starts_at": occurrence.starts_at.isoformat(), "ends_at": occurrence.ends_at.isoformat(),
             "status": occurrence.status, "original_starts_at": occurrence.original_start.isoformat(),
             "key": occurrence.key}
 
 
-def agenda_item_json(row: services.AgendaRow) -> dict:
+def agenda_item_json(row: AgendaRow) -> dict:
     item = row.item
     return {"id": item.id, "text": item.text, "author_email": item.author.email,
             "added_for": item.occurrence_start.isoformat(), "carried_over": row.carried,
@@ -70,7 +75,7 @@ def oneonones_create():
     data = _body("report_email", "cadence", "starts_at", "duration_minutes", "timezone",
                  required=("report_email", "cadence", "starts_at"))
     now = datetime.now(UTC)
-    series = services.create_series(g.api_user, data, now)
+    series = create_series(g.api_user, data, now)
     return jsonify(series_json(series, now)), 201
 
 
@@ -88,7 +93,7 @@ def _read_bound(raw: str, name: str, timezone: str, *, end: bool) -> datetime:
 @core.token_required()
 def oneonones_occurrences(series_id: int):
     now = datetime.now(UTC)
-    series = services.get_series(series_id, g.api_user, now)
+    series = get_series(series_id, g.api_user, now)
     errors: dict[str, str] = {}
     bounds = {name: collect(errors, _read_bound, request.args[name], name, series.timezone, end=name == "to")
               if request.args.get(name) else None for name in ("from", "to")}
@@ -98,36 +103,36 @@ def oneonones_occurrences(series_id: int):
         end = end or start + DEFAULT_RANGE
         if end <= start:
             errors["to"] = _("Must be after from.")
-        elif end - start > services.MAX_RANGE:
+        elif end - start > MAX_RANGE:
             errors["to"] = _("At most two years after from.")
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
-    return jsonify([occurrence_json(o) for o in services.occurrences(series, start, end)])
+    return jsonify([occurrence_json(o) for o in occurrences(series, start, end)])
 
 
 @bp.get("/one-on-ones/<int:series_id>/occurrences/<key>")
 @core.token_required()
 def oneonones_occurrence(series_id: int, key: str):
-    series = services.get_series(series_id, g.api_user, datetime.now(UTC))
-    occurrence = services.find_occurrence(series, key)
+    series = get_series(series_id, g.api_user, datetime.now(UTC))
+    occurrence = find_occurrence(series, key)
     return jsonify({**occurrence_json(occurrence),
-                    "agenda": [agenda_item_json(r) for r in services.agenda(series, occurrence)],
-                    "action_items": [action_item_json(i) for i in services.action_items(series, occurrence)]})
+                    "agenda": [agenda_item_json(r) for r in agenda(series, occurrence)],
+                    "action_items": [action_item_json(i) for i in action_items(series, occurrence)]})
 
 
 @bp.delete("/one-on-ones/<int:series_id>/agenda-items/<int:item_id>")
 @core.token_required()
 def oneonones_agenda_delete(series_id: int, item_id: int):
-    series = services.get_series(series_id, g.api_user, datetime.now(UTC))
-    services.delete_agenda_item(series, g.api_user, item_id)
+    series = get_series(series_id, g.api_user, datetime.now(UTC))
+    delete_agenda_item(series, g.api_user, item_id)
     return "", 204
 
 
 @bp.delete("/one-on-ones/<int:series_id>/action-items/<int:item_id>")
 @core.token_required()
 def oneonones_action_delete(series_id: int, item_id: int):
-    series = services.get_series(series_id, g.api_user, datetime.now(UTC))
-    services.delete_action_item(series, g.api_user, item_id)
+    series = get_series(series_id, g.api_user, datetime.now(UTC))
+    delete_action_item(series, g.api_user, item_id)
     return "", 204
 
 
@@ -136,24 +141,24 @@ def oneonones_action_delete(series_id: int, item_id: int):
 def oneonones_occurrence_move(series_id: int, key: str):
     data = _body(*MOVE_FIELDS, required=("starts_at",))
     now = datetime.now(UTC)
-    series = services.get_series(series_id, g.api_user, now)
-    return jsonify(occurrence_json(services.move_occurrence(series, g.api_user, key, data, now)))
+    series = get_series(series_id, g.api_user, now)
+    return jsonify(occurrence_json(move_occurrence(series, g.api_user, key, data, now)))
 
 
 @bp.post("/one-on-ones/<int:series_id>/occurrences/<key>/cancel")
 @core.token_required()
 def oneonones_occurrence_cancel(series_id: int, key: str):
     now = datetime.now(UTC)
-    series = services.get_series(series_id, g.api_user, now)
-    return jsonify(occurrence_json(services.cancel_occurrence(series, g.api_user, key, now)))
+    series = get_series(series_id, g.api_user, now)
+    return jsonify(occurrence_json(cancel_occurrence(series, g.api_user, key, now)))
 
 
 @bp.post("/one-on-ones/<int:series_id>/occurrences/<key>/restore")
 @core.token_required()
 def oneonones_occurrence_restore(series_id: int, key: str):
     now = datetime.now(UTC)
-    series = services.get_series(series_id, g.api_user, now)
-    return jsonify(occurrence_json(services.restore_occurrence(series, g.api_user, key, now)))
+    series = get_series(series_id, g.api_user, now)
+    return jsonify(occurrence_json(restore_occurrence(series, g.api_user, key, now)))
 
 
 @bp.get("/me/calendar")

@@ -27,9 +27,10 @@ from sqlalchemy.exc import IntegrityError
 
 from errors import NotFound
 from extensions import db
-from oneonones import services
+from oneonones.access import end_broken_series
 from oneonones.calendar import build_calendar
 from oneonones.models import CalendarFeed, Series
+from oneonones.occurrences import exceptions_of
 from people.models import Person
 
 FEED_PATH = "/calendar/"
@@ -111,10 +112,10 @@ class FeedDocument:
 def document(feed: CalendarFeed, now: datetime) -> FeedDocument:
     """The feed's iCalendar document (no agenda, no notes) with its ETag and Last-Modified; commits."""
     person = db.session.get(Person, feed.person_id)
-    services.end_broken_series(now, [person.id])
+    end_broken_series(now, [person.id])
     series = db.session.scalars(sa.select(Series).where(
         sa.or_(Series.manager_id == person.id, Series.report_id == person.id)).order_by(Series.id)).all()
-    body = build_calendar(person, series, services.exceptions_of(s.id for s in series), now)
+    body = build_calendar(person, series, exceptions_of(s.id for s in series), now)
     digest = hashlib.sha256(body).hexdigest()
     if feed.content_hash != digest or feed.content_changed_at is None:
         changed = now.astimezone(UTC).replace(microsecond=0)

@@ -16,9 +16,27 @@ from wtforms import SelectChoice
 from dashboards.services import team_talking_points
 from errors import NotFound, ServiceError
 from inputs import read_id
-from oneonones import feeds, services
+from oneonones import feeds
+from oneonones.access import can_schedule, can_write, direct_reports, get_series
+from oneonones.agenda import (
+    action_items,
+    add_action_item,
+    add_agenda_item,
+    agenda,
+    delete_action_item,
+    delete_agenda_item,
+    private_note,
+    save_private_note,
+    toggle_action_item,
+    toggle_agenda_item,
+)
 from oneonones.forms import ActionForm, AgendaForm, MoveForm, NewSeriesForm, NoteForm, ScheduleForm
+from oneonones.meetings import cancel_occurrence, move_occurrence, restore_occurrence
 from oneonones.models import Series
+from oneonones.occurrences import find_occurrence, neighbours, next_occurrence, recent, upcoming
+from oneonones.overview import NOT_MET_DAYS, manager_overview, past_series_as_manager, series_as_report, series_history
+from oneonones.series import create_series, end_series, pause_series, resume_series, update_series
+from oneonones.wording import describe_slot
 from people.forms import EmptyForm
 
 bp = Blueprint("oneonones", __name__)
@@ -88,17 +106,17 @@ def _talking_points(series_manager_id: int):
 @login_required
 def index():
     now = _now()
-    team = services.manager_overview(current_user, now)
+    team = manager_overview(current_user, now)
     return render_template(
-        "oneonones/index.html", team=team, as_report=services.series_as_report(current_user, now),
-        past=services.past_series_as_manager(current_user), now=now,
-        talking=_talking_points(current_user.id) if team else None, not_met_days=services.NOT_MET_DAYS)
+        "oneonones/index.html", team=team, as_report=series_as_report(current_user, now),
+        past=past_series_as_manager(current_user), now=now,
+        talking=_talking_points(current_user.id) if team else None, not_met_days=NOT_MET_DAYS)
 
 
 @bp.route("/one-on-ones/new", methods=["GET", "POST"])
 @login_required
 def series_new():
-    reports = services.direct_reports(current_user)
+    reports = direct_reports(current_user)
     if not reports:
         abort(403)
     form = NewSeriesForm()
@@ -115,7 +133,7 @@ def series_new():
         form.start_time.data = time(10, 0)
     if form.validate_on_submit():
         try:
-            series = services.create_series(current_user, form.to_data(), _now())
+            series = create_series(current_user, form.to_data(), _now())
         except ServiceError as error:
             _apply_errors(form, error)
             status = error.status
@@ -134,13 +152,13 @@ def series_new():
 @login_required
 def series_detail(series_id: int):
     now = _now()
-    series = services.get_series(series_id, current_user, now)
-    schedulable = services.can_schedule(series, current_user)
+    series = get_series(series_id, current_user, now)
+    schedulable = can_schedule(series, current_user)
     return render_template(
-        "oneonones/series.html", series=series, upcoming=services.upcoming(series, now, limit=8),
-        recent=services.recent(series, now, limit=8), actions=services.action_items(series),
-        history=[s for s in services.series_history(series) if s.id != series.id],
-        schedulable=schedulable, writable=services.can_write(series, current_user), form=EmptyForm(),
+        "oneonones/series.html", series=series, upcoming=upcoming(series, now, limit=8),
+        recent=recent(series, now, limit=8), actions=action_items(series),
+        history=[s for s in series_history(series) if s.id != series.id],
+        schedulable=schedulable, writable=can_write(series, current_user), form=EmptyForm(),
         talking=_talking_points(series.manager_id) if schedulable else None, now=now)
 
 
@@ -148,8 +166,8 @@ def series_detail(series_id: int):
 @login_required
 def series_edit(series_id: int):
     now = _now()
-    series = services.get_series(series_id, current_user, now)
-    if current_user.id != series.manager_id or not services.can_write(series, current_user):
+    series = get_series(series_id, current_user, now)
+    if current_user.id != series.manager_id or not can_write(series, current_user):
         abort(403)
     if series.status != "active":
         flash(_("Resume the series before changing its schedule.") if series.status == "paused"
@@ -158,14 +176,14 @@ def series_edit(series_id: int):
     form = ScheduleForm(obj=series)
     status = 200
     if request.method == "GET":
-        following = services.next_occurrence(series, now)
+        following = next_occurrence(series, now)
         first = following.original_start if following else series.starts_at
         local = first.astimezone(ZoneInfo(series.timezone))
         form.starts_on.data, form.start_time.data = local.date(), local.time().replace(second=0, microsecond=0)
     if form.validate_on_submit():
         try:
             before = (series.id, series.rrule, series.timezone, series.duration_minutes, series.starts_at)
-            current = services.update_series(series, current_user, form.to_data(), now)
+            current = update_series(series, current_user, form.to_data(), now)
         except ServiceError as error:
             _apply_errors(form, error)
             status = error.status
@@ -186,7 +204,7 @@ def series_edit(series_id: int):
 @login_required
 def series_end_confirm(series_id: int):
     """Asks before ending a series (it cannot be restarted); the page's form posts to ``series_action``."""
-    series = services.get_series(series_id, current_user, _now())
+    series = get_series(series_id, current_user, _now())
     if current_user.id != series.manager_id:
         abort(403)
     if series.status == "ended":
@@ -198,19 +216,19 @@ def series_end_confirm(series_id: int):
 @login_required
 def series_action(series_id: int, action: str):
     now = _now()
-    series = services.get_series(series_id, current_user, now)
+    series = get_series(series_id, current_user, now)
     if current_user.id != series.manager_id:
         abort(403)
     if EmptyForm().validate_on_submit():
         try:
             if action == "pause":
-                services.pause_series(series, current_user, now)
+                pause_series(series, current_user, now)
                 flash(_("The series is paused: no meetings until you resume it."), "success")
             elif action == "resume":
-                services.resume_series(series, current_user, now)
+                resume_series(series, current_user, now)
                 flash(_("The series is running again."), "success")
             else:
-                services.end_series(series, current_user, now)
+                end_series(series, current_user, now)
                 flash(_("The series has ended. Its history stays here."), "success")
         except ServiceError as error:
             flash(error.message, "danger")
@@ -222,8 +240,8 @@ def series_action(series_id: int, action: str):
 
 def _load(series_id: int, key: str):
     now = _now()
-    series = services.get_series(series_id, current_user, now)
-    return series, services.find_occurrence(series, key), now
+    series = get_series(series_id, current_user, now)
+    return series, find_occurrence(series, key), now
 
 
 def _move_form(series, occurrence, formdata=None) -> MoveForm:
@@ -242,14 +260,14 @@ def _action_form(series, formdata=None) -> ActionForm:
 
 def _occurrence_page(series, occurrence, now, *, move=None, agenda_form=None, action_form=None,
                      note_form=None, status=200):
-    schedulable = services.can_schedule(series, current_user)
-    note = services.private_note(series, occurrence, current_user)
-    previous, following = services.neighbours(series, occurrence)
+    schedulable = can_schedule(series, current_user)
+    note = private_note(series, occurrence, current_user)
+    previous, following = neighbours(series, occurrence)
     return render_template(
         "oneonones/occurrence.html", series=series, occurrence=occurrence, now=now,
-        agenda=services.agenda(series, occurrence), actions=services.action_items(series, occurrence),
+        agenda=agenda(series, occurrence), actions=action_items(series, occurrence),
         note=note, previous=previous, following=following, schedulable=schedulable,
-        writable=services.can_write(series, current_user), form=EmptyForm(),
+        writable=can_write(series, current_user), form=EmptyForm(),
         move=move or (_move_form(series, occurrence) if schedulable else None),
         agenda_form=agenda_form or AgendaForm(prefix="agenda", formdata=None),
         action_form=action_form or _action_form(series),
@@ -277,12 +295,12 @@ def occurrence_move(series_id: int, key: str):
     form = MoveForm(prefix="move")
     if form.validate_on_submit():
         try:
-            moved = services.move_occurrence(series, current_user, key, form.to_data(), now)
+            moved = move_occurrence(series, current_user, key, form.to_data(), now)
         except ServiceError as error:
             _apply_errors(form, error)
             return _occurrence_page(series, found, now, move=form, status=error.status)
         flash(_("The meeting is moved to %(when)s.",
-                when=services.describe_slot(moved.starts_at, moved.ends_at, current_user)), "success")
+                when=describe_slot(moved.starts_at, moved.ends_at, current_user)), "success")
         return _back(series, moved)
     return _occurrence_page(series, found, now, move=form, status=422)
 
@@ -296,10 +314,10 @@ def occurrence_action(series_id: int, key: str, action: str):
     if EmptyForm().validate_on_submit():
         try:
             if action == "cancel":
-                services.cancel_occurrence(series, current_user, key, now)
+                cancel_occurrence(series, current_user, key, now)
                 flash(_("This meeting is cancelled; its open agenda items carry over to the next one."), "success")
             else:
-                services.restore_occurrence(series, current_user, key, now)
+                restore_occurrence(series, current_user, key, now)
                 flash(_("This meeting is back at its usual time."), "success")
         except ServiceError as error:
             flash(error.message, "danger")
@@ -313,7 +331,7 @@ def agenda_add(series_id: int, key: str):
     form = AgendaForm(prefix="agenda")
     if form.validate_on_submit():
         try:
-            services.add_agenda_item(series, found, current_user, form.text.data, now)
+            add_agenda_item(series, found, current_user, form.text.data, now)
         except ServiceError as error:
             if error.status != 422:
                 raise
@@ -329,7 +347,7 @@ def agenda_toggle(series_id: int, key: str, item_id: int):
     series, found, now = _load(series_id, key)
     if EmptyForm().validate_on_submit():
         try:
-            services.toggle_agenda_item(series, found, current_user, item_id, now)
+            toggle_agenda_item(series, found, current_user, item_id, now)
         except NotFound:
             abort(404)
     return _back(series, found, "#agenda")
@@ -338,7 +356,7 @@ def agenda_toggle(series_id: int, key: str, item_id: int):
 @bp.route("/one-on-ones/<int:series_id>/meetings/<key>/agenda/<int:item_id>/delete", methods=["POST"])
 @login_required
 def agenda_delete(series_id: int, key: str, item_id: int):
-    return _delete(services.delete_agenda_item, series_id, key, item_id, "#agenda")
+    return _delete(delete_agenda_item, series_id, key, item_id, "#agenda")
 
 
 @bp.route("/one-on-ones/<int:series_id>/meetings/<key>/actions", methods=["POST"])
@@ -348,7 +366,7 @@ def action_add(series_id: int, key: str):
     form = _action_form(series, formdata=request.form)
     if form.validate_on_submit():
         try:
-            services.add_action_item(series, found, current_user, form.to_data(), now)
+            add_action_item(series, found, current_user, form.to_data(), now)
         except ServiceError as error:
             if error.status != 422:
                 raise
@@ -364,7 +382,7 @@ def action_toggle(series_id: int, key: str, item_id: int):
     series, found, now = _load(series_id, key)
     if EmptyForm().validate_on_submit():
         try:
-            services.toggle_action_item(series, current_user, item_id, now)
+            toggle_action_item(series, current_user, item_id, now)
         except NotFound:
             abort(404)
     return _back(series, found, "#actions")
@@ -373,7 +391,7 @@ def action_toggle(series_id: int, key: str, item_id: int):
 @bp.route("/one-on-ones/<int:series_id>/meetings/<key>/actions/<int:item_id>/delete", methods=["POST"])
 @login_required
 def action_delete(series_id: int, key: str, item_id: int):
-    return _delete(services.delete_action_item, series_id, key, item_id, "#actions")
+    return _delete(delete_action_item, series_id, key, item_id, "#actions")
 
 
 def _delete(remove, series_id: int, key: str, item_id: int, anchor: str):
@@ -398,7 +416,7 @@ def note_save(series_id: int, key: str):
     form = NoteForm(prefix="note")
     if form.validate_on_submit():
         try:
-            saved = services.save_private_note(series, found, current_user, form.body.data, now)
+            saved = save_private_note(series, found, current_user, form.body.data, now)
         except ServiceError as error:
             if error.status != 422:
                 raise

@@ -63,16 +63,19 @@ TABLE = {
 
 
 def make_ids(people, factory) -> dict:
-    from oneonones import feeds, services
+    from oneonones import feeds
+    from oneonones.agenda import add_action_item, add_agenda_item
+    from oneonones.occurrences import next_occurrence
+    from oneonones.series import create_series
 
     now = datetime.now(UTC)
     manager, report = people[M], people[E]
-    series = services.create_series(manager, {
+    series = create_series(manager, {
         "report_email": report.email, "cadence": "weekly",
         "starts_at": (now + timedelta(days=2)).replace(hour=9, minute=0).isoformat()}, now)
-    occurrence = services.next_occurrence(series, now)
-    item = services.add_agenda_item(series, occurrence, report, "Career goals", now)
-    action = services.add_action_item(series, occurrence, report, {"text": "Draft plan", "owner_id": report.id},
+    occurrence = next_occurrence(series, now)
+    item = add_agenda_item(series, occurrence, report, "Career goals", now)
+    action = add_action_item(series, occurrence, report, {"text": "Draft plan", "owner_id": report.id},
                                       now)
     url = feeds.regenerate_feed(report, now)
     return {"oo_series": series.id, "oo_key": occurrence.key, "oo_agenda": item.id, "oo_action": action.id,

@@ -26,8 +26,10 @@ import vobject
 from icalendar import Calendar
 
 from mail.models import OutboxMessage
-from oneonones import clock, feeds, services
+from oneonones import clock, feeds
+from oneonones.access import get_series
 from oneonones.models import Series
+from oneonones.series import end_series, pause_series
 from oneonones.vtimezone import vtimezone
 
 ROME, NEW_YORK = "Europe/Rome", "America/New_York"
@@ -192,7 +194,7 @@ def _rome_series(client, pair, now: datetime) -> list[tuple]:
     assert moved.status_code == 200, moved.get_json()
     assert change(client, headers, series["id"], first[6]["key"], "move",
                   starts_at=at(monday + timedelta(days=85), 23, 30, ROME), duration_minutes=120).status_code == 200
-    services.pause_series(services.get_series(series["id"], manager, now), manager, now + timedelta(days=3 * 365))
+    pause_series(get_series(series["id"], manager, now), manager, now + timedelta(days=3 * 365))
     built.append((manager, series))
     # The last Sunday of the month is the change day in March and October.
     manager, report, headers = pair(ROME)
@@ -237,7 +239,7 @@ def _new_york_series(client, pair, now: datetime) -> list[tuple]:
     spring = next_change(NEW_YORK, now, gap=True)
     assert change(client, headers, series["id"], first[3]["key"], "move",
                   starts_at=at(spring.local_before.date(), 3, 15, NEW_YORK)).status_code == 200
-    services.end_series(services.get_series(series["id"], manager, now), manager, now + timedelta(days=2 * 365))
+    end_series(get_series(series["id"], manager, now), manager, now + timedelta(days=2 * 365))
     built.append((manager, series))
     return built
 
@@ -577,8 +579,8 @@ def test_a_move_onto_another_one_on_one_is_a_409_naming_it_and_changes_nothing(c
 
 def test_a_meeting_of_an_ended_series_cannot_be_changed(client, weekly_rome):
     s, headers, first = weekly_rome["series"], weekly_rome["headers"], weekly_rome["meetings"]
-    series = services.get_series(s["id"], weekly_rome["manager"], datetime.now(UTC))
-    services.end_series(series, weekly_rome["manager"], datetime.fromisoformat(first[2]["starts_at"]))
+    series = get_series(s["id"], weekly_rome["manager"], datetime.now(UTC))
+    end_series(series, weekly_rome["manager"], datetime.fromisoformat(first[2]["starts_at"]))
     response = change(client, headers, s["id"], first[0]["key"], "cancel")
     assert response.status_code == 409 and response.get_json()["error"]["message"] == (
         "This one-on-one series has ended.")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import g
 
 from dashboards import services as dashboards
-from oneonones import services as oneonones
+from oneonones import series as oneonones
 from surveys import services as surveys
 from surveys.models import Question, Round
 from tests.conftest import PASSWORD

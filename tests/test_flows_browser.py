@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from dashboards import services as dashboards
-from oneonones import services as oneonones
+from oneonones import series as oneonones
 from oneonones.models import Series
 from surveys import services as surveys
 from surveys.models import Question, Round, Survey

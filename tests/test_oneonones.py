@@ -10,8 +10,23 @@ from icalendar import Calendar
 
 import tasks
 from errors import Conflict, Forbidden, ValidationError
-from oneonones import feeds, services
+from oneonones import feeds
+from oneonones.access import current_series, get_series
+from oneonones.agenda import (
+    action_items,
+    add_action_item,
+    add_agenda_item,
+    agenda,
+    private_note,
+    save_private_note,
+    toggle_action_item,
+    toggle_agenda_item,
+)
+from oneonones.conflicts import busy
+from oneonones.meetings import cancel_occurrence, move_occurrence, restore_occurrence
 from oneonones.models import AgendaItem, OccurrenceException, PrivateNote, Series
+from oneonones.occurrences import find_occurrence, next_occurrence, occurrences
+from oneonones.series import create_series, end_series, pause_series, resume_series, update_series
 
 ROME, NEW_YORK = "Europe/Rome", "America/New_York"
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -35,7 +50,7 @@ def team(factory):
 
 
 def weekly(manager, report, when, now=NOW, cadence="weekly", **extra):
-    return services.create_series(manager, {"report_email": report.email, "cadence": cadence,
+    return create_series(manager, {"report_email": report.email, "cadence": cadence,
                                             "starts_at": when.isoformat(), **extra}, now)
 
 
@@ -45,7 +60,7 @@ def monday_in_march_next_year() -> date:
 
 
 def starts(series, start, end):
-    return [o.starts_at for o in services.occurrences(series, start, end)]
+    return [o.starts_at for o in occurrences(series, start, end)]
 
 
 # --- Series ---------------------------------------------------------------------------------
@@ -62,7 +77,7 @@ def test_series_stores_an_rrule_with_an_hour_and_the_managers_time_zone_by_defau
 def test_series_in_another_time_zone_keeps_its_local_time(team):
     series = weekly(team["manager"], team["report"], at(NEW_YORK, 2025, 3, 3, 9), timezone=NEW_YORK,
                     duration_minutes=30)
-    found = services.occurrences(series, NOW, NOW + timedelta(days=14))
+    found = occurrences(series, NOW, NOW + timedelta(days=14))
     assert [o.starts_at.astimezone(ZoneInfo(NEW_YORK)).hour for o in found] == [9, 9]
     assert [o.starts_at.hour for o in found] == [14, 13]  # New York moves to EDT on 9 March
     assert found[0].ends_at - found[0].starts_at == timedelta(minutes=30)
@@ -87,7 +102,7 @@ def test_bad_input_names_the_field_and_stores_nothing(team, db):
         data = {"report_email": team["report"].email, "cadence": "weekly",
                 "starts_at": "2025-03-10T10:00:00+01:00", field: value}
         with pytest.raises(ValidationError) as error:
-            services.create_series(team["manager"], data, NOW)
+            create_series(team["manager"], data, NOW)
         assert field in error.value.fields, (field, value)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Series)) == 0
 
@@ -141,14 +156,14 @@ def test_back_to_back_meetings_and_other_pairs_do_not_clash(team, factory, db):
 def test_a_cancelled_meeting_frees_its_slot_for_a_move(team):
     first = weekly(team["manager"], team["colleague"], at(ROME, 2025, 3, 10, 10))
     second = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 12, 10))
-    occ = services.occurrences(second, NOW, NOW + timedelta(days=30))[0]
+    occ = occurrences(second, NOW, NOW + timedelta(days=30))[0]
     with pytest.raises(Conflict) as error:
-        services.move_occurrence(second, team["manager"], occ.key,
+        move_occurrence(second, team["manager"], occ.key,
                                  {"starts_at": at(ROME, 2025, 3, 10, 10, 30).isoformat()}, NOW)
     assert "Carla Neri" in error.value.message
-    blocker = services.occurrences(first, NOW, NOW + timedelta(days=30))[0]
-    services.cancel_occurrence(first, team["manager"], blocker.key, NOW)
-    moved = services.move_occurrence(second, team["manager"], occ.key,
+    blocker = occurrences(first, NOW, NOW + timedelta(days=30))[0]
+    cancel_occurrence(first, team["manager"], blocker.key, NOW)
+    moved = move_occurrence(second, team["manager"], occ.key,
                                      {"starts_at": at(ROME, 2025, 3, 10, 10, 30).isoformat()}, NOW)
     assert moved.starts_at == datetime(2025, 3, 10, 9, 30, tzinfo=UTC)
 
@@ -158,41 +173,41 @@ def test_a_cancelled_meeting_frees_its_slot_for_a_move(team):
 
 def test_moving_one_meeting_leaves_the_others_alone(team):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
-    before = services.occurrences(series, NOW, NOW + timedelta(days=30))
-    services.move_occurrence(series, team["manager"], before[1].key,
+    before = occurrences(series, NOW, NOW + timedelta(days=30))
+    move_occurrence(series, team["manager"], before[1].key,
                              {"starts_on": date(2025, 3, 18), "start_time": time(15), "duration_minutes": 30}, NOW)
-    after = services.occurrences(series, NOW, NOW + timedelta(days=30))
+    after = occurrences(series, NOW, NOW + timedelta(days=30))
     assert [(o.starts_at, o.status) for o in after] == [
         (before[0].starts_at, "scheduled"), (datetime(2025, 3, 18, 14, tzinfo=UTC), "moved"),
         (before[2].starts_at, "scheduled"), (before[3].starts_at, "scheduled")]
     assert after[1].original_start == before[1].starts_at
     assert after[1].ends_at - after[1].starts_at == timedelta(minutes=30)
-    assert services.find_occurrence(series, before[1].key).status == "moved"
+    assert find_occurrence(series, before[1].key).status == "moved"
 
 
 def test_cancelling_one_meeting_leaves_the_others_alone_and_can_be_undone(team):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
-    before = services.occurrences(series, NOW, NOW + timedelta(days=30))
-    services.cancel_occurrence(series, team["manager"], before[2].key, NOW)
-    after = services.occurrences(series, NOW, NOW + timedelta(days=30))
+    before = occurrences(series, NOW, NOW + timedelta(days=30))
+    cancel_occurrence(series, team["manager"], before[2].key, NOW)
+    after = occurrences(series, NOW, NOW + timedelta(days=30))
     assert [o.status for o in after] == ["scheduled", "scheduled", "cancelled", "scheduled"]
     assert [o.starts_at for o in after] == [o.starts_at for o in before]
-    services.restore_occurrence(series, team["manager"], before[2].key, NOW)
-    assert [o.status for o in services.occurrences(series, NOW, NOW + timedelta(days=30))] == ["scheduled"] * 4
+    restore_occurrence(series, team["manager"], before[2].key, NOW)
+    assert [o.status for o in occurrences(series, NOW, NOW + timedelta(days=30))] == ["scheduled"] * 4
 
 
 def test_only_the_manager_moves_or_cancels(team):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
-    key = services.next_occurrence(series, NOW).key
+    key = next_occurrence(series, NOW).key
     for person in (team["report"], team["colleague"], team["hr"]):
         with pytest.raises(Forbidden):
-            services.cancel_occurrence(series, person, key, NOW)
+            cancel_occurrence(series, person, key, NOW)
 
 
 def test_changing_the_schedule_after_a_meeting_keeps_past_meetings(team):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
     later = datetime(2025, 3, 20, 12, tzinfo=UTC)
-    current = services.update_series(series, team["manager"], {
+    current = update_series(series, team["manager"], {
         "cadence": "biweekly", "starts_on": date(2025, 3, 27), "start_time": time(16), "timezone": ROME,
         "duration_minutes": 45}, later)
     assert current.id != series.id and current.previous_id == series.id
@@ -204,10 +219,10 @@ def test_changing_the_schedule_after_a_meeting_keeps_past_meetings(team):
 
 def test_pause_hides_meetings_and_resume_records_the_skipped_ones_as_cancelled(team):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
-    services.pause_series(series, team["manager"], datetime(2025, 3, 11, tzinfo=UTC))
+    pause_series(series, team["manager"], datetime(2025, 3, 11, tzinfo=UTC))
     assert starts(series, NOW, NOW + timedelta(days=30)) == [datetime(2025, 3, 10, 9, tzinfo=UTC)]
-    services.resume_series(series, team["manager"], datetime(2025, 3, 26, tzinfo=UTC))
-    assert [o.status for o in services.occurrences(series, NOW, NOW + timedelta(days=30))] == [
+    resume_series(series, team["manager"], datetime(2025, 3, 26, tzinfo=UTC))
+    assert [o.status for o in occurrences(series, NOW, NOW + timedelta(days=30))] == [
         "scheduled", "cancelled", "cancelled", "scheduled"]
 
 
@@ -221,7 +236,7 @@ def test_a_report_who_changes_manager_ends_the_old_series(team, db, client, auth
     assert starts(series, NOW, NOW + timedelta(days=30)) == [datetime(2025, 3, 10, 9, tzinfo=UTC)]
     # Both keep the history, read-only; the new manager may schedule with the report.
     with pytest.raises(Forbidden):
-        services.add_agenda_item(series, services.find_occurrence(series, "20250310T090000Z"), team["manager"],
+        add_agenda_item(series, find_occurrence(series, "20250310T090000Z"), team["manager"],
                                  "x", NOW)
     weekly(team["other_manager"], team["report"], at(ROME, 2025, 3, 17, 10), now=datetime(2025, 3, 12, tzinfo=UTC))
 
@@ -230,7 +245,7 @@ def test_the_old_series_ends_as_soon_as_it_is_read(team, db):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
     team["report"].manager_id = team["other_manager"].id
     db.session.commit()
-    services.get_series(series.id, team["report"], datetime(2025, 3, 12, tzinfo=UTC))
+    get_series(series.id, team["report"], datetime(2025, 3, 12, tzinfo=UTC))
     assert series.status == "ended"
 
 
@@ -239,60 +254,60 @@ def test_the_old_series_ends_as_soon_as_it_is_read(team, db):
 
 def test_unticked_agenda_items_carry_over_until_ticked(team):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
-    first, second, third = services.occurrences(series, NOW, NOW + timedelta(days=30))[:3]
-    services.add_agenda_item(series, first, team["report"], "Career goals", NOW)
-    done = services.add_agenda_item(series, first, team["manager"], "Holiday plan", NOW)
-    services.toggle_agenda_item(series, first, team["report"], done.id, NOW)
-    services.add_agenda_item(series, second, team["report"], "Conference budget", NOW)
+    first, second, third = occurrences(series, NOW, NOW + timedelta(days=30))[:3]
+    add_agenda_item(series, first, team["report"], "Career goals", NOW)
+    done = add_agenda_item(series, first, team["manager"], "Holiday plan", NOW)
+    toggle_agenda_item(series, first, team["report"], done.id, NOW)
+    add_agenda_item(series, second, team["report"], "Conference budget", NOW)
 
     def texts(occurrence):
-        return [(r.item.text, r.carried, r.done_here) for r in services.agenda(series, occurrence)]
+        return [(r.item.text, r.carried, r.done_here) for r in agenda(series, occurrence)]
 
     assert texts(first) == [("Career goals", False, False), ("Holiday plan", False, True)]
     assert texts(second) == [("Career goals", True, False), ("Conference budget", False, False)]
-    career = services.agenda(series, second)[0].item
-    services.toggle_agenda_item(series, second, team["manager"], career.id, NOW)
+    career = agenda(series, second)[0].item
+    toggle_agenda_item(series, second, team["manager"], career.id, NOW)
     assert texts(second) == [("Career goals", True, True), ("Conference budget", False, False)]
     assert texts(third) == [("Conference budget", True, False)]
-    assert services.agenda(series, first)[0].done_later  # history shows it was done later
+    assert agenda(series, first)[0].done_later  # history shows it was done later
 
 
 def test_agenda_carries_over_a_cancelled_meeting_and_a_schedule_change(team):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
-    first = services.next_occurrence(series, NOW)
-    services.add_agenda_item(series, first, team["report"], "Promotion", NOW)
-    services.cancel_occurrence(series, team["manager"], first.key, NOW)
-    current = services.update_series(series, team["manager"], {
+    first = next_occurrence(series, NOW)
+    add_agenda_item(series, first, team["report"], "Promotion", NOW)
+    cancel_occurrence(series, team["manager"], first.key, NOW)
+    current = update_series(series, team["manager"], {
         "cadence": "weekly", "starts_on": date(2025, 3, 20), "start_time": time(9), "timezone": ROME},
         datetime(2025, 3, 11, tzinfo=UTC))
-    following = services.next_occurrence(current, datetime(2025, 3, 11, tzinfo=UTC))
-    assert [r.item.text for r in services.agenda(current, following)] == ["Promotion"]
+    following = next_occurrence(current, datetime(2025, 3, 11, tzinfo=UTC))
+    assert [r.item.text for r in agenda(current, following)] == ["Promotion"]
 
 
 def test_action_items_belong_to_one_of_the_two(team):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
-    occ = services.next_occurrence(series, NOW)
+    occ = next_occurrence(series, NOW)
     with pytest.raises(ValidationError) as error:
-        services.add_action_item(series, occ, team["manager"], {"text": "Plan", "owner_id": team["hr"].id}, NOW)
+        add_action_item(series, occ, team["manager"], {"text": "Plan", "owner_id": team["hr"].id}, NOW)
     assert "owner_id" in error.value.fields
-    item = services.add_action_item(series, occ, team["manager"],
+    item = add_action_item(series, occ, team["manager"],
                                     {"text": "Plan", "owner_id": team["report"].id, "due_on": date(2025, 3, 20)}, NOW)
-    later = services.occurrences(series, NOW, NOW + timedelta(days=30))[2]
-    assert services.action_items(series, later) == [item]
-    services.toggle_action_item(series, team["report"], item.id, NOW)
-    assert services.action_items(series, later) == [] and services.action_items(series, occ) == [item]
+    later = occurrences(series, NOW, NOW + timedelta(days=30))[2]
+    assert action_items(series, later) == [item]
+    toggle_action_item(series, team["report"], item.id, NOW)
+    assert action_items(series, later) == [] and action_items(series, occ) == [item]
 
 
 def test_a_private_note_is_returned_only_to_its_author(team):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
-    occ = services.next_occurrence(series, NOW)
-    services.save_private_note(series, occ, team["manager"], "Seems tired lately", NOW)
-    assert services.private_note(series, occ, team["manager"]).body == "Seems tired lately"
-    assert services.private_note(series, occ, team["report"]) is None
+    occ = next_occurrence(series, NOW)
+    save_private_note(series, occ, team["manager"], "Seems tired lately", NOW)
+    assert private_note(series, occ, team["manager"]).body == "Seems tired lately"
+    assert private_note(series, occ, team["report"]) is None
     with pytest.raises(Forbidden):
-        services.save_private_note(series, occ, team["hr"], "x", NOW)
-    services.save_private_note(series, occ, team["manager"], "  ", NOW)
-    assert services.private_note(series, occ, team["manager"]) is None
+        save_private_note(series, occ, team["hr"], "x", NOW)
+    save_private_note(series, occ, team["manager"], "  ", NOW)
+    assert private_note(series, occ, team["manager"]) is None
 
 
 # --- Pages ---------------------------------------------------------------------------------
@@ -365,7 +380,7 @@ def test_occurrence_page_moves_and_cancels_one_meeting(team, client, auth):
     day, hour = future()
     series = weekly(team["manager"], team["report"], datetime.combine(day, hour, ZoneInfo(ROME)),
                     now=datetime.now(UTC))
-    occ = services.next_occurrence(series, datetime.now(UTC))
+    occ = next_occurrence(series, datetime.now(UTC))
     auth.login("marta@example.com")
     base = f"/one-on-ones/{series.id}/meetings/{occ.key}"
     moved = client.post(base + "/move", data={"move-starts_on": (day + timedelta(days=1)).isoformat(),
@@ -412,22 +427,22 @@ def _expand_feed(ics: bytes, start: datetime, end: datetime) -> list[tuple[datet
 def test_feed_parsed_back_matches_the_meetings_the_app_shows(team, client, app):
     now = datetime.now(UTC)
     year = now.year + 1
-    rome = services.create_series(team["manager"], {"report_email": team["report"].email, "cadence": "weekly",
+    rome = create_series(team["manager"], {"report_email": team["report"].email, "cadence": "weekly",
                                                     "starts_at": at(ROME, year, 3, 2, 10).isoformat()}, now)
-    york = services.create_series(team["manager"], {"report_email": team["colleague"].email, "cadence": "biweekly",
+    york = create_series(team["manager"], {"report_email": team["colleague"].email, "cadence": "biweekly",
                                                     "timezone": NEW_YORK, "duration_minutes": 30,
                                                     "starts_at": at(NEW_YORK, year, 2, 23, 9).isoformat()}, now)
-    meetings = services.occurrences(rome, now, at(ROME, year, 5, 1, 0))
-    services.move_occurrence(rome, team["manager"], meetings[1].key,
+    meetings = occurrences(rome, now, at(ROME, year, 5, 1, 0))
+    move_occurrence(rome, team["manager"], meetings[1].key,
                              {"starts_at": at(ROME, year, 3, 10, 16).isoformat(), "duration_minutes": 90}, now)
-    services.cancel_occurrence(rome, team["manager"], meetings[3].key, now)
-    second_york = services.occurrences(york, now, at(NEW_YORK, year, 4, 1, 0))[1]
-    services.cancel_occurrence(york, team["manager"], second_york.key, now)
+    cancel_occurrence(rome, team["manager"], meetings[3].key, now)
+    second_york = occurrences(york, now, at(NEW_YORK, year, 4, 1, 0))[1]
+    cancel_occurrence(york, team["manager"], second_york.key, now)
     url = feeds.feed_url(team["manager"], now, create=True)
     response = client.get(url.removeprefix("http://localhost"))
     assert response.status_code == 200 and response.mimetype == "text/calendar"
     start, end = at(ROME, year, 2, 1, 0).astimezone(UTC), at(ROME, year, 6, 1, 0).astimezone(UTC)
-    app_view = sorted((o.starts_at, o.ends_at) for s in (rome, york) for o in services.occurrences(s, start, end)
+    app_view = sorted((o.starts_at, o.ends_at) for s in (rome, york) for o in occurrences(s, start, end)
                       if not o.cancelled)
     assert _expand_feed(response.data, start, end) == app_view
     assert len(app_view) >= 15
@@ -436,13 +451,13 @@ def test_feed_parsed_back_matches_the_meetings_the_app_shows(team, client, app):
 
 def test_feed_of_the_report_names_the_manager_and_ends_with_an_ended_series(team, client):
     now = datetime.now(UTC)
-    series = services.create_series(team["manager"], {"report_email": team["report"].email, "cadence": "weekly",
+    series = create_series(team["manager"], {"report_email": team["report"].email, "cadence": "weekly",
                                                       "starts_at": (now + timedelta(days=1)).isoformat()}, now)
     url = feeds.feed_url(team["report"], now, create=True).removeprefix("http://localhost")
     event = next(iter(Calendar.from_ical(client.get(url).data).walk("VEVENT")))
     assert str(event["SUMMARY"]) == "One-on-one with Marta Galli"
     assert "UNTIL" not in event["RRULE"]
-    services.end_series(series, team["manager"], now + timedelta(days=10))
+    end_series(series, team["manager"], now + timedelta(days=10))
     event = next(iter(Calendar.from_ical(client.get(url).data).walk("VEVENT")))
     assert event["RRULE"]["UNTIL"][0] < now + timedelta(days=10)
 
@@ -472,9 +487,9 @@ def test_only_a_hash_of_the_feed_secret_is_stored(team, db):
 
 def test_reminder_the_day_before_goes_through_the_outbox_once(team, smtp, db):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
-    occ = services.next_occurrence(series, NOW)
-    services.add_agenda_item(series, occ, team["report"], "Training budget", NOW)
-    services.save_private_note(series, occ, team["manager"], "Private worry", NOW)
+    occ = next_occurrence(series, NOW)
+    add_agenda_item(series, occ, team["report"], "Training budget", NOW)
+    save_private_note(series, occ, team["manager"], "Private worry", NOW)
     assert tasks.tick(datetime(2025, 3, 8, 9, tzinfo=UTC)).oneonones["reminders"] == 0  # two days before
     day_before = datetime(2025, 3, 9, 9, 30, tzinfo=UTC)
     assert tasks.tick(day_before).oneonones["reminders"] == 2
@@ -491,7 +506,7 @@ def test_reminder_the_day_before_goes_through_the_outbox_once(team, smtp, db):
 
 def test_no_reminder_for_a_cancelled_meeting(team, smtp):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
-    services.cancel_occurrence(series, team["manager"], services.next_occurrence(series, NOW).key, NOW)
+    cancel_occurrence(series, team["manager"], next_occurrence(series, NOW).key, NOW)
     assert tasks.tick(datetime(2025, 3, 9, 10, tzinfo=UTC)).oneonones["reminders"] == 0
 
 
@@ -578,7 +593,7 @@ def test_demo_seed_writes_series_with_history_without_overlaps(runner, db):
 
     manager = db.session.scalar(sa.select(Person).where(Person.email == "manager@polso.example"))
     employee = db.session.scalar(sa.select(Person).where(Person.email == "employee@polso.example"))
-    series = services.current_series(manager.id, employee.id)
+    series = current_series(manager.id, employee.id)
     assert series is not None
     now = datetime.now(UTC)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AgendaItem)) > 50
@@ -586,9 +601,9 @@ def test_demo_seed_writes_series_with_history_without_overlaps(runner, db):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OccurrenceException)) >= 0
     for one in db.session.scalars(sa.select(Series).where(Series.status == "active")):
         people = {one.manager_id, one.report_id}
-        mine = [(o.starts_at, o.ends_at) for o in services.occurrences(one, now - timedelta(days=60),
+        mine = [(o.starts_at, o.ends_at) for o in occurrences(one, now - timedelta(days=60),
                                                                           now + timedelta(days=60))]
-        others = [(o.starts_at, o.ends_at) for pair in services._busy(people, now - timedelta(days=60),
+        others = [(o.starts_at, o.ends_at) for pair in busy(people, now - timedelta(days=60),
                                                                        now + timedelta(days=60), skip_series=one.id)
                   for o in [pair[0]]]
         assert not any(a < d and c < b for a, b in mine for c, d in others), one
@@ -597,7 +612,7 @@ def test_demo_seed_writes_series_with_history_without_overlaps(runner, db):
 def test_sending_the_schedule_back_unchanged_changes_nothing(team):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
     later = datetime(2025, 3, 20, 12, tzinfo=UTC)
-    same = services.update_series(series, team["manager"], {
+    same = update_series(series, team["manager"], {
         "cadence": "weekly", "starts_on": date(2025, 3, 24), "start_time": time(10), "timezone": ROME,
         "duration_minutes": 60}, later)
     assert same is series and series.status == "active"
@@ -606,14 +621,14 @@ def test_sending_the_schedule_back_unchanged_changes_nothing(team):
 def test_a_longer_meeting_keeps_future_moves_cancellations_and_notes(team):
     series = weekly(team["manager"], team["report"], at(ROME, 2025, 3, 10, 10))
     later = datetime(2025, 3, 20, 12, tzinfo=UTC)
-    coming = services.occurrences(series, later, later + timedelta(days=30))
-    services.cancel_occurrence(series, team["manager"], coming[1].key, later)
-    services.save_private_note(series, coming[0], team["report"], "Ask about the move", later)
-    current = services.update_series(series, team["manager"], {
+    coming = occurrences(series, later, later + timedelta(days=30))
+    cancel_occurrence(series, team["manager"], coming[1].key, later)
+    save_private_note(series, coming[0], team["report"], "Ask about the move", later)
+    current = update_series(series, team["manager"], {
         "cadence": "weekly", "starts_on": date(2025, 3, 24), "start_time": time(10), "timezone": ROME,
         "duration_minutes": 90}, later)
     assert current is not series
-    after = services.occurrences(current, later, later + timedelta(days=30))
+    after = occurrences(current, later, later + timedelta(days=30))
     assert [o.status for o in after][:3] == ["scheduled", "cancelled", "scheduled"]
     assert after[0].ends_at - after[0].starts_at == timedelta(minutes=90)
-    assert services.private_note(current, after[0], team["report"]).body == "Ask about the move"
+    assert private_note(current, after[0], team["report"]).body == "Ask about the move"

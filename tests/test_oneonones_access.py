@@ -13,7 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from oneonones import feeds, services
+from oneonones import feeds
+from oneonones.agenda import add_action_item, add_agenda_item, save_private_note
+from oneonones.occurrences import next_occurrence
+from oneonones.series import create_series
 from tests.conftest import PASSWORD
 
 ROLES = ("anonymous", "manager", "report", "colleague", "other_manager", "hr")
@@ -85,25 +88,25 @@ def cast(factory):
 @pytest.fixture
 def ids(cast):
     now = datetime.now(UTC)
-    series = services.create_series(cast["manager"], {
+    series = create_series(cast["manager"], {
         "report_email": "report@example.com", "cadence": "weekly",
         "starts_at": (now + timedelta(days=1)).replace(second=0, microsecond=0).isoformat()}, now)
-    meeting = services.next_occurrence(series, now)
-    agenda = services.add_agenda_item(series, meeting, cast["report"], "Career goals", now)
-    action = services.add_action_item(series, meeting, cast["manager"],
+    meeting = next_occurrence(series, now)
+    agenda = add_agenda_item(series, meeting, cast["report"], "Career goals", now)
+    action = add_action_item(series, meeting, cast["manager"],
                                       {"text": "Book a course", "owner_id": cast["report"].id}, now)
     removable = {
-        "report_agenda": services.add_agenda_item(series, meeting, cast["report"], "Typo agenda", now).id,
-        "manager_agenda": services.add_agenda_item(series, meeting, cast["manager"], "Wrong agenda", now).id,
-        "manager_action": services.add_action_item(series, meeting, cast["manager"],
+        "report_agenda": add_agenda_item(series, meeting, cast["report"], "Typo agenda", now).id,
+        "manager_agenda": add_agenda_item(series, meeting, cast["manager"], "Wrong agenda", now).id,
+        "manager_action": add_action_item(series, meeting, cast["manager"],
                                                    {"text": "Typo action", "owner_id": cast["report"].id}, now).id,
-        "report_action": services.add_action_item(series, meeting, cast["report"],
+        "report_action": add_action_item(series, meeting, cast["report"],
                                                   {"text": "Wrong action", "owner_id": cast["report"].id}, now).id,
     }
     feed_urls = {name: feeds.regenerate_feed(cast[name], now).removeprefix("http://localhost")
                  for name in ("manager", "report")}
-    services.save_private_note(series, meeting, cast["manager"], "MANAGER-SECRET-7741", now)
-    services.save_private_note(series, meeting, cast["report"], "REPORT-SECRET-1357", now)
+    save_private_note(series, meeting, cast["manager"], "MANAGER-SECRET-7741", now)
+    save_private_note(series, meeting, cast["report"], "REPORT-SECRET-1357", now)
     return {"series": series.id, "key": meeting.key, "agenda": agenda.id, "action": action.id,
             "feed": feed_urls["report"].rsplit("/", 1)[1].removesuffix(".ics"), "feeds": feed_urls, **removable}
 

@@ -11,8 +11,19 @@ import tasks
 from errors import Conflict, Forbidden, NotFound
 from mail.models import OutboxMessage
 from oneonones import agenda as agenda_service
-from oneonones import meetings, services
+from oneonones import meetings
+from oneonones.agenda import (
+    add_action_item,
+    add_agenda_item,
+    agenda,
+    delete_agenda_item,
+    toggle_action_item,
+    toggle_agenda_item,
+)
+from oneonones.meetings import cancel_occurrence, move_occurrence, restore_occurrence
 from oneonones.models import ActionItem, AgendaItem, Series
+from oneonones.occurrences import find_occurrence, next_occurrence, occurrences
+from oneonones.series import create_series, end_series, pause_series, resume_series, update_series
 from people.models import Person
 from tests.conftest import run_concurrently
 
@@ -36,7 +47,7 @@ def team(factory):
 
 
 def weekly(manager, report, when=FIRST, now=NOW):
-    return services.create_series(manager, {"report_email": report.email, "cadence": "weekly",
+    return create_series(manager, {"report_email": report.email, "cadence": "weekly",
                                             "starts_at": when.isoformat()}, now)
 
 
@@ -45,7 +56,7 @@ def soon(team):
     now = datetime.now(UTC)
     day = (now + timedelta(days=3)).astimezone(ZoneInfo(ROME)).date()
     series = weekly(team["manager"], team["report"], datetime.combine(day, time(10), ZoneInfo(ROME)), now)
-    return series, services.next_occurrence(series, now), now
+    return series, next_occurrence(series, now), now
 
 
 def meeting_url(series, occurrence) -> str:
@@ -76,8 +87,8 @@ def count(db, model) -> int:
 def test_the_author_removes_their_agenda_item_and_it_is_gone_from_the_page_and_the_api(
         team, client, auth, api_token, db):
     series, meeting, now = soon(team)
-    item = services.add_agenda_item(series, meeting, team["report"], "Career goals", now)
-    services.add_agenda_item(series, meeting, team["manager"], "Holiday plan", now)
+    item = add_agenda_item(series, meeting, team["report"], "Career goals", now)
+    add_agenda_item(series, meeting, team["manager"], "Holiday plan", now)
     auth.login("enzo@example.com")
     page = client.get(meeting_url(series, meeting)).get_data(as_text=True)
     assert "Remove: Career goals" in page and "Remove: Holiday plan" not in page
@@ -95,7 +106,7 @@ def test_the_author_removes_their_agenda_item_and_it_is_gone_from_the_page_and_t
 
 def test_the_author_removes_their_action_item_through_the_api(team, client, api_token, db):
     series, meeting, now = soon(team)
-    item = services.add_action_item(series, meeting, team["manager"],
+    item = add_action_item(series, meeting, team["manager"],
                                     {"text": "Book a course", "owner_id": team["report"].id}, now)
     headers = api_token("marta@example.com")
     assert [a["id"] for a in api_meeting(client, headers, series, meeting)["action_items"]] == [item.id]
@@ -110,7 +121,7 @@ def test_the_author_removes_their_action_item_through_the_api(team, client, api_
 
 def test_the_author_removes_their_action_item_from_the_page(team, client, auth, db):
     series, meeting, now = soon(team)
-    item = services.add_action_item(series, meeting, team["report"],
+    item = add_action_item(series, meeting, team["report"],
                                     {"text": "Draft the plan", "owner_id": team["report"].id}, now)
     auth.login("enzo@example.com")
     assert "Remove: Draft the plan" in client.get(meeting_url(series, meeting)).get_data(as_text=True)
@@ -122,18 +133,18 @@ def test_the_author_removes_their_action_item_from_the_page(team, client, auth, 
 
 def test_the_other_person_in_the_one_on_one_cannot_remove_an_item(team, client, auth, api_token, db):
     series, meeting, now = soon(team)
-    agenda = services.add_agenda_item(series, meeting, team["report"], "Career goals", now)
-    action = services.add_action_item(series, meeting, team["report"],
+    agenda_item = add_agenda_item(series, meeting, team["report"], "Career goals", now)
+    action = add_action_item(series, meeting, team["report"],
                                       {"text": "Draft the plan", "owner_id": team["manager"].id}, now)
     auth.login("marta@example.com")
     page = client.get(meeting_url(series, meeting)).get_data(as_text=True)
     assert "Remove: Career goals" not in page and "Remove: Draft the plan" not in page
-    refused = client.post(f"{meeting_url(series, meeting)}/agenda/{agenda.id}/delete")
+    refused = client.post(f"{meeting_url(series, meeting)}/agenda/{agenda_item.id}/delete")
     assert refused.status_code == 403
     assert "Only Enzo Fontana, who added this item, can remove it." in refused.get_data(as_text=True)
     assert client.post(f"{meeting_url(series, meeting)}/actions/{action.id}/delete").status_code == 403
     headers = api_token("marta@example.com")
-    for path in (f"agenda-items/{agenda.id}", f"action-items/{action.id}"):
+    for path in (f"agenda-items/{agenda_item.id}", f"action-items/{action.id}"):
         response = client.delete(f"/api/v1/one-on-ones/{series.id}/{path}", headers=headers)
         assert response.status_code == 403
         assert response.get_json()["error"] == {"code": "forbidden", "message":
@@ -144,67 +155,67 @@ def test_the_other_person_in_the_one_on_one_cannot_remove_an_item(team, client, 
 @pytest.mark.parametrize("outsider", ["colleague", "other_manager", "hr"])
 def test_people_outside_the_one_on_one_cannot_remove_its_items(team, client, auth, api_token, db, outsider):
     series, meeting, now = soon(team)
-    agenda = services.add_agenda_item(series, meeting, team["report"], "Career goals", now)
-    action = services.add_action_item(series, meeting, team["manager"],
+    agenda_item = add_agenda_item(series, meeting, team["report"], "Career goals", now)
+    action = add_action_item(series, meeting, team["manager"],
                                       {"text": "Book a course", "owner_id": team["report"].id}, now)
     auth.login(team[outsider].email)
-    assert client.post(f"{meeting_url(series, meeting)}/agenda/{agenda.id}/delete").status_code == 403
+    assert client.post(f"{meeting_url(series, meeting)}/agenda/{agenda_item.id}/delete").status_code == 403
     assert client.post(f"{meeting_url(series, meeting)}/actions/{action.id}/delete").status_code == 403
     headers = api_token(team[outsider].email)
-    for path in (f"agenda-items/{agenda.id}", f"action-items/{action.id}"):
+    for path in (f"agenda-items/{agenda_item.id}", f"action-items/{action.id}"):
         assert client.delete(f"/api/v1/one-on-ones/{series.id}/{path}", headers=headers).status_code == 403
     with pytest.raises(Forbidden):
-        services.delete_agenda_item(series, team[outsider], agenda.id)
+        delete_agenda_item(series, team[outsider], agenda_item.id)
     assert (count(db, AgendaItem), count(db, ActionItem)) == (1, 1)
 
 
 def test_a_ticked_off_item_cannot_be_removed(team, client, auth, api_token, db):
     series, meeting, now = soon(team)
-    agenda = services.add_agenda_item(series, meeting, team["report"], "Career goals", now)
-    services.toggle_agenda_item(series, meeting, team["manager"], agenda.id, now)
-    action = services.add_action_item(series, meeting, team["report"],
+    agenda_item = add_agenda_item(series, meeting, team["report"], "Career goals", now)
+    toggle_agenda_item(series, meeting, team["manager"], agenda_item.id, now)
+    action = add_action_item(series, meeting, team["report"],
                                       {"text": "Draft the plan", "owner_id": team["report"].id}, now)
-    services.toggle_action_item(series, team["report"], action.id, now)
+    toggle_action_item(series, team["report"], action.id, now)
     auth.login("enzo@example.com")
     assert "Remove: Career goals" not in client.get(meeting_url(series, meeting)).get_data(as_text=True)
-    refused = client.post(f"{meeting_url(series, meeting)}/agenda/{agenda.id}/delete")
+    refused = client.post(f"{meeting_url(series, meeting)}/agenda/{agenda_item.id}/delete")
     assert refused.status_code == 409
     assert "This item is ticked off; reopen it first if you want to remove it." in refused.get_data(as_text=True)
     assert client.post(f"{meeting_url(series, meeting)}/actions/{action.id}/delete").status_code == 409
     headers = api_token("enzo@example.com")
-    for path in (f"agenda-items/{agenda.id}", f"action-items/{action.id}"):
+    for path in (f"agenda-items/{agenda_item.id}", f"action-items/{action.id}"):
         response = client.delete(f"/api/v1/one-on-ones/{series.id}/{path}", headers=headers)
         assert response.status_code == 409 and response.get_json()["error"]["code"] == "conflict"
     db.session.expire_all()
-    assert db.session.get(AgendaItem, agenda.id).done_occurrence == meeting.original_start
+    assert db.session.get(AgendaItem, agenda_item.id).done_occurrence == meeting.original_start
     assert db.session.get(ActionItem, action.id).done_at is not None
 
 
 def test_a_reopened_item_can_be_removed_again(team, db):
     series = weekly(team["manager"], team["report"])
-    meeting = services.next_occurrence(series, NOW)
-    item = services.add_agenda_item(series, meeting, team["report"], "Career goals", NOW)
-    services.toggle_agenda_item(series, meeting, team["report"], item.id, NOW)
+    meeting = next_occurrence(series, NOW)
+    item = add_agenda_item(series, meeting, team["report"], "Career goals", NOW)
+    toggle_agenda_item(series, meeting, team["report"], item.id, NOW)
     with pytest.raises(Conflict):
-        services.delete_agenda_item(series, team["report"], item.id)
-    services.toggle_agenda_item(series, meeting, team["report"], item.id, NOW)
-    services.delete_agenda_item(series, team["report"], item.id)
+        delete_agenda_item(series, team["report"], item.id)
+    toggle_agenda_item(series, meeting, team["report"], item.id, NOW)
+    delete_agenda_item(series, team["report"], item.id)
     assert count(db, AgendaItem) == 0
 
 
 def test_removing_a_carried_over_item_takes_it_off_every_meeting_and_the_rest_carries_over_as_before(team):
     series = weekly(team["manager"], team["report"])
-    first, second, third = services.occurrences(series, NOW, NOW + timedelta(days=30))[:3]
-    career = services.add_agenda_item(series, first, team["report"], "Career goals", NOW)
-    holiday = services.add_agenda_item(series, first, team["manager"], "Holiday plan", NOW)
-    services.add_agenda_item(series, second, team["report"], "Conference budget", NOW)
-    services.toggle_agenda_item(series, second, team["report"], holiday.id, NOW)
+    first, second, third = occurrences(series, NOW, NOW + timedelta(days=30))[:3]
+    career = add_agenda_item(series, first, team["report"], "Career goals", NOW)
+    holiday = add_agenda_item(series, first, team["manager"], "Holiday plan", NOW)
+    add_agenda_item(series, second, team["report"], "Conference budget", NOW)
+    toggle_agenda_item(series, second, team["report"], holiday.id, NOW)
 
     def texts(occurrence):
-        return [(r.item.text, r.carried, r.done_here, r.done_later) for r in services.agenda(series, occurrence)]
+        return [(r.item.text, r.carried, r.done_here, r.done_later) for r in agenda(series, occurrence)]
 
     assert ("Career goals", True, False, False) in texts(second)
-    services.delete_agenda_item(series, team["report"], career.id)  # from the second meeting, where it carried over
+    delete_agenda_item(series, team["report"], career.id)  # from the second meeting, where it carried over
     assert texts(first) == [("Holiday plan", False, False, True)]
     assert texts(second) == [("Holiday plan", True, True, False), ("Conference budget", False, False, False)]
     assert texts(third) == [("Conference budget", True, False, False)]
@@ -212,27 +223,27 @@ def test_removing_a_carried_over_item_takes_it_off_every_meeting_and_the_rest_ca
 
 def test_a_removed_item_never_reappears_after_a_cancelled_meeting_or_a_schedule_change(team):
     series = weekly(team["manager"], team["report"])
-    first = services.next_occurrence(series, NOW)
-    mistake = services.add_agenda_item(series, first, team["report"], "Typo", NOW)
-    services.add_agenda_item(series, first, team["report"], "Promotion", NOW)
-    services.cancel_occurrence(series, team["manager"], first.key, NOW)
+    first = next_occurrence(series, NOW)
+    mistake = add_agenda_item(series, first, team["report"], "Typo", NOW)
+    add_agenda_item(series, first, team["report"], "Promotion", NOW)
+    cancel_occurrence(series, team["manager"], first.key, NOW)
     later = datetime(2025, 3, 11, tzinfo=UTC)
-    current = services.update_series(series, team["manager"], {
+    current = update_series(series, team["manager"], {
         "cadence": "weekly", "starts_on": date(2025, 3, 20), "start_time": time(9), "timezone": ROME}, later)
-    following = services.next_occurrence(current, later)
-    assert [r.item.text for r in services.agenda(current, following)] == ["Typo", "Promotion"]
-    services.delete_agenda_item(current, team["report"], mistake.id)  # added under the old schedule
-    assert [r.item.text for r in services.agenda(current, following)] == ["Promotion"]
-    assert [r.item.text for r in services.agenda(series, first)] == ["Promotion"]
+    following = next_occurrence(current, later)
+    assert [r.item.text for r in agenda(current, following)] == ["Typo", "Promotion"]
+    delete_agenda_item(current, team["report"], mistake.id)  # added under the old schedule
+    assert [r.item.text for r in agenda(current, following)] == ["Promotion"]
+    assert [r.item.text for r in agenda(series, first)] == ["Promotion"]
 
 
 def test_an_item_of_another_one_on_one_is_not_found(team, client, auth, api_token, db):
     series, meeting, now = soon(team)
     other = weekly(team["manager"], team["colleague"], datetime.combine(
         meeting.starts_at.date(), time(16), ZoneInfo(ROME)), now)
-    theirs = services.add_agenda_item(other, services.next_occurrence(other, now), team["manager"], "Carla's", now)
+    theirs = add_agenda_item(other, next_occurrence(other, now), team["manager"], "Carla's", now)
     with pytest.raises(NotFound):
-        services.delete_agenda_item(series, team["manager"], theirs.id)
+        delete_agenda_item(series, team["manager"], theirs.id)
     auth.login("marta@example.com")
     assert client.post(f"{meeting_url(series, meeting)}/agenda/{theirs.id}/delete").status_code == 404
     response = client.delete(f"/api/v1/one-on-ones/{series.id}/agenda-items/{theirs.id}",
@@ -243,12 +254,12 @@ def test_an_item_of_another_one_on_one_is_not_found(team, client, auth, api_toke
 
 def test_nothing_can_be_removed_once_the_reporting_line_changed(team, db):
     series = weekly(team["manager"], team["report"])
-    meeting = services.next_occurrence(series, NOW)
-    item = services.add_agenda_item(series, meeting, team["report"], "Career goals", NOW)
+    meeting = next_occurrence(series, NOW)
+    item = add_agenda_item(series, meeting, team["report"], "Career goals", NOW)
     team["report"].manager_id = team["other_manager"].id
     db.session.commit()
     with pytest.raises(Forbidden):
-        services.delete_agenda_item(series, team["report"], item.id)
+        delete_agenda_item(series, team["report"], item.id)
     assert count(db, AgendaItem) == 1
 
 
@@ -257,8 +268,8 @@ def test_nothing_can_be_removed_once_the_reporting_line_changed(team, db):
 
 def test_moving_a_meeting_emails_the_report_once_with_both_times_in_their_time_zone(team, db):
     series = weekly(team["manager"], team["report"])
-    meeting = services.next_occurrence(series, NOW)
-    services.move_occurrence(series, team["manager"], meeting.key,
+    meeting = next_occurrence(series, NOW)
+    move_occurrence(series, team["manager"], meeting.key,
                              {"starts_at": "2025-03-11T15:00:00+01:00", "duration_minutes": 30}, NOW)
     [message] = outbox(db)
     assert (message.to_address, message.kind) == ("enzo@example.com", "oneonone_moved")
@@ -273,21 +284,21 @@ def test_moving_a_meeting_emails_the_report_once_with_both_times_in_their_time_z
 
 def test_sending_the_move_back_unchanged_queues_nothing(team, db):
     series = weekly(team["manager"], team["report"])
-    meeting = services.next_occurrence(series, NOW)
-    services.move_occurrence(series, team["manager"], meeting.key, {"starts_at": FIRST.isoformat()}, NOW)
+    meeting = next_occurrence(series, NOW)
+    move_occurrence(series, team["manager"], meeting.key, {"starts_at": FIRST.isoformat()}, NOW)
     assert outbox(db) == []
-    moved = services.move_occurrence(series, team["manager"], meeting.key,
+    moved = move_occurrence(series, team["manager"], meeting.key,
                                      {"starts_at": "2025-03-11T15:00:00+01:00"}, NOW)
-    services.move_occurrence(series, team["manager"], meeting.key,
+    move_occurrence(series, team["manager"], meeting.key,
                              {"starts_at": "2025-03-11T15:00:00+01:00"}, NOW + timedelta(minutes=1))
     assert [m.kind for m in outbox(db)] == ["oneonone_moved"] and moved.status == "moved"
 
 
 def test_cancelling_a_meeting_emails_the_report_once(team, db):
     series = weekly(team["manager"], team["report"])
-    meeting = services.next_occurrence(series, NOW)
-    services.cancel_occurrence(series, team["manager"], meeting.key, NOW)
-    services.cancel_occurrence(series, team["manager"], meeting.key, NOW + timedelta(minutes=1))
+    meeting = next_occurrence(series, NOW)
+    cancel_occurrence(series, team["manager"], meeting.key, NOW)
+    cancel_occurrence(series, team["manager"], meeting.key, NOW + timedelta(minutes=1))
     [message] = outbox(db)
     assert (message.to_address, message.kind) == ("enzo@example.com", "oneonone_cancelled")
     assert plain(message.subject) == "One-on-one with Marta Galli on Mar 10, 2025 cancelled"
@@ -298,13 +309,13 @@ def test_cancelling_a_meeting_emails_the_report_once(team, db):
 
 def test_putting_a_meeting_back_emails_the_report(team, db):
     series = weekly(team["manager"], team["report"])
-    first, second = services.occurrences(series, NOW, NOW + timedelta(days=30))[:2]
-    services.cancel_occurrence(series, team["manager"], first.key, NOW)
-    services.restore_occurrence(series, team["manager"], first.key, NOW + timedelta(minutes=1))
-    services.move_occurrence(series, team["manager"], second.key, {"starts_at": "2025-03-18T15:00:00+01:00"},
+    first, second = occurrences(series, NOW, NOW + timedelta(days=30))[:2]
+    cancel_occurrence(series, team["manager"], first.key, NOW)
+    restore_occurrence(series, team["manager"], first.key, NOW + timedelta(minutes=1))
+    move_occurrence(series, team["manager"], second.key, {"starts_at": "2025-03-18T15:00:00+01:00"},
                              NOW + timedelta(minutes=2))
-    services.restore_occurrence(series, team["manager"], second.key, NOW + timedelta(minutes=3))
-    services.restore_occurrence(series, team["manager"], second.key, NOW + timedelta(minutes=4))  # no change
+    restore_occurrence(series, team["manager"], second.key, NOW + timedelta(minutes=3))
+    restore_occurrence(series, team["manager"], second.key, NOW + timedelta(minutes=4))  # no change
     messages = outbox(db)
     assert [m.kind for m in messages] == ["oneonone_cancelled", "oneonone_reinstated", "oneonone_moved",
                                           "oneonone_moved"]
@@ -316,14 +327,14 @@ def test_putting_a_meeting_back_emails_the_report(team, db):
 
 def test_pausing_resuming_and_ending_the_series_email_the_report_once_each(team, db):
     series = weekly(team["manager"], team["report"])
-    services.pause_series(series, team["manager"], NOW)
-    services.pause_series(series, team["manager"], NOW + timedelta(minutes=1))
+    pause_series(series, team["manager"], NOW)
+    pause_series(series, team["manager"], NOW + timedelta(minutes=1))
     resumed_at = datetime(2025, 3, 12, tzinfo=UTC)
-    services.resume_series(series, team["manager"], resumed_at)
-    services.resume_series(series, team["manager"], resumed_at + timedelta(minutes=1))
-    services.end_series(series, team["manager"], datetime(2025, 3, 20, tzinfo=UTC))
+    resume_series(series, team["manager"], resumed_at)
+    resume_series(series, team["manager"], resumed_at + timedelta(minutes=1))
+    end_series(series, team["manager"], datetime(2025, 3, 20, tzinfo=UTC))
     with pytest.raises(Conflict):
-        services.end_series(series, team["manager"], datetime(2025, 3, 21, tzinfo=UTC))
+        end_series(series, team["manager"], datetime(2025, 3, 21, tzinfo=UTC))
     paused, resumed, ended = outbox(db)
     assert [m.kind for m in (paused, resumed, ended)] == ["oneonone_paused", "oneonone_resumed", "oneonone_ended"]
     assert {m.to_address for m in (paused, resumed, ended)} == {"enzo@example.com"}
@@ -340,7 +351,7 @@ def test_pausing_resuming_and_ending_the_series_email_the_report_once_each(team,
 
 def test_ending_during_a_meeting_names_the_next_one_as_called_off(team, db):
     series = weekly(team["manager"], team["report"])
-    services.end_series(series, team["manager"], datetime(2025, 3, 10, 9, 30, tzinfo=UTC))  # mid-meeting
+    end_series(series, team["manager"], datetime(2025, 3, 10, 9, 30, tzinfo=UTC))  # mid-meeting
     [ended] = outbox(db)
     assert "The meeting on Monday, March 17, 2025, 5:00 AM–6:00 AM (America/New_York) and the ones after" in plain(
         ended.body_text)
@@ -350,7 +361,7 @@ def test_the_email_is_in_the_reports_language(team, db):
     team["report"].locale = "it"
     db.session.commit()
     series = weekly(team["manager"], team["report"])
-    services.cancel_occurrence(series, team["manager"], services.next_occurrence(series, NOW).key, NOW)
+    cancel_occurrence(series, team["manager"], next_occurrence(series, NOW).key, NOW)
     [message] = outbox(db)
     assert "10 mar 2025" in message.subject
     assert message.body_text.startswith("Gentile Enzo Fontana,")
@@ -363,12 +374,12 @@ def test_the_email_is_in_the_reports_language(team, db):
 def test_a_refused_change_queues_no_email(team, db):
     weekly(team["manager"], team["colleague"], datetime(2025, 3, 11, 15, tzinfo=ZoneInfo(ROME)))
     series = weekly(team["manager"], team["report"])
-    meeting = services.next_occurrence(series, NOW)
+    meeting = next_occurrence(series, NOW)
     with pytest.raises(Conflict):
-        services.move_occurrence(series, team["manager"], meeting.key,
+        move_occurrence(series, team["manager"], meeting.key,
                                  {"starts_at": "2025-03-11T15:30:00+01:00"}, NOW)
     with pytest.raises(Forbidden):
-        services.cancel_occurrence(series, team["report"], meeting.key, NOW)
+        cancel_occurrence(series, team["report"], meeting.key, NOW)
     assert outbox(db) == []
 
 
@@ -397,7 +408,7 @@ def test_the_page_forms_email_the_report_once_per_change_and_never_when_nothing_
 
 def test_change_emails_are_sent_by_tick(team, smtp, db):
     series = weekly(team["manager"], team["report"])
-    services.cancel_occurrence(series, team["manager"], services.next_occurrence(series, NOW).key, NOW)
+    cancel_occurrence(series, team["manager"], next_occurrence(series, NOW).key, NOW)
     tasks.tick(NOW)
     tasks.tick(NOW + timedelta(minutes=5))
     [message] = smtp.messages
@@ -410,7 +421,7 @@ def test_the_browser_asks_before_removing_an_item(team, page, db):
     from tests.conftest import PASSWORD, axe_violations
 
     series, meeting, now = soon(team)
-    services.add_agenda_item(series, meeting, team["report"], "Career goals", now)
+    add_agenda_item(series, meeting, team["report"], "Career goals", now)
     page.goto("/login")
     page.get_by_label("E-mail").fill("enzo@example.com")
     page.get_by_label("Password").fill(PASSWORD)
@@ -454,10 +465,10 @@ def _at_once(app, db, *calls):
 
 def test_two_cancels_of_one_moved_meeting_at_once_tell_the_report_once(app, team, db, monkeypatch):
     series = weekly(team["manager"], team["report"])
-    key = services.next_occurrence(series, NOW).key
-    services.move_occurrence(series, team["manager"], key, {"starts_at": "2025-03-11T15:00:00+01:00"}, NOW)
+    key = next_occurrence(series, NOW).key
+    move_occurrence(series, team["manager"], key, {"starts_at": "2025-03-11T15:00:00+01:00"}, NOW)
     series_id, manager_id = series.id, team["manager"].id
-    find = services.find_occurrence
+    find = find_occurrence
 
     def slow_find(*args):  # each request reads the meeting, then dawdles before changing it
         found = find(*args)
@@ -467,7 +478,7 @@ def test_two_cancels_of_one_moved_meeting_at_once_tell_the_report_once(app, team
     monkeypatch.setattr(meetings, "find_occurrence", slow_find)
 
     def cancel(at):  # two clicks, a moment apart
-        return lambda: services.cancel_occurrence(
+        return lambda: cancel_occurrence(
             db.session.get(Series, series_id), db.session.get(Person, manager_id), key, at).status
 
     first, second = NOW + timedelta(seconds=1), NOW + timedelta(seconds=2)
@@ -482,7 +493,7 @@ def test_two_new_schedules_submitted_at_once_make_one_change_and_one_clear_refus
     later = NOW + timedelta(days=20)  # the series has started: a new schedule makes a follower series
 
     def reschedule():
-        current = services.update_series(db.session.get(Series, series_id), db.session.get(Person, manager_id),
+        current = update_series(db.session.get(Series, series_id), db.session.get(Person, manager_id),
                                          {"cadence": "biweekly", "starts_at": "2025-04-01T16:00:00+02:00"}, later)
         return "ok" if current.id != series_id else "unchanged"
 
@@ -494,9 +505,9 @@ def test_two_new_schedules_submitted_at_once_make_one_change_and_one_clear_refus
 
 def test_ticking_an_item_removed_a_moment_before_is_not_found_not_a_crash(team, db, monkeypatch):
     series = weekly(team["manager"], team["report"])
-    meeting = services.next_occurrence(series, NOW)
-    agenda = services.add_agenda_item(series, meeting, team["report"], "Conference budget", NOW)
-    action = services.add_action_item(series, meeting, team["manager"],
+    meeting = next_occurrence(series, NOW)
+    agenda_item = add_agenda_item(series, meeting, team["report"], "Conference budget", NOW)
+    action = add_action_item(series, meeting, team["manager"],
                                       {"text": "Book the flight", "owner_id": team["report"].id}, NOW)
     read_item = agenda_service.pair_item
 
@@ -508,9 +519,9 @@ def test_ticking_an_item_removed_a_moment_before_is_not_found_not_a_crash(team, 
 
     monkeypatch.setattr(agenda_service, "pair_item", and_meanwhile_it_is_removed)
     with pytest.raises(NotFound, match="removed meanwhile"):
-        services.toggle_agenda_item(series, meeting, team["manager"], agenda.id, NOW)
+        toggle_agenda_item(series, meeting, team["manager"], agenda_item.id, NOW)
     with pytest.raises(NotFound, match="removed meanwhile"):
-        services.toggle_action_item(series, team["report"], action.id, NOW)
+        toggle_action_item(series, team["report"], action.id, NOW)
     assert count(db, AgendaItem) == 0 and count(db, ActionItem) == 0
 
 
