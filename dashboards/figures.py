@@ -17,14 +17,16 @@ from scoring import TrendPoint, classify
 
 DAY_MS = 24 * 3600 * 1000
 
-COLORS = {"promoter": "#1b7f3b", "passive": "#8a8f98", "detractor": "#b3261e",
-          "favorable": "#1b7f3b", "neutral": "#b0b4ba", "unfavorable": "#b3261e", "line": "#7a1f3d",
+# The brand palette of static/css/brand.css (tests/test_visual_system.py keeps them equal): blue and orange
+# with a grey middle, told apart with red-green colour blindness and 3:1 or more against white.
+COLORS = {"promoter": "#2166ac", "passive": "#868d99", "detractor": "#b35806",
+          "favorable": "#2166ac", "neutral": "#868d99", "unfavorable": "#b35806", "line": "#7a1f3d",
           "band": "rgba(122, 31, 61, 0.15)"}
 
 
 def _layout(**extra) -> dict:
     return {"margin": {"l": 48, "r": 16, "t": 16, "b": 48}, "font": {"family": "system-ui, sans-serif"},
-            "plot_bgcolor": "#fff", "paper_bgcolor": "#fff", "hovermode": "x unified", **extra}
+            "plot_bgcolor": "#ffffff", "paper_bgcolor": "#ffffff", "hovermode": "x unified", **extra}
 
 
 def trend_figure(points: Sequence[TrendPoint]) -> dict:

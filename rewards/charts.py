@@ -20,10 +20,16 @@ from decimal import Decimal
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-# Colour-blind-safe (Okabe–Ito) for the groups; the brand colour for eNPS, dark grey for the running total.
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999", "#000000")
+# The brand palette of static/css/brand.css (tests/test_visual_system.py keeps them equal). Groups: the data
+# blue and orange, then Okabe–Ito hues, each 3:1 or more against white; the brand colour for eNPS, the
+# text colour for the running total.
+PALETTE = ("#2166ac", "#b35806", "#009e73", "#5e3c99", "#cc79a7", "#8f8500", "#596170", "#1f2430")
 ENPS_COLOUR = "#7a1f3d"
-CUMULATIVE_COLOUR = "#333333"
+CUMULATIVE_COLOUR = "#1f2430"
+GRID_COLOUR = "#e2e5ea"
+ZERO_LINE_COLOUR = "#868d99"
+BG = "#ffffff"
+MUTED_TEXT_COLOUR = "#596170"
 
 DEFAULT_TEXT = {
     "enps": "eNPS",
@@ -60,7 +66,7 @@ def history_figure(payouts: Iterable, trend: Sequence, *, currency: str, digits:
     """The reward history figure.
 
     ``payouts``: rows with ``month`` (first day), ``group`` and ``amount_minor``
-    (``rewards.services.monthly_payouts``); ``trend``: rows with ``closes_on``,
+    (``rewards.payout_history.monthly_payouts``); ``trend``: rows with ``closes_on``,
     ``result`` (None when hidden) and ``significant_change``
     (``dashboards.services.company_enps_trend``). Amounts are drawn in major
     units of ``currency``; ``money`` formats the hover text (minor units in)
@@ -126,14 +132,14 @@ def history_figure(payouts: Iterable, trend: Sequence, *, currency: str, digits:
 
     fig.update_layout(barmode="stack", margin={"l": 56, "r": 56, "t": 36, "b": 24}, hovermode="closest",
                       legend={"orientation": "h", "y": -0.12, "x": 0}, font={"size": 13},
-                      paper_bgcolor="#fff", plot_bgcolor="#fff")
-    fig.update_yaxes(title_text=words["enps_axis"], range=[-100, 100], zeroline=True, zerolinecolor="#adb5bd",
-                     gridcolor="#e9ecef", row=1, col=1)
-    fig.update_yaxes(title_text=f"{words['paid_axis']} ({currency})", rangemode="tozero", gridcolor="#e9ecef",
+                      paper_bgcolor=BG, plot_bgcolor=BG)
+    fig.update_yaxes(title_text=words["enps_axis"], range=[-100, 100], zeroline=True, zerolinecolor=ZERO_LINE_COLOUR,
+                     gridcolor=GRID_COLOUR, row=1, col=1)
+    fig.update_yaxes(title_text=f"{words['paid_axis']} ({currency})", rangemode="tozero", gridcolor=GRID_COLOUR,
                      row=2, col=1, secondary_y=False)
     fig.update_yaxes(title_text=f"{words['cumulative_axis']} ({currency})", rangemode="tozero", showgrid=False,
                      row=2, col=1, secondary_y=True)
-    fig.update_xaxes(type="date", gridcolor="#f1f3f5", **_short_span([row.closes_on for row in trend], months))
+    fig.update_xaxes(type="date", gridcolor=GRID_COLOUR, **_short_span([row.closes_on for row in trend], months))
     return fig.to_dict()
 
 
@@ -151,10 +157,10 @@ def _short_span(days: Sequence[date], months: Sequence[date]) -> dict:
 def empty_figure(message: str) -> dict:
     """A figure that says there is nothing to draw: no traces, no axes, the message in the middle."""
     fig = go.Figure()
-    fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, paper_bgcolor="#fff", plot_bgcolor="#fff",
+    fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, paper_bgcolor=BG, plot_bgcolor=BG,
                       margin={"l": 16, "r": 16, "t": 16, "b": 16},
                       annotations=[{"text": message, "showarrow": False, "xref": "paper", "yref": "paper",
-                                    "x": 0.5, "y": 0.5, "font": {"size": 15, "color": "#495057"}}])
+                                    "x": 0.5, "y": 0.5, "font": {"size": 15, "color": MUTED_TEXT_COLOUR}}])
     return fig.to_dict()
 
 
