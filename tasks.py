@@ -15,7 +15,7 @@ from flask import current_app
 from mail import services as mail
 from oneonones import reminders as oneonones
 from people import services as people
-from rewards import services as rewards
+from rewards import reminders as rewards
 from surveys import services as surveys
 
 

@@ -1,6 +1,7 @@
 """API v1: milestone plans, milestone transitions and the payouts ledger (DESIGN.md §4).
 
-Each handler parses, calls ``rewards.services`` and serialises; the services
+Each handler parses, calls one of the rewards services (``rewards.plans``, ``rewards.editing``,
+``rewards.transitions``, ``rewards.overview``, ``rewards.ledger``) and serialises; the services
 decide who may do what (403), which transitions the state machine allows (409)
 and which fields are valid (422).
 """
@@ -19,12 +20,12 @@ from api.openapi import error_responses, json_content, ref
 from api.views import bp
 from errors import Forbidden, NotFound, ValidationError
 from extensions import db
-from rewards import services
+from rewards import editing, ledger, money, overview, plans, transitions
 from rewards.models import Milestone, MilestoneEvent, MilestonePlan, Payout
 
 
 def _money(amount_minor: int, currency: str) -> dict:
-    return {"amount_minor": amount_minor, "amount": services.decimal_text(amount_minor, currency),
+    return {"amount_minor": amount_minor, "amount": money.decimal_text(amount_minor, currency),
             "currency": currency}
 
 
@@ -37,14 +38,14 @@ def milestone_json(milestone: Milestone, now: datetime) -> dict:
     return {
         "id": milestone.id, "plan_id": plan.id, "position": milestone.position, "title": milestone.title,
         "criteria": milestone.criteria, "amount_minor": milestone.amount_minor,
-        "amount": services.decimal_text(milestone.amount_minor, plan.currency), "currency": plan.currency,
+        "amount": money.decimal_text(milestone.amount_minor, plan.currency), "currency": plan.currency,
         "due_on": milestone.due_on.isoformat(), "state": milestone.state,
         "recipient_agreed": milestone.recipient_agreed_at is not None,
         "approver_agreed": milestone.approver_agreed_at is not None,
         "evidence_note": milestone.evidence_note, "evidence_url": milestone.evidence_url,
         "approved_at": _time(milestone.approved_at),
-        "payment_due_at": _time(services.payment_due(milestone)) if milestone.state == "approved" else None,
-        "overdue": services.is_overdue(milestone, now),
+        "payment_due_at": _time(ledger.payment_due(milestone)) if milestone.state == "approved" else None,
+        "overdue": ledger.is_overdue(milestone, now),
         "state_changed_at": _time(milestone.state_changed_at),
     }
 
@@ -62,24 +63,24 @@ def payout_json(payout: Payout) -> dict:
 
 
 def plan_json(plan: MilestonePlan, now: datetime, *, full: bool = True, paid: int | None = None) -> dict:
-    paid = services.paid_total(plan) if paid is None else paid
-    planned = services.planned_total(plan)
+    paid = ledger.paid_total(plan) if paid is None else paid
+    planned = ledger.planned_total(plan)
     body = {
-        "id": plan.id, "title": plan.title, "label": services.plan_label(plan),
+        "id": plan.id, "title": plan.title, "label": plans.plan_label(plan),
         "recipient_email": plan.recipient.email, "recipient_name": plan.recipient.name,
         "recipient_kind": plan.recipient.kind,
         "approver_email": plan.approver.email, "approver_name": plan.approver.name,
         "currency": plan.currency, "starts_on": plan.starts_on.isoformat(),
         "payment_terms_days": plan.payment_terms_days, "created_at": plan.created_at.isoformat(),
-        "status": services.plan_status(m.state for m in plan.milestones),
+        "status": overview.plan_status(m.state for m in plan.milestones),
         "milestones": [milestone_json(m, now) for m in plan.milestones],
-        "paid_total": paid, "paid_total_amount": services.decimal_text(paid, plan.currency),
-        "planned_total": planned, "planned_total_amount": services.decimal_text(planned, plan.currency),
+        "paid_total": paid, "paid_total_amount": money.decimal_text(paid, plan.currency),
+        "planned_total": planned, "planned_total_amount": money.decimal_text(planned, plan.currency),
     }
     if full:
-        body["terms_version"] = services.terms_version(plan.id)
-        body["events"] = [event_json(e) for e in services.plan_events(plan)]
-        body["payouts"] = [payout_json(p) for p in services.plan_payouts(plan)]
+        body["terms_version"] = plans.terms_version(plan.id)
+        body["events"] = [event_json(e) for e in ledger.plan_events(plan)]
+        body["payouts"] = [payout_json(p) for p in ledger.plan_payouts(plan)]
     return body
 
 
@@ -95,7 +96,7 @@ def _optional_body() -> dict:
 def milestone_plans_create():
     data = core.json_body()
     now = datetime.now(UTC)
-    plan = services.create_plan(data, g.api_user, now)
+    plan = plans.create_plan(data, g.api_user, now)
     response = jsonify(plan_json(plan, now))
     response.status_code = 201
     response.headers["Location"] = url_for("api.milestone_plans_get", plan_id=plan.id)
@@ -129,7 +130,7 @@ def milestone_plans_list():
                                           so.joinedload(MilestonePlan.recipient),
                                           so.joinedload(MilestonePlan.approver)),
                              page=page, per_page=per_page, error_out=False)
-    paid = services.paid_totals(p.id for p in pagination.items)
+    paid = ledger.paid_totals(p.id for p in pagination.items)
     now = datetime.now(UTC)
     return jsonify(core.paginated(pagination, [plan_json(p, now, full=False, paid=paid[p.id])
                                                for p in pagination.items]))
@@ -138,31 +139,31 @@ def milestone_plans_list():
 @bp.get("/milestone-plans/<int:plan_id>")
 @core.token_required()
 def milestone_plans_get(plan_id: int):
-    plan = services.visible_plan(plan_id, g.api_user)
+    plan = plans.visible_plan(plan_id, g.api_user)
     return jsonify(plan_json(plan, datetime.now(UTC)))
 
 
 @bp.put("/milestone-plans/<int:plan_id>/milestones")
 @core.token_required("hr_admin")
 def milestone_plans_edit(plan_id: int):
-    """Replace a plan's milestones while nobody has agreed to them (``rewards.services.edit_plan``)."""
-    services.get_plan(plan_id)  # 404 before anything about the body
+    """Replace a plan's milestones while nobody has agreed to them (``rewards.editing.edit_plan``)."""
+    plans.get_plan(plan_id)  # 404 before anything about the body
     data = core.json_body()
-    services.edit_plan(plan_id, data, g.api_user, datetime.now(UTC))
-    return jsonify(plan_json(services.get_plan(plan_id), datetime.now(UTC)))
+    editing.edit_plan(plan_id, data, g.api_user, datetime.now(UTC))
+    return jsonify(plan_json(plans.get_plan(plan_id), datetime.now(UTC)))
 
 
 @bp.post("/milestones/<int:milestone_id>/<action>")
 @core.token_required()
 def milestone_action(milestone_id: int, action: str):
-    if action not in services.ACTIONS:
-        raise NotFound(_("No such action; use one of: %(actions)s.", actions=", ".join(services.ACTIONS)))
-    milestone = services.get_milestone(milestone_id)
-    if not services.can_view(milestone.plan, g.api_user):
+    if action not in transitions.ACTIONS:
+        raise NotFound(_("No such action; use one of: %(actions)s.", actions=", ".join(transitions.ACTIONS)))
+    milestone = plans.get_milestone(milestone_id)
+    if not plans.can_view(milestone.plan, g.api_user):
         raise Forbidden(_("Only the recipient, the approver and HR act on this milestone."))
     data = _optional_body()
     now = datetime.now(UTC)
-    milestone = services.perform(milestone_id, action, g.api_user, data, now)
+    milestone = transitions.perform(milestone_id, action, g.api_user, data, now)
     return jsonify(milestone_json(milestone, now))
 
 

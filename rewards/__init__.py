@@ -10,7 +10,7 @@ One module per job; each imports only the ones listed before it (and the models)
 - ``editing``: HR's corrections to a plan's terms before anyone agrees;
 - ``transitions``: the state machine (agree, submit, approve, request changes, pay, cancel);
 - ``overview``: what each person sees (their plans, the next step, the approver's queue, HR's list);
-- ``history``: payouts per month for the chart, and the ledger as CSV;
+- ``payout_history``: payouts per month for the chart, and the ledger as CSV;
 - ``reminders``: the periodic work ``tasks.tick`` runs.
 
 ``forms`` may import ``money`` and ``validators`` only; ``views``, ``charts`` and ``api.rewards``

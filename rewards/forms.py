@@ -1,7 +1,8 @@
 """Forms for creating and editing milestone plans and acting on milestones.
 
-The forms only collect text; ``rewards.services`` checks every rule (amounts,
-currencies, dates, who may do what), so the pages and the API refuse alike.
+The forms only collect text; the rewards services (``rewards.plans``, ``rewards.editing``,
+``rewards.transitions``) check every rule (amounts, currencies, dates, who may do what), so the
+pages and the API refuse alike. May import ``rewards.validators`` and ``rewards.money`` only.
 """
 
 from flask_babel import lazy_gettext as _l
@@ -23,7 +24,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from rewards.services import digits_value
+from rewards.validators import digits_value
 
 MIN_ROWS = 3
 
@@ -87,12 +88,12 @@ class MilestoneEditRowForm(MilestoneRowForm):
 
 
 class PlanEditForm(FlaskForm):
-    """HR's corrections to a plan's milestones before anyone agrees; ``rewards.services.edit_plan`` checks them."""
+    """HR's corrections to a plan's milestones before anyone agrees; ``rewards.editing.edit_plan`` checks them."""
 
     milestones = FieldList(FormField(MilestoneEditRowForm), min_entries=1, max_entries=2 * 24)
     note = TextAreaField(_l("Why the change (optional)"), validators=[Optional(), Length(max=5000)],
                          render_kw={"rows": 2})
-    terms_version = HiddenField()  # the terms the form was filled from (rewards.services.terms_version)
+    terms_version = HiddenField()  # the terms the form was filled from (rewards.plans.terms_version)
     add_row = SubmitField(_l("Add another milestone"))
     submit = SubmitField(_l("Save changes"))
 
@@ -131,7 +132,7 @@ class ActionForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 3})
     evidence_url = URLField(_l("Link to the evidence"), validators=[Optional(), Length(max=2000)])
     reference = StringField(_l("Payment reference"), validators=[Optional(), Length(max=200)])
-    terms_version = HiddenField()  # agree: the terms the page showed (rewards.services.terms_version)
+    terms_version = HiddenField()  # agree: the terms the page showed (rewards.plans.terms_version)
     submit = SubmitField(_l("Confirm"))
 
     def to_data(self, action: str) -> dict:

@@ -19,7 +19,7 @@ from extensions import db
 from people.models import Department, Person, utcnow
 
 STATES = ("draft", "agreed", "submitted", "changes_requested", "approved", "paid", "cancelled")
-# "edit": HR corrected a draft milestone's terms before anyone agreed (see ``rewards.services.edit_plan``).
+# "edit": HR corrected a draft milestone's terms before anyone agreed (see ``rewards.editing.edit_plan``).
 ACTIONS = ("create", "agree", "submit", "approve", "request-changes", "pay", "cancel", "edit")
 FINAL_STATES = ("paid", "cancelled")
 MAX_AMOUNT_MINOR = 10**12
@@ -64,7 +64,7 @@ class MilestonePlan(db.Model):
 
 
 class Milestone(db.Model):
-    """One milestone of a plan, in a state of the machine in ``rewards.services``.
+    """One milestone of a plan, in a state of the machine in ``rewards.transitions``.
 
     Its terms (title, criteria, amount, due date, position) are locked by a
     database trigger once it leaves ``draft``; ``paid`` and ``cancelled`` are final.

@@ -18,19 +18,20 @@ from dashboards.services import company_enps_trend, enps_surveys_by_rounds
 from errors import Conflict, ValidationError
 from people.auth import hr_required
 from people.forms import EmptyForm
-from rewards import charts, services
+from rewards import charts, editing, ledger, money, payout_history, plans, transitions, validators
+from rewards import overview as plan_overview  # aliased: the HR overview page's view is called overview
 from rewards.forms import ActionForm, HistoryForm, PlanEditForm, PlanForm
 from rewards.models import STATES
 from spreadsheets import download, file_name, write_csv
 
 bp = Blueprint("rewards", __name__)
 
-bp.add_app_template_global(services.money, "money")
-bp.add_app_template_global(services.state_label, "reward_state_label")
-bp.add_app_template_global(services.action_label, "reward_action_label")
-bp.add_app_template_global(services.plan_label, "reward_plan_label")
-bp.add_app_template_global(services.plan_status_label, "reward_plan_status_label")
-bp.add_app_template_global(services.payment_due, "reward_payment_due")
+bp.add_app_template_global(money.money, "money")
+bp.add_app_template_global(transitions.state_label, "reward_state_label")
+bp.add_app_template_global(transitions.action_label, "reward_action_label")
+bp.add_app_template_global(plans.plan_label, "reward_plan_label")
+bp.add_app_template_global(plan_overview.plan_status_label, "reward_plan_status_label")
+bp.add_app_template_global(ledger.payment_due, "reward_payment_due")
 bp.add_app_template_global(STATES, "reward_states")
 
 
@@ -51,12 +52,12 @@ def _action_prefix(milestone_id: int, action: str) -> str:
 def index():
     """The recipient's plans, each with what happens next."""
     now = _now()
-    plans = services.plans_for_recipient(current_user)
-    return render_template("rewards/index.html", plans=plans, now=now,
-                           steps={p.id: services.next_step(p, current_user, now) for p in plans},
-                           paid=services.paid_totals(p.id for p in plans),
-                           planned={p.id: services.planned_total(p) for p in plans},
-                           queue=services.approval_queue(current_user))
+    mine = plan_overview.plans_for_recipient(current_user)
+    return render_template("rewards/index.html", plans=mine, now=now,
+                           steps={p.id: plan_overview.next_step(p, current_user, now) for p in mine},
+                           paid=ledger.paid_totals(p.id for p in mine),
+                           planned={p.id: ledger.planned_total(p) for p in mine},
+                           queue=plan_overview.approval_queue(current_user))
 
 
 @bp.route("/rewards/approvals")
@@ -64,9 +65,10 @@ def index():
 def approvals():
     """The approver's queue: submissions to decide on, terms to agree to, and the plans they approve."""
     now = _now()
-    plans = services.plans_for_approver(current_user)
-    return render_template("rewards/approvals.html", queue=services.approval_queue(current_user), plans=plans,
-                           steps={p.id: services.next_step(p, current_user, now) for p in plans}, now=now)
+    approving = plan_overview.plans_for_approver(current_user)
+    return render_template("rewards/approvals.html", queue=plan_overview.approval_queue(current_user),
+                           plans=approving,
+                           steps={p.id: plan_overview.next_step(p, current_user, now) for p in approving}, now=now)
 
 
 @bp.route("/rewards/overview")
@@ -76,14 +78,14 @@ def overview():
     now = _now()
     query = request.args.get("q", "").strip()
     page = inputs.read_int(request.args.get("page"), "page", low=1, required=False) or 1
-    pagination, rows = services.search_plans(query, page, current_app.config.get("PEOPLE_PER_PAGE", 25))
-    approved = services.approved_unpaid(now)
+    pagination, rows = plan_overview.search_plans(query, page, current_app.config.get("PEOPLE_PER_PAGE", 25))
+    approved = plan_overview.approved_unpaid(now)
     year_start = date(now.year, 1, 1)
     return render_template("rewards/overview.html", pagination=pagination, rows=rows, query=query, now=now,
-                           default_terms=services.default_payment_terms(),
+                           default_terms=validators.default_payment_terms(),
                            overdue=[a for a in approved if a[1]], payable=[a for a in approved if not a[1]],
-                           year_totals=services.totals_by_currency(year_start),
-                           all_totals=services.totals_by_currency(), year=now.year)
+                           year_totals=ledger.totals_by_currency(year_start),
+                           all_totals=ledger.totals_by_currency(), year=now.year)
 
 
 @bp.route("/rewards/plans/new", methods=["GET", "POST"])
@@ -91,24 +93,24 @@ def overview():
 def plan_new():
     form = PlanForm()
     if request.method == "GET":
-        form.starts_on.data = services.local_today(current_user, _now())
+        form.starts_on.data = validators.local_today(current_user, _now())
         form.currency.data = current_app.config.get("REWARDS_DEFAULT_CURRENCY", "EUR")
-        form.payment_terms_days.data = services.default_payment_terms()
+        form.payment_terms_days.data = validators.default_payment_terms()
     elif form.add_row.data:
-        if len(form.milestones) < services.MAX_MILESTONES:
+        if len(form.milestones) < plans.MAX_MILESTONES:
             form.milestones.append_entry()
             form.milestones[-1].form.title.render_kw = {"autofocus": True}
-        return render_template("rewards/new.html", form=form, currencies=services.currencies())
+        return render_template("rewards/new.html", form=form, currencies=money.currencies())
     elif form.validate_on_submit():
         try:
-            plan = services.create_plan(form.to_data(), current_user, _now(), locale=_locale())
+            plan = plans.create_plan(form.to_data(), current_user, _now(), locale=_locale())
         except ValidationError as error:
             _form_errors(form, error)
         else:
             flash(_("The plan was created; the recipient and the approver were asked to agree."), "success")
             return redirect(url_for("rewards.plan_detail", plan_id=plan.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("rewards/new.html", form=form, currencies=services.currencies(),
+    return render_template("rewards/new.html", form=form, currencies=money.currencies(),
                            errors_summary=status == 422), status
 
 
@@ -132,15 +134,15 @@ def _form_errors(form: PlanForm | PlanEditForm, error: ValidationError) -> None:
 @hr_required
 def plan_edit(plan_id: int):
     """HR corrects a plan's milestones; refused (409, with the reason) once anyone has agreed to them."""
-    plan = services.get_plan(plan_id)
+    plan = plans.get_plan(plan_id)
     try:
-        services.check_editable(plan, current_user)
+        editing.check_editable(plan, current_user)
     except Conflict as error:
         return render_template("rewards/edit.html", plan=plan, form=None, locked=error.message), 409
     if request.method == "GET":
-        form = PlanEditForm(data={"terms_version": str(services.terms_version(plan.id)), "milestones": [
+        form = PlanEditForm(data={"terms_version": str(plans.terms_version(plan.id)), "milestones": [
             {"milestone_id": str(m.id), "title": m.title, "criteria": m.criteria, "due_on": m.due_on,
-             "amount": services.typed_amount(m.amount_minor, plan.currency, _locale())}
+             "amount": money.typed_amount(m.amount_minor, plan.currency, _locale())}
             for m in plan.milestones if m.state == "draft"]})
         form.milestones.append_entry()  # a blank row for a new milestone
         return render_template("rewards/edit.html", plan=plan, form=form)
@@ -152,12 +154,12 @@ def plan_edit(plan_id: int):
         return render_template("rewards/edit.html", plan=plan, form=form)
     if form.validate_on_submit():
         try:
-            changes = services.edit_plan(plan.id, form.to_data(), current_user, _now(), locale=_locale())
+            changes = editing.edit_plan(plan.id, form.to_data(), current_user, _now(), locale=_locale())
         except ValidationError as error:
             _form_errors(form, error)
         except Conflict as error:
-            plan = services.get_plan(plan_id)
-            if services.can_edit(plan, current_user):  # changed by someone else meanwhile: start again
+            plan = plans.get_plan(plan_id)
+            if editing.can_edit(plan, current_user):  # changed by someone else meanwhile: start again
                 flash(error.message, "warning")
                 return redirect(url_for("rewards.plan_edit", plan_id=plan_id))
             return render_template("rewards/edit.html", plan=plan, form=None, locked=error.message), 409
@@ -175,18 +177,18 @@ def _render_plan(plan, failed: tuple[int, str, ActionForm, str | None] | None = 
     forms: dict[str, ActionForm] = {}
     actions = {}
     for milestone in plan.milestones:
-        actions[milestone.id] = services.allowed_actions(milestone, current_user)
+        actions[milestone.id] = transitions.allowed_actions(milestone, current_user)
         for prefix in {_action_prefix(milestone.id, a) for a in actions[milestone.id]}:
             forms[prefix] = ActionForm(prefix=prefix, formdata=None)
     failed_message = None
     if failed is not None:
         milestone_id, action, form, failed_message = failed
         forms[_action_prefix(milestone_id, action)] = form
-    events = services.plan_events(plan)
+    events = ledger.plan_events(plan)
     events_by_milestone = defaultdict(list)
     for event in events:
         events_by_milestone[event.milestone_id].append(event)
-    payouts = services.plan_payouts(plan)
+    payouts = ledger.plan_payouts(plan)
     blockers, unpaid = {}, None
     for milestone in plan.milestones:
         blockers[milestone.id] = unpaid
@@ -197,13 +199,13 @@ def _render_plan(plan, failed: tuple[int, str, ActionForm, str | None] | None = 
         failed_id=failed[0] if failed else None, failed_message=failed_message,
         events=events, events_by_milestone=events_by_milestone, payouts=payouts,
         payout_by_milestone={p.milestone_id: p for p in payouts}, blockers=blockers,
-        paid=services.paid_total(plan), planned=services.planned_total(plan),
-        step=services.next_step(plan, current_user, now), is_overdue=services.is_overdue,
-        payment_due=services.payment_due, status=services.plan_status(m.state for m in plan.milestones),
-        plan_form=EmptyForm(), can_edit=services.can_edit(plan, current_user),
-        terms_version=services.terms_version(plan.id),
+        paid=ledger.paid_total(plan), planned=ledger.planned_total(plan),
+        step=plan_overview.next_step(plan, current_user, now), is_overdue=ledger.is_overdue,
+        payment_due=ledger.payment_due, status=plan_overview.plan_status(m.state for m in plan.milestones),
+        plan_form=EmptyForm(), can_edit=editing.can_edit(plan, current_user),
+        terms_version=plans.terms_version(plan.id),
         can_cancel=current_user.is_hr and any(
-            m.state in services.MACHINE["cancel"].from_states for m in plan.milestones),
+            m.state in transitions.MACHINE["cancel"].from_states for m in plan.milestones),
         can_agree=any("agree" in a for a in actions.values())), status
 
 
@@ -211,30 +213,30 @@ def _render_plan(plan, failed: tuple[int, str, ActionForm, str | None] | None = 
 @login_required
 def plan_detail(plan_id: int):
     """A plan as its recipient, its approver or HR sees it: milestones, actions, history, ledger."""
-    return _render_plan(services.visible_plan(plan_id, current_user))
+    return _render_plan(plans.visible_plan(plan_id, current_user))
 
 
 @bp.route("/rewards/milestones/<int:milestone_id>/<any(agree, submit, approve, 'request-changes', pay, cancel):action>",
           methods=["POST"])
 @login_required
 def milestone_action(milestone_id: int, action: str):
-    milestone = services.get_milestone(milestone_id)
-    plan = services.visible_plan(milestone.plan_id, current_user)
+    milestone = plans.get_milestone(milestone_id)
+    plan = plans.visible_plan(milestone.plan_id, current_user)
     form = ActionForm(prefix=_action_prefix(milestone_id, action))
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             abort(400)
         return _render_plan(plan, (milestone_id, action, form, None), 422)
     try:
-        services.perform(milestone_id, action, current_user, form.to_data(action), _now())
+        transitions.perform(milestone_id, action, current_user, form.to_data(action), _now())
     except ValidationError as error:
         for name, message in error.fields.items():
             field = getattr(form, name, None)
             if field is not None:
                 field.errors = [*field.errors, message]
-        return _render_plan(services.get_plan(plan.id), (milestone_id, action, form, error.message), 422)
+        return _render_plan(plans.get_plan(plan.id), (milestone_id, action, form, error.message), 422)
     except Conflict as error:
-        return _render_plan(services.get_plan(plan.id), (milestone_id, action, form, error.message), 409)
+        return _render_plan(plans.get_plan(plan.id), (milestone_id, action, form, error.message), 409)
     flash(str(_DONE[action]), "success")
     return redirect(url_for("rewards.plan_detail", plan_id=plan.id, _anchor=f"milestone-{milestone_id}"))
 
@@ -253,11 +255,11 @@ _DONE = {
 @login_required
 def plan_agree(plan_id: int):
     """Agree to every draft milestone of the plan at once (recipient or approver)."""
-    plan = services.visible_plan(plan_id, current_user)
+    plan = plans.visible_plan(plan_id, current_user)
     if EmptyForm().validate_on_submit():
         try:
-            count = services.agree_to_plan(plan, current_user, _now(),
-                                           terms_seen=services.parse_terms_version(request.form.get("terms_version")))
+            count = transitions.agree_to_plan(plan, current_user, _now(),
+                                           terms_seen=validators.parse_terms_version(request.form.get("terms_version")))
         except (Conflict, ValidationError) as error:
             flash(error.fields.get("terms_version", error.message), "danger")
         else:
@@ -269,10 +271,10 @@ def plan_agree(plan_id: int):
 @hr_required
 def plan_cancel(plan_id: int):
     """HR cancels every milestone of the plan that has not been submitted yet."""
-    plan = services.get_plan(plan_id)
+    plan = plans.get_plan(plan_id)
     if EmptyForm().validate_on_submit():
         try:
-            count = services.cancel_plan(plan, current_user, _now(), request.form.get("note") or None)
+            count = transitions.cancel_plan(plan, current_user, _now(), request.form.get("note") or None)
         except Conflict as error:
             flash(error.message, "danger")
         else:
@@ -294,7 +296,7 @@ def history():
 
     The eNPS line is one survey's: the one asked for, else the one with the most closed rounds.
     """
-    in_ledger = services.payout_currencies()
+    in_ledger = payout_history.payout_currencies()
     form = HistoryForm(request.args)
     surveys = enps_surveys_by_rounds()
     form.survey.choices = [SelectChoice(str(s.id), ngettext("%(title)s (%(num)s round)", "%(title)s (%(num)s rounds)",
@@ -306,18 +308,18 @@ def history():
     currency = form.currency.data if form.currency.data in in_ledger else (in_ledger[0] if in_ledger else "EUR")
     group_by = form.group_by.data if form.group_by.data in ("department", "plan") else "department"
     form.currency.data, form.group_by.data = currency, group_by
-    digits = services.minor_digits(currency)
-    monthly = services.monthly_payouts(currency, group_by)
+    digits = money.minor_digits(currency)
+    monthly = payout_history.monthly_payouts(currency, group_by)
     trend = company_enps_trend(survey.id) if survey else []
     words = {"enps": _("Company eNPS"), "enps_axis": _("eNPS"), "paid_title": _("Milestone payouts per month"),
              "paid_axis": _("Paid"), "cumulative": _("Cumulative paid"), "cumulative_axis": _("Cumulative"),
              "significant": _("Significant change"), "interval": _("%(level)s interval", level="95%"),
              "empty": _("Nothing to draw yet: no payouts and no closed eNPS round.")}
     figure = charts.history_figure(monthly, trend, currency=currency, digits=digits, text=words,
-                                   money=lambda minor: services.money(minor, currency), score=score_text)
+                                   money=lambda minor: money.money(minor, currency), score=score_text)
     table = charts.history_table(monthly, trend)
-    rows = [[format_date(row.month, "LLLL yyyy"), services.money(row.paid_minor, currency),
-             services.money(row.cumulative_minor, currency),
+    rows = [[format_date(row.month, "LLLL yyyy"), money.money(row.paid_minor, currency),
+             money.money(row.cumulative_minor, currency),
              "; ".join(f"{format_date(r.closes_on)}: {_enps_text(r.result)}" for r in row.rounds) or "—"]
             for row in table]
     shown = [r for r in trend if r.result is not None]
@@ -326,7 +328,7 @@ def history():
     summary = " ".join([
         ngettext("%(total)s paid in %(currency)s over %(num)s month.",
                  "%(total)s paid in %(currency)s over %(num)s months.",
-                 len(table), total=services.money(total, currency), currency=currency),
+                 len(table), total=money.money(total, currency), currency=currency),
         ngettext("%(num)s eNPS round closed.", "%(num)s eNPS rounds closed.", len(trend)),
         *([ngettext("%(num)s of them is hidden for anonymity.", "%(num)s of them are hidden for anonymity.", hidden)]
           if hidden else [])])
@@ -334,7 +336,7 @@ def history():
         summary += " " + _("Latest eNPS: %(text)s.", text=_enps_text(shown[-1].result))
     return render_template("rewards/history.html", form=form, figure=figure, table=rows, summary=summary,
                            currency=currency, has_payouts=bool(monthly), has_trend=bool(trend), survey=survey,
-                           totals=services.totals_by_currency())
+                           totals=ledger.totals_by_currency())
 
 
 @bp.route("/rewards/payouts.csv")
@@ -342,11 +344,11 @@ def history():
 def payouts_csv():
     """The payouts ledger as CSV for payroll; ``from`` and ``to`` (YYYY-MM-DD) limit it by payment date."""
     try:
-        start, end = services.parse_period(request.args.get("from"), request.args.get("to"))
+        start, end = payout_history.parse_period(request.args.get("from"), request.args.get("to"))
     except ValidationError as error:
         return Response("\n".join(f"{k}: {v}" for k, v in error.fields.items()) + "\n", status=422,
                         mimetype="text/plain")
-    body = write_csv(services.payouts_table(start, end), str(get_locale() or "en"))
+    body = write_csv(payout_history.payouts_table(start, end), str(get_locale() or "en"))
     period = [*(("from", start) if start else ()), *(("to", end) if end else ())]
     return download(body, file_name("payouts", *period, extension="csv"))
 

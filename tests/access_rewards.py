@@ -46,10 +46,10 @@ TABLE = {
 
 
 def make_ids(people, factory) -> dict:
-    from rewards import services
+    from rewards import plans, transitions
 
     now = datetime.now(UTC)
-    plan = services.create_plan({
+    plan = plans.create_plan({
         "recipient_email": people[EMPLOYEE].email, "approver_email": people[MANAGER].email, "currency": "EUR",
         "milestones": [
             {"title": "Ship the beta", "criteria": "Beta live for 50 users", "amount_minor": 100000,
@@ -57,9 +57,9 @@ def make_ids(people, factory) -> dict:
             {"title": "Ship 1.0", "criteria": "1.0 live", "amount_minor": 200000, "due_on": now.date().isoformat()},
         ]}, people[HR], now)
     first = plan.milestones[0]
-    services.perform(first.id, "agree", people[EMPLOYEE], {}, now)
-    services.perform(first.id, "agree", people[MANAGER], {}, now)
-    draft = services.create_plan({
+    transitions.perform(first.id, "agree", people[EMPLOYEE], {}, now)
+    transitions.perform(first.id, "agree", people[MANAGER], {}, now)
+    draft = plans.create_plan({
         "recipient_email": people[EMPLOYEE].email, "approver_email": people[MANAGER].email, "currency": "EUR",
         "milestones": [{"title": "Write the docs", "criteria": "Docs published", "amount_minor": 50000,
                         "due_on": now.date().isoformat()}]}, people[HR], now)

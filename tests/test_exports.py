@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from flask_babel import refresh
 from openpyxl import load_workbook
 
-from rewards import services as rewards
+from rewards import ledger as rewards_ledger
+from rewards import plans as rewards_plans
+from rewards import transitions as rewards_transitions
 from rewards.models import Milestone, MilestonePlan
 from scoring import enps
 from spreadsheets import Table, escape_text, file_name, write_csv, write_xlsx
@@ -281,14 +283,14 @@ def pay_to_payloads(db, factory, parties) -> list[int]:
         department = factory.department(f"Payroll {i}")
         person = factory.person(f"payee{i}@example.com", kind="contractor", department=department,
                                 manager=parties["approver"])
-        plan = rewards.create_plan(plan_data(recipient=person.email, title=f"Plan {i}"), parties["hr_admin"], NOW)
+        plan = rewards_plans.create_plan(plan_data(recipient=person.email, title=f"Plan {i}"), parties["hr_admin"], NOW)
         plan.title = payload + " plan"
         plan.milestones[0].title = payload + " milestone"
         db.session.commit()
         steps = [(person, "agree", {}), (parties["approver"], "agree", {}), (person, "submit", EVIDENCE),
                  (parties["approver"], "approve", {}), (parties["hr_admin"], "pay", {"reference": payload + " ref"})]
         for actor, action, data in steps:
-            rewards.perform(plan.milestones[0].id, action, actor, data, NOW)
+            rewards_transitions.perform(plan.milestones[0].id, action, actor, data, NOW)
         person.name, person.email = payload + " name", (payload + f" {i}@example.com").lower()
         department.name = payload + " department"
         db.session.commit()
@@ -302,7 +304,7 @@ def stored_ledger(db, plan_ids: list[int]) -> list[tuple[str, ...]]:
     for plan_id in plan_ids:
         plan = db.session.get(MilestonePlan, plan_id)
         milestone = db.session.scalar(sa.select(Milestone).where(Milestone.plan_id == plan_id))
-        payout = rewards.plan_payouts(plan)[0]
+        payout = rewards_ledger.plan_payouts(plan)[0]
         person = plan.recipient
         out.append((person.email, person.name, person.department.name, plan.title, milestone.title,
                     payout.reference))
@@ -327,7 +329,7 @@ def test_payouts_csv_keeps_every_text_as_text(client, db, factory, parties):
 
 
 def test_italian_payouts_csv_uses_semicolons_decimal_commas_and_italian_words(client, db, factory, parties):
-    plan = rewards.create_plan(plan_data(count=1), parties["hr_admin"], NOW)
+    plan = rewards_plans.create_plan(plan_data(count=1), parties["hr_admin"], NOW)
     support.drive(parties, plan.milestones[0].id, "paid")
     login(client, "hr@example.com")
     speak(db, parties["hr_admin"], "it")

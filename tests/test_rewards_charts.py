@@ -8,7 +8,7 @@ from html import unescape
 import tasks
 from dashboards.services import TrendRow, enps_surveys_by_rounds
 from rewards.charts import history_figure, history_table, months_between, signed
-from rewards.services import MonthlyPayout
+from rewards.payout_history import MonthlyPayout
 from scoring import enps
 from surveys import services as surveys
 from tests.dashboard_fixtures import NOW

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from errors import Conflict, Forbidden
 from mail.models import OutboxMessage
-from rewards import editing, services, transitions
+from rewards import editing, plans, transitions
 from rewards.models import Milestone, MilestoneEvent
 from tests import test_rewards_support as support
 from tests.conftest import run_concurrently
@@ -110,7 +110,7 @@ def test_sending_the_plan_as_it_is_changes_nothing(client, db, hr, parties):
 def test_once_either_party_has_agreed_edits_are_refused_and_nothing_changes(client, db, hr, parties, who):
     plan = make_plan(parties, count=2)
     first, second = plan.milestones
-    services.perform(second.id, "agree", parties[who], {}, NOW)  # agreeing to one milestone locks the plan
+    transitions.perform(second.id, "agree", parties[who], {}, NOW)  # agreeing to one milestone locks the plan
     before, before_terms = snapshot(db), terms(db, plan.id)
     response = put(client, plan.id, {"milestones": [item(first, title="Changed"), item(second)]}, hr)
     assert response.status_code == 409
@@ -122,7 +122,7 @@ def test_once_either_party_has_agreed_edits_are_refused_and_nothing_changes(clie
 
 def test_a_plan_whose_milestones_are_all_cancelled_cannot_be_edited(client, db, hr, parties):
     plan = make_plan(parties)
-    services.perform(plan.milestones[0].id, "cancel", parties["hr_admin"], {}, NOW)
+    transitions.perform(plan.milestones[0].id, "cancel", parties["hr_admin"], {}, NOW)
     response = put(client, plan.id, {"milestones": [new_item("Revived")]}, hr)
     assert response.status_code == 409 and "nothing left to edit" in response.get_json()["error"]["message"]
     assert count(db, Milestone) == 1
@@ -174,9 +174,9 @@ def test_only_hr_edits_and_never_their_own_plan(client, db, factory, parties, ap
     for who in ("recipient", "approver", "outsider"):
         assert put(client, plan.id, body, api_token(parties[who].email)).status_code == 403, who
     other_hr = factory.person("hr2@example.com", role="hr_admin")
-    own = services.create_plan(support.plan_data(recipient="hr@example.com"), other_hr, NOW)
+    own = plans.create_plan(support.plan_data(recipient="hr@example.com"), other_hr, NOW)
     with pytest.raises(Forbidden, match="your own plan"):
-        services.edit_plan(own.id, {"milestones": [item(own.milestones[0], amount_minor=10**9)]},
+        editing.edit_plan(own.id, {"milestones": [item(own.milestones[0], amount_minor=10**9)]},
                            parties["hr_admin"], NOW)
     assert put(client, 999, body, api_token("hr@example.com")).status_code == 404
     assert events(db, plan.id) == events(db, own.id) == []
@@ -299,10 +299,10 @@ def test_service_refusals_are_the_same_for_pages_and_api(db, parties):
     plan = make_plan(parties)
     drive(parties, plan.milestones[0].id, "agreed")
     with pytest.raises(Conflict, match="locked"):
-        services.check_editable(plan, parties["hr_admin"])
+        editing.check_editable(plan, parties["hr_admin"])
     with pytest.raises(Forbidden):
-        services.check_editable(plan, parties["approver"])
-    assert not services.can_edit(plan, parties["hr_admin"])
+        editing.check_editable(plan, parties["approver"])
+    assert not editing.can_edit(plan, parties["hr_admin"])
 
 
 # --- Nobody agrees to terms they did not read ---------------------------------------------------
@@ -313,7 +313,7 @@ def test_an_agreement_sent_from_a_page_read_before_an_edit_is_refused(client, db
     login(auth, "rita@example.com")
     html = client.get(f"/rewards/plans/{plan.id}").get_data(as_text=True)
     seen = re.search(r'name="terms_version" value="(\d+)"', html).group(1)
-    services.edit_plan(plan.id, {"milestones": [item(plan.milestones[0], amount_minor=50000)]},
+    editing.edit_plan(plan.id, {"milestones": [item(plan.milestones[0], amount_minor=50000)]},
                        parties["hr_admin"], NOW)
 
     page = text(client.post(f"/rewards/plans/{plan.id}/agree", data={"terms_version": seen}, follow_redirects=True))
@@ -359,8 +359,8 @@ def test_an_edit_tells_the_recipient_and_the_approver_in_their_language(db, part
     db.session.execute(sa.delete(OutboxMessage))
     db.session.commit()
     first = plan.milestones[0]
-    services.edit_plan(plan.id, {"milestones": [item(first, title="Ship the beta")]}, parties["hr_admin"], NOW)
-    services.edit_plan(plan.id, {"milestones": [item(first, title="Ship the beta")]}, parties["hr_admin"], NOW)
+    editing.edit_plan(plan.id, {"milestones": [item(first, title="Ship the beta")]}, parties["hr_admin"], NOW)
+    editing.edit_plan(plan.id, {"milestones": [item(first, title="Ship the beta")]}, parties["hr_admin"], NOW)
 
     sent = {m.to_address: m for m in db.session.scalars(sa.select(OutboxMessage))}
     assert set(sent) == {"rita@example.com", "approver@example.com"}  # once each; the no-op edit sends nothing

@@ -11,7 +11,7 @@ from html import unescape
 import sqlalchemy as sa
 from flask_babel import refresh
 
-from rewards import services
+from rewards import ledger, payout_history, plans
 from rewards.models import Milestone, Payout
 from tests import test_rewards_support as support
 from tests.test_rewards_support import EVIDENCE, NOW, count, drive, make_plan, plan_data, state_of
@@ -79,7 +79,7 @@ def test_hr_overview_shows_overdue_payments(client, auth, parties):
 def test_overview_search_finds_plans_by_recipient(client, auth, parties, factory):
     factory.person("zed@example.com", name="Zed Zeta")
     make_plan(parties)
-    services.create_plan(plan_data(recipient="zed@example.com"), parties["hr_admin"], NOW)
+    plans.create_plan(plan_data(recipient="zed@example.com"), parties["hr_admin"], NOW)
     auth.login("hr@example.com")
     page = text(client.get("/rewards/overview?q=zeta"))
     assert "Zed Zeta" in page and "Rita Recipient" not in page
@@ -182,7 +182,7 @@ def test_hr_exports_the_ledger_as_csv_for_payroll(client, db, auth, parties):
     april = list(csv.reader(io.StringIO(client.get("/rewards/payouts.csv?from=2026-04-01&to=2026-04-30")
                                          .data.decode("utf-8-sig"))))
     assert [r[6] for r in april[1:]] == ["Milestone 2", "Milestone 1"]
-    assert sum(Decimal(r[7]) for r in rows[1:] if r[8] == "EUR") * 100 == services.totals_by_currency()["EUR"]
+    assert sum(Decimal(r[7]) for r in rows[1:] if r[8] == "EUR") * 100 == ledger.totals_by_currency()["EUR"]
     assert client.get("/rewards/payouts.csv?from=2026-05-01&to=2026-04-01").status_code == 422
     assert client.get("/rewards/payouts.csv?from=yesterday").status_code == 422
 
@@ -204,23 +204,23 @@ def test_monthly_payouts_by_department_and_by_plan_come_from_the_ledger(db, fact
     team = factory.department("Sales · North", parent=sales)
     seller = factory.person("sam@example.com", name="Sam Seller", department=team, manager=parties["approver"])
     first = make_plan(parties, count=2, title="Rita's goals")
-    second = services.create_plan(plan_data(recipient="sam@example.com"), parties["hr_admin"], NOW)
+    second = plans.create_plan(plan_data(recipient="sam@example.com"), parties["hr_admin"], NOW)
     parties["recipient"].department.parent_id = company.id
     db.session.commit()
     drive(parties, first.milestones[0].id, "paid")
     drive(parties, first.milestones[1].id, "paid", now=NOW + timedelta(days=31))
     drive({**parties, "recipient": seller}, second.milestones[0].id, "paid", now=NOW + timedelta(days=31))
     assert seller.department_id == team.id
-    by_department = services.monthly_payouts("EUR", "department")
+    by_department = payout_history.monthly_payouts("EUR", "department")
     assert [(r.month, r.group, r.amount_minor) for r in by_department] == [
         (date(2026, 3, 1), "Engineering", 100000), (date(2026, 4, 1), "Engineering", 200000),
         (date(2026, 4, 1), "Sales", 100000)]
-    by_plan = services.monthly_payouts("EUR", "plan", top=1)
+    by_plan = payout_history.monthly_payouts("EUR", "plan", top=1)
     assert [(r.month, r.group, r.amount_minor) for r in by_plan] == [
         (date(2026, 3, 1), "Rita's goals", 100000), (date(2026, 4, 1), "Other", 100000),
         (date(2026, 4, 1), "Rita's goals", 200000)]
-    assert sum(r.amount_minor for r in by_department) == services.totals_by_currency()["EUR"]
-    assert services.monthly_payouts("USD") == []
+    assert sum(r.amount_minor for r in by_department) == ledger.totals_by_currency()["EUR"]
+    assert payout_history.monthly_payouts("USD") == []
 
 
 def test_history_page_charts_payouts_beside_enps_with_the_numbers_as_a_table(client, auth, parties):

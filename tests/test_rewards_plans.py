@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from errors import Conflict, Forbidden, ValidationError
 from mail.models import OutboxMessage
-from rewards import services
+from rewards import ledger, money, overview, plans, reminders, transitions
 from rewards.models import Milestone, MilestoneEvent, MilestonePlan, Payout
 from tests import test_rewards_support as support
 from tests.test_rewards_support import EVIDENCE, NOW, count, drive, make_plan, plan_data, state_of
@@ -129,7 +129,7 @@ def test_a_deactivated_person_cannot_be_given_a_plan(client, db, hr, parties):
 
 def test_only_hr_creates_plans(db, parties):
     with pytest.raises(Forbidden):
-        services.create_plan(plan_data(), parties["approver"], NOW)
+        plans.create_plan(plan_data(), parties["approver"], NOW)
     assert count(db, MilestonePlan) == 0
 
 
@@ -164,7 +164,7 @@ def test_the_plan_list_is_paginated_like_employees(client, parties, hr):
 def test_a_page_counts_only_the_plans_the_caller_may_see(client, factory, parties, api_token):
     factory.person("zed@example.com")
     mine = [make_plan(parties).id for _ in range(3)]
-    services.create_plan(plan_data(recipient="zed@example.com"), parties["hr_admin"], NOW)
+    plans.create_plan(plan_data(recipient="zed@example.com"), parties["hr_admin"], NOW)
     page = client.get("/api/v1/milestone-plans?per_page=2&page=2&role=recipient",
                       headers=api_token("rita@example.com")).get_json()
     assert ([p["id"] for p in page["items"]], page["total"], page["pages"]) == ([mine[2]], 3, 2)
@@ -235,14 +235,14 @@ def test_self_approval_is_refused_with_the_reason(client, parties, api_token):
 
 def test_hr_cannot_pay_a_plan_of_their_own(db, factory, parties):
     other_hr = factory.person("hr2@example.com", role="hr_admin")
-    plan = services.create_plan(plan_data(recipient="hr@example.com"), other_hr, NOW)
+    plan = plans.create_plan(plan_data(recipient="hr@example.com"), other_hr, NOW)
     milestone_id = plan.milestones[0].id
     for actor, action, data in (("hr_admin", "agree", {}), ("approver", "agree", {}), ("hr_admin", "submit", EVIDENCE),
                                 ("approver", "approve", {})):
-        services.perform(milestone_id, action, parties[actor], data, NOW)
+        transitions.perform(milestone_id, action, parties[actor], data, NOW)
     with pytest.raises(Forbidden, match="payout to yourself"):
-        services.perform(milestone_id, "pay", parties["hr_admin"], {"reference": "X"}, NOW)
-    services.perform(milestone_id, "pay", other_hr, {"reference": "X"}, NOW)
+        transitions.perform(milestone_id, "pay", parties["hr_admin"], {"reference": "X"}, NOW)
+    transitions.perform(milestone_id, "pay", other_hr, {"reference": "X"}, NOW)
     assert state_of(db, milestone_id) == "paid"
 
 
@@ -250,9 +250,9 @@ def test_changes_requested_then_resubmitted_then_approved(db, parties):
     plan = make_plan(parties)
     milestone_id = plan.milestones[0].id
     drive(parties, milestone_id, "changes_requested")
-    services.perform(milestone_id, "submit", parties["recipient"],
+    transitions.perform(milestone_id, "submit", parties["recipient"],
                      {"note": "Now with last week.", "evidence_url": "https://intranet.example/v2"}, NOW)
-    services.perform(milestone_id, "approve", parties["approver"], {}, NOW)
+    transitions.perform(milestone_id, "approve", parties["approver"], {}, NOW)
     events = db.session.scalars(sa.select(MilestoneEvent).where(MilestoneEvent.milestone_id == milestone_id)
                                 .order_by(MilestoneEvent.id)).all()
     assert [(e.action, e.from_state, e.to_state) for e in events] == [
@@ -272,17 +272,17 @@ def test_milestone_n_is_paid_only_after_milestone_n_minus_1(db, parties):
     drive(parties, second, "approved")
     drive(parties, first, "approved")
     with pytest.raises(Conflict, match="milestone 1, “Milestone 1”, is not paid yet"):
-        services.perform(second, "pay", parties["hr_admin"], {"reference": "PAY-2"}, NOW)
+        transitions.perform(second, "pay", parties["hr_admin"], {"reference": "PAY-2"}, NOW)
     assert (state_of(db, second), count(db, Payout)) == ("approved", 0)
-    services.perform(first, "pay", parties["hr_admin"], {"reference": "PAY-1"}, NOW)
-    services.perform(second, "pay", parties["hr_admin"], {"reference": "PAY-2"}, NOW)
+    transitions.perform(first, "pay", parties["hr_admin"], {"reference": "PAY-1"}, NOW)
+    transitions.perform(second, "pay", parties["hr_admin"], {"reference": "PAY-2"}, NOW)
     assert [state_of(db, m) for m in (first, second, third)] == ["paid", "paid", "draft"]
 
 
 def test_a_cancelled_earlier_milestone_does_not_block_the_next(db, parties):
     plan = make_plan(parties, count=2)
     first, second = (m.id for m in plan.milestones)
-    services.perform(first, "cancel", parties["hr_admin"], {"note": "Dropped"}, NOW)
+    transitions.perform(first, "cancel", parties["hr_admin"], {"note": "Dropped"}, NOW)
     drive(parties, second, "paid")
     assert state_of(db, second) == "paid"
 
@@ -304,11 +304,11 @@ def test_totals_are_the_sums_of_the_ledger(client, db, parties, api_token):
     other = make_plan(parties, currency="USD")
     for milestone in plan.milestones[:2] + other.milestones:
         drive(parties, milestone.id, "paid")
-    ledger = db.session.execute(sa.select(Payout.currency, Payout.amount_minor)).all()
-    assert sorted(ledger) == [("EUR", 100000), ("EUR", 200000), ("USD", 100000)]
-    assert services.paid_total(plan) == 300000 == sum(a for c, a in ledger if c == "EUR")
-    assert services.paid_totals([plan.id, other.id]) == {plan.id: 300000, other.id: 100000}
-    assert services.totals_by_currency() == {"EUR": 300000, "USD": 100000}
+    rows = db.session.execute(sa.select(Payout.currency, Payout.amount_minor)).all()
+    assert sorted(rows) == [("EUR", 100000), ("EUR", 200000), ("USD", 100000)]
+    assert ledger.paid_total(plan) == 300000 == sum(a for c, a in rows if c == "EUR")
+    assert ledger.paid_totals([plan.id, other.id]) == {plan.id: 300000, other.id: 100000}
+    assert ledger.totals_by_currency() == {"EUR": 300000, "USD": 100000}
     body = client.get(f"/api/v1/milestone-plans/{plan.id}", headers=api_token("hr@example.com")).get_json()
     assert (body["paid_total"], body["paid_total_amount"], body["currency"]) == (300000, "3000.00", "EUR")
     assert sum(p["amount_minor"] for p in body["payouts"]) == body["paid_total"]
@@ -337,8 +337,8 @@ def test_a_payout_copies_amount_currency_and_the_recipients_department(db, parti
 def test_amounts_are_shown_in_the_viewers_locale(bare_app, locale, minor, currency, text):
     with bare_app.test_request_context(headers={"Accept-Language": locale}):
         refresh()
-        assert services.money(minor, currency) == text
-        assert format_currency(Decimal(minor) / 10 ** services.minor_digits(currency), currency) == text
+        assert money.money(minor, currency) == text
+        assert format_currency(Decimal(minor) / 10 ** money.minor_digits(currency), currency) == text
 
 
 def _typed(amount: str) -> dict:
@@ -350,7 +350,7 @@ def _typed(amount: str) -> dict:
 def test_amounts_typed_in_the_form_follow_the_locale(db, parties):
     for locale, typed, minor in (("it", "1.234,50", 123450), ("it", "1234,5", 123450), ("en", "1,234.50", 123450),
                                  ("en", "0.01", 1)):
-        plan = services.create_plan(_typed(typed), parties["hr_admin"], NOW, locale=locale)
+        plan = plans.create_plan(_typed(typed), parties["hr_admin"], NOW, locale=locale)
         assert plan.milestones[0].amount_minor == minor, (locale, typed)
 
 
@@ -358,7 +358,7 @@ def test_bad_typed_amounts_are_refused(db, parties):
     for locale, typed in (("it", "1234.50"), ("en", "12.345"), ("en", "-5"), ("en", "0"), ("en", "ten"),
                           ("en", "1e3"), ("en", "NaN"), ("en", "")):
         with pytest.raises(ValidationError) as error:
-            services.create_plan(_typed(typed), parties["hr_admin"], NOW, locale=locale)
+            plans.create_plan(_typed(typed), parties["hr_admin"], NOW, locale=locale)
         assert "milestones.0.amount" in error.value.fields, (locale, typed)
     assert count(db, MilestonePlan) == 0
 
@@ -371,16 +371,16 @@ def test_approved_and_unpaid_after_the_payment_terms_is_overdue(db, parties):
     milestone = plan.milestones[0]
     drive(parties, milestone.id, "approved")
     approved_at = db.session.get(Milestone, milestone.id).approved_at
-    assert not services.is_overdue(milestone, approved_at + timedelta(days=14))
-    assert services.is_overdue(milestone, approved_at + timedelta(days=14, seconds=1))
-    assert [(m.id, late) for m, late, _blocker in services.approved_unpaid(NOW + timedelta(days=15))] == [
+    assert not ledger.is_overdue(milestone, approved_at + timedelta(days=14))
+    assert ledger.is_overdue(milestone, approved_at + timedelta(days=14, seconds=1))
+    assert [(m.id, late) for m, late, _blocker in overview.approved_unpaid(NOW + timedelta(days=15))] == [
         (milestone.id, True)]
 
 
 def test_payment_terms_can_be_set_per_plan(db, parties):
     plan = make_plan(parties, payment_terms_days=30)
     drive(parties, plan.milestones[0].id, "approved")
-    assert not services.is_overdue(plan.milestones[0], NOW + timedelta(days=20))
+    assert not ledger.is_overdue(plan.milestones[0], NOW + timedelta(days=20))
 
 
 # --- Append-only history ---------------------------------------------------------------------
@@ -509,5 +509,5 @@ def test_tick_with_nothing_due_queues_nothing(db, parties):
     make_plan(parties)
     db.session.execute(sa.delete(OutboxMessage))
     db.session.commit()
-    assert services.tick(datetime.now(UTC)) == {"overdue_payment_reminders": 0, "decision_reminders": 0}
+    assert reminders.tick(datetime.now(UTC)) == {"overdue_payment_reminders": 0, "decision_reminders": 0}
     assert count(db, OutboxMessage) == 0

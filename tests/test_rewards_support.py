@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from people.models import Department, Person
-from rewards import services
+from rewards import plans, transitions
 from rewards.models import Milestone, MilestoneEvent, Payout
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -87,13 +87,13 @@ def plan_data(recipient="rita@example.com", approver="approver@example.com", *, 
 
 
 def make_plan(parties, *, count=1, **extra):
-    return services.create_plan(plan_data(count=count, **extra), parties["hr_admin"], NOW)
+    return plans.create_plan(plan_data(count=count, **extra), parties["hr_admin"], NOW)
 
 
 def drive(parties, milestone_id: int, state: str, now: datetime = NOW) -> None:
     """Bring a milestone to ``state`` through the services, as the right people."""
     for actor, action, data in PATHS[state]:
-        services.perform(milestone_id, action, parties[actor], data, now)
+        transitions.perform(milestone_id, action, parties[actor], data, now)
 
 
 def count(db, model) -> int:
