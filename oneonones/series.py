@@ -15,8 +15,10 @@ May import: ``errors``, ``extensions``, ``inputs``, ``oneonones.models``, ``oneo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -98,7 +100,42 @@ def create_series(manager: Person, data: Mapping[str, Any], now: datetime) -> Se
     return series
 
 
+@dataclass(frozen=True)
+class Rescheduled:
+    """What a schedule change did: the series now in force, and whether anything changed."""
+
+    series: Series
+    changed: bool  # False when the schedule sent is the one in force (the form sent back unchanged)
+
+
+def require_schedule_change(series: Series, actor: Person) -> None:
+    """Refuse unless ``actor`` may change the series' schedule now: the manager, of a running series.
+
+    :raise Forbidden: not the series' manager, or the reporting line changed (read-only).
+    :raise Conflict: the series has ended, or is paused (resume it first); the message says which.
+    """
+    require_manager(series, actor)
+    if series.status == "paused":
+        raise Conflict(_("Resume the series before changing its schedule."))
+
+
+def schedule_form_start(series: Series, now: datetime) -> datetime:
+    """The meeting a new schedule starts from, as the schedule form shows it: the next meeting (as
+    originally due) or, with none to come, the first; in the series' time zone, to the minute.
+
+    A schedule sent back unchanged from there changes nothing (see ``reschedule``).
+    """
+    following = next_occurrence(series, now)
+    first = following.original_start if following else series.starts_at
+    return first.astimezone(ZoneInfo(series.timezone)).replace(second=0, microsecond=0)
+
+
 def update_series(series: Series, actor: Person, data: Mapping[str, Any], now: datetime) -> Series:
+    """Change the schedule (see ``reschedule``); returns the series now in force."""
+    return reschedule(series, actor, data, now).series
+
+
+def reschedule(series: Series, actor: Person, data: Mapping[str, Any], now: datetime) -> Rescheduled:
     """Change cadence, time, length or time zone from a future meeting on.
 
     Before the first meeting the series is changed in place. After it, the
@@ -106,13 +143,14 @@ def update_series(series: Series, actor: Person, data: Mapping[str, Any], now: d
     meetings (and what was said in them) keep their dates. Moves and
     cancellations of future meetings that the new schedule still has are kept;
     private notes written ahead for a future meeting move to the new schedule's
-    next meeting. Returns the series now in force.
+    next meeting. Returns the series now in force, and whether it changed: a
+    schedule sent back as it is (the form shows the next meeting, not the first)
+    changes nothing and tells no one.
+    :raise Forbidden: not the series' manager, or the reporting line changed.
     :raise Conflict: paused or ended series, or an overlap. :raise ValidationError: bad fields.
     """
     serialise(series)
-    require_manager(series, actor)
-    if series.status == "paused":
-        raise Conflict(_("Resume the series before changing its schedule."))
+    require_schedule_change(series, actor)
     errors: dict[str, str] = {}
     values = reading.clean_schedule(data, series.timezone, now, viewer_locale(actor), errors)
     if errors:
@@ -122,7 +160,7 @@ def update_series(series: Series, actor: Person, data: Mapping[str, Any], now: d
     if same_rule and (first == series.starts_at or schedule.expand(
             series.rrule, series.starts_at, series.timezone, series.duration_minutes, first,
             first + timedelta(seconds=1), until=series.until())):
-        return series  # the form was sent back unchanged (it shows the next meeting, not the first)
+        return Rescheduled(series, changed=False)  # the form sent back unchanged
     field = "starts_at" if "starts_at" in data else "starts_on"
     candidates = schedule.expand(values["rrule"], first, values["timezone"], values["duration_minutes"], first,
                                  first + CONFLICT_HORIZON)
@@ -135,7 +173,7 @@ def update_series(series: Series, actor: Person, data: Mapping[str, Any], now: d
         db.session.flush()
         tell_report(series, "rescheduled", now, new=next_occurrence(series, now))
         db.session.commit()
-        return series
+        return Rescheduled(series, changed=True)
     series.status, series.ends_at, series.end_reason = "ended", now, "rescheduled"
     revise(series, now)
     db.session.flush()  # the old series leaves the "one current series per pair" index first
@@ -147,7 +185,7 @@ def update_series(series: Series, actor: Person, data: Mapping[str, Any], now: d
     db.session.flush()
     tell_report(follower, "rescheduled", now, new=next_occurrence(follower, now))
     db.session.commit()
-    return follower
+    return Rescheduled(follower, changed=True)
 
 
 def _carry_forward(old: Series, follower: Series, new_starts: list[datetime], now: datetime) -> None:

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from dashboards.services import team_talking_points
-from errors import NotFound, ServiceError
+from errors import Conflict, Forbidden, NotFound, ServiceError
 from inputs import read_id
 from oneonones import feeds
 from oneonones.access import can_schedule, can_write, direct_reports, get_series
@@ -33,9 +33,17 @@ from oneonones.agenda import (
 from oneonones.forms import ActionForm, AgendaForm, MoveForm, NewSeriesForm, NoteForm, ScheduleForm
 from oneonones.meetings import cancel_occurrence, move_occurrence, restore_occurrence
 from oneonones.models import Series
-from oneonones.occurrences import find_occurrence, neighbours, next_occurrence, recent, upcoming
+from oneonones.occurrences import find_occurrence, neighbours, recent, upcoming
 from oneonones.overview import NOT_MET_DAYS, manager_overview, past_series_as_manager, series_as_report, series_history
-from oneonones.series import create_series, end_series, pause_series, resume_series, update_series
+from oneonones.series import (
+    create_series,
+    end_series,
+    pause_series,
+    require_schedule_change,
+    reschedule,
+    resume_series,
+    schedule_form_start,
+)
 from oneonones.wording import describe_slot
 from people.forms import EmptyForm
 
@@ -167,34 +175,31 @@ def series_detail(series_id: int):
 def series_edit(series_id: int):
     now = _now()
     series = get_series(series_id, current_user, now)
-    if current_user.id != series.manager_id or not can_write(series, current_user):
+    try:
+        require_schedule_change(series, current_user)
+    except Forbidden:
         abort(403)
-    if series.status != "active":
-        flash(_("Resume the series before changing its schedule.") if series.status == "paused"
-              else _("This one-on-one series has ended."), "warning")
+    except Conflict as refusal:  # paused or ended: said on the series' page
+        flash(refusal.message, "warning")
         return redirect(url_for("oneonones.series_detail", series_id=series.id))
     form = ScheduleForm(obj=series)
     status = 200
     if request.method == "GET":
-        following = next_occurrence(series, now)
-        first = following.original_start if following else series.starts_at
-        local = first.astimezone(ZoneInfo(series.timezone))
-        form.starts_on.data, form.start_time.data = local.date(), local.time().replace(second=0, microsecond=0)
+        local = schedule_form_start(series, now)
+        form.starts_on.data, form.start_time.data = local.date(), local.time()
     if form.validate_on_submit():
         try:
-            before = (series.id, series.rrule, series.timezone, series.duration_minutes, series.starts_at)
-            current = update_series(series, current_user, form.to_data(), now)
+            result = reschedule(series, current_user, form.to_data(), now)
         except ServiceError as error:
             _apply_errors(form, error)
             status = error.status
         else:
-            after = (current.id, current.rrule, current.timezone, current.duration_minutes, current.starts_at)
-            if after == before:
-                flash(_("Nothing was changed."), "info")
-            else:
+            if result.changed:
                 flash(_("The schedule is changed from the next meeting on; %(name)s was told by e-mail.",
-                        name=current.report.name), "success")
-            return redirect(url_for("oneonones.series_detail", series_id=current.id))
+                        name=result.series.report.name), "success")
+            else:
+                flash(_("Nothing was changed."), "info")
+            return redirect(url_for("oneonones.series_detail", series_id=result.series.id))
     elif form.is_submitted():
         status = 422
     return render_template("oneonones/edit.html", form=form, series=series), status
