@@ -329,22 +329,24 @@ def test_manager_page_lists_reports_with_and_without_one_on_ones(team, client, a
     assert "There are no closed pulse results for your team yet." in page
 
 
-def test_talking_points_show_the_lowest_drivers_only_when_the_team_is_large_enough(team, client, auth, monkeypatch):
-    from dashboards.services import DriverScore, TalkingPoints
-    from oneonones import views
-    from scoring import favorability
+def _talking_points_section(page: str) -> str:
+    return page[page.index("talking-points-title"):page.index("mine-title")]
 
-    shown = TalkingPoints(True, None, [DriverScore(1, "My workload is manageable.", None, "workload",
-                                                   favorability([2, 3, 1, 1, 1]))])
-    monkeypatch.setattr(views, "team_talking_points", lambda manager_id, limit=3: shown)
-    auth.login("marta@example.com")
-    page = client.get("/one-on-ones").get_data(as_text=True)
-    assert "My workload is manageable." in page and "25%" in page
-    hidden = TalkingPoints(False, "below_k", [])
-    monkeypatch.setattr(views, "team_talking_points", lambda manager_id, limit=3: hidden)
-    page = client.get("/one-on-ones").get_data(as_text=True)
-    section = page[page.index("talking-points-title"):page.index("mine-title")]
-    assert "hidden for small teams" in section and "%" not in section and "workload" not in section
+
+def test_talking_points_show_the_teams_lowest_driver_when_it_has_at_least_k_people(org, closed, client, auth):
+    """Bea Boss's team (the ``org`` fixture) answered a closed round in groups of at least k (5)."""
+    auth.login("boss@example.com")
+    section = _talking_points_section(client.get("/one-on-ones").get_data(as_text=True))
+    assert "My workload is manageable." in section and "%" in section
+    assert "hidden for small teams" not in section
+
+
+def test_talking_points_are_hidden_without_figures_when_the_team_is_below_k(org, closed, client, auth):
+    """Tim Tiny's team is three people, below k (5): the page names the reason and shows no figure."""
+    auth.login("tinyboss@example.com")
+    section = _talking_points_section(client.get("/one-on-ones").get_data(as_text=True))
+    assert "hidden for small teams" in section
+    assert "%" not in section and "workload" not in section
 
 
 def test_report_page_shows_the_series_with_their_manager(team, client, auth):
@@ -356,42 +358,67 @@ def test_report_page_shows_the_series_with_their_manager(team, client, auth):
     assert "Schedule a one-on-one" not in page
 
 
-def test_schedule_form_creates_a_series_and_refuses_bad_input(team, client, auth, db):
+def _schedule_form(report, day, **changes):
+    return {"report_id": report.id, "cadence": "weekly", "starts_on": day.isoformat(), "start_time": "10:00",
+            "duration_minutes": "60", "timezone": ROME, **changes}
+
+
+def test_schedule_form_refuses_an_unknown_time_zone_and_stores_nothing(team, client, auth, db):
     auth.login("marta@example.com")
     day, _hour = future()
-    bad = client.post("/one-on-ones/new", data={"report_id": team["report"].id, "cadence": "weekly",
-                                                 "starts_on": day.isoformat(), "start_time": "10:00",
-                                                 "duration_minutes": "60", "timezone": "Nowhere/City"})
+    bad = client.post("/one-on-ones/new", data=_schedule_form(team["report"], day, timezone="Nowhere/City"))
     assert bad.status_code == 422 and "Not a known time zone" in bad.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Series)) == 0
-    good = client.post("/one-on-ones/new", data={"report_id": team["report"].id, "cadence": "monthly",
-                                                  "starts_on": day.isoformat(), "start_time": "10:00",
-                                                  "duration_minutes": "45", "timezone": NEW_YORK})
+
+
+def test_schedule_form_creates_a_series_as_filled_in(team, client, auth, db):
+    auth.login("marta@example.com")
+    day, _hour = future()
+    good = client.post("/one-on-ones/new", data=_schedule_form(team["report"], day, cadence="monthly",
+                                                                duration_minutes="45", timezone=NEW_YORK))
     assert good.status_code == 302
     series = db.session.scalar(sa.select(Series))
     assert (series.cadence, series.timezone, series.duration_minutes) == ("monthly", NEW_YORK, 45)
-    clash = client.post("/one-on-ones/new", data={"report_id": team["colleague"].id, "cadence": "weekly",
-                                                   "starts_on": day.isoformat(), "start_time": "10:30",
-                                                   "duration_minutes": "60", "timezone": NEW_YORK})
+
+
+def test_schedule_form_refuses_an_overlap_with_409_naming_it(team, client, auth):
+    auth.login("marta@example.com")
+    day, _hour = future()
+    assert client.post("/one-on-ones/new", data=_schedule_form(team["report"], day, cadence="monthly",
+                                                                timezone=NEW_YORK)).status_code == 302
+    clash = client.post("/one-on-ones/new", data=_schedule_form(team["colleague"], day, start_time="10:30",
+                                                                 timezone=NEW_YORK))
     assert clash.status_code == 409 and "Enzo Fontana" in clash.get_data(as_text=True)
 
 
-def test_occurrence_page_moves_and_cancels_one_meeting(team, client, auth):
+def _meeting_page(team, auth):
     day, hour = future()
     series = weekly(team["manager"], team["report"], datetime.combine(day, hour, ZoneInfo(ROME)),
                     now=datetime.now(UTC))
     occ = next_occurrence(series, datetime.now(UTC))
     auth.login("marta@example.com")
-    base = f"/one-on-ones/{series.id}/meetings/{occ.key}"
+    return day, series, f"/one-on-ones/{series.id}/meetings/{occ.key}"
+
+
+def test_occurrence_page_moves_one_meeting(team, client, auth):
+    day, _series, base = _meeting_page(team, auth)
     moved = client.post(base + "/move", data={"move-starts_on": (day + timedelta(days=1)).isoformat(),
                                               "move-start_time": "15:00", "move-duration_minutes": "30"})
     assert moved.status_code == 302
     page = client.get(base).get_data(as_text=True)
     assert "Moved" in page and "3:00" in page
+
+
+def test_occurrence_page_cancels_one_meeting(team, client, auth):
+    _day, _series, base = _meeting_page(team, auth)
     assert client.post(base + "/cancel").status_code == 302
     assert "This meeting is cancelled" in client.get(base).get_data(as_text=True)
-    assert client.get(f"/one-on-ones/{series.id}/meetings/20000101T000000Z").status_code == 404
-    assert client.get(f"/one-on-ones/{series.id}/meetings/garbage").status_code == 404
+
+
+@pytest.mark.parametrize("key", ["20000101T000000Z", "garbage"])
+def test_a_meeting_the_series_does_not_have_is_404(team, client, auth, key):
+    _day, series, _base = _meeting_page(team, auth)
+    assert client.get(f"/one-on-ones/{series.id}/meetings/{key}").status_code == 404
 
 
 # --- Calendar feed -----------------------------------------------------------------------------
@@ -531,18 +558,27 @@ def test_api_creates_a_series_and_lists_its_occurrences(team, client, api_token)
         for d, h in ((0, 9), (14, 9), (28, 8), (42, 8))]
 
 
-def test_api_refuses_an_overlap_with_409_naming_it_and_a_stranger_with_403(team, client, api_token, db):
+def _api_series(first, **changes):
+    return {"report_email": "enzo@example.com", "cadence": "weekly", "starts_at": f"{first}T10:00:00+01:00",
+            **changes}
+
+
+def test_api_refuses_an_overlap_with_409_naming_it(team, client, api_token, db):
     headers = api_token("marta@example.com")
     first = monday_in_march_next_year()
-    data = {"report_email": "enzo@example.com", "cadence": "weekly", "starts_at": f"{first}T10:00:00+01:00"}
-    assert client.post("/api/v1/one-on-ones", headers=headers, json=data).status_code == 201
-    clash = client.post("/api/v1/one-on-ones", headers=headers, json={
-        **data, "report_email": "carla@example.com", "starts_at": f"{first + timedelta(days=7)}T10:30:00+01:00"})
+    assert client.post("/api/v1/one-on-ones", headers=headers, json=_api_series(first)).status_code == 201
+    clash = client.post("/api/v1/one-on-ones", headers=headers, json=_api_series(
+        first, report_email="carla@example.com", starts_at=f"{first + timedelta(days=7)}T10:30:00+01:00"))
     assert clash.status_code == 409
     assert "Enzo Fontana" in clash.get_json()["error"]["message"]
-    stranger = client.post("/api/v1/one-on-ones", headers=api_token("olga@example.com"), json=data)
-    assert stranger.status_code == 403
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Series)) == 1
+
+
+def test_api_refuses_a_series_with_someone_elses_report_with_403(team, client, api_token, db):
+    stranger = client.post("/api/v1/one-on-ones", headers=api_token("olga@example.com"),
+                           json=_api_series(monday_in_march_next_year()))
+    assert stranger.status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Series)) == 0
 
 
 def test_api_bad_input_is_422_naming_the_field_and_stores_nothing(team, client, api_token, db):
