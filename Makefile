@@ -38,13 +38,13 @@ $(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
 	npm ci --prefix $(JS) --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Browser files vendored from npm (assets/package-lock.json): plotly.js's cartesian bundle, the smallest
-# that draws our scatter, bar and heatmap charts, and the stylesheet extracted from it (CSP: no <style>).
+# Browser files built from npm packages (assets/package-lock.json): plotly.js with only the trace types our
+# figures draw (assets/plotly.js, bundled by assets/build.mjs) and its stylesheet as a file (CSP: no <style>).
 VENDOR := static/vendor
-$(VENDOR)/.installed: assets/package.json assets/package-lock.json dashboards/plotly_assets.py | $(VENV)/.runtime
+$(VENDOR)/.installed: assets/package.json assets/package-lock.json assets/plotly.js assets/build.mjs dashboards/plotly_assets.py | $(VENV)/.runtime
 	@if command -v npm >/dev/null 2>&1; then \
 	  npm ci --prefix assets --no-audit --no-fund --loglevel=error && \
-	  cp assets/node_modules/plotly.js-cartesian-dist-min/plotly-cartesian.min.js $(VENDOR)/plotly.min.js && \
+	  node assets/build.mjs && \
 	  $(BIN)/python -m dashboards.plotly_assets && touch $@; \
 	else echo "npm not found: the charts use plotly's full bundle from the Python package (4.8 MB)."; fi
 

@@ -344,6 +344,12 @@ def axe_violations(page, impacts=("serious", "critical")) -> list:
             if v["impact"] in impacts]
 
 
+def chart_drawn(page, chart_id: str) -> None:
+    """Scroll to a chart and wait until plotly.js has drawn it (charts are drawn as they near the screen)."""
+    page.locator(f"#{chart_id}").scroll_into_view_if_needed()
+    page.locator(f"#{chart_id} .main-svg").first.wait_for()
+
+
 @pytest.fixture
 def live_server(app):
     """Serve ``app`` on a free loopback port in a thread; yields its base URL."""

@@ -5,9 +5,12 @@ import pytest
 from flask import render_template_string
 from playwright.sync_api import expect
 
+from tests.conftest import chart_drawn
+
 pytestmark = pytest.mark.browser
 
-PAGE = """{% extends "base.html" %}{% from "charts.html" import chart, chart_scripts %}
+PAGE = """{% extends "base.html" %}{% from "charts.html" import chart, chart_scripts, chart_styles %}
+{% block head %}{{ chart_styles() }}{% endblock %}
 {% block content %}{{ chart("c1", figure, "Scores", "Two bars.", ["Label", "Value"], [["a", 1], ["b", 3]]) }}
 {% endblock %}{% block scripts %}{{ chart_scripts() }}{% endblock %}"""
 
@@ -20,7 +23,7 @@ def test_chart_renders_with_no_console_error_and_no_foreign_request(app, page):
         return render_template_string(PAGE, figure=figure)
 
     page.goto("/chart-demo")
-    page.locator("#c1 .main-svg").first.wait_for()
+    chart_drawn(page, "c1")
     expect(page.locator("#c1 .bars path")).to_have_count(2)
     assert page.console_errors == []
     assert page.foreign_requests == []

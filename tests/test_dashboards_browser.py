@@ -5,7 +5,7 @@ import re
 import pytest
 
 from dashboards import services
-from tests.conftest import axe_violations
+from tests.conftest import axe_violations, chart_drawn
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ def test_hr_dashboard_charts_render_filter_and_translate(page, closed, org):
     open_results_as_hr(page)
     page.get_by_role("heading", name="Results: Pulse").wait_for()
     for chart in ("chart-trend", "chart-distribution", "chart-participation", "chart-favorability"):
-        page.locator(f"#{chart} .main-svg").first.wait_for()
+        chart_drawn(page, chart)
     company = page.locator("#headline-score").inner_text()
     assert page.console_errors == [] and page.foreign_requests == []
     assert axe_violations(page) == []
@@ -30,7 +30,7 @@ def test_hr_dashboard_charts_render_filter_and_translate(page, closed, org):
     page.get_by_label("Department (with everything below it)").select_option(label="Acme / Parent")
     page.get_by_role("button", name="Apply").click()
     page.get_by_role("heading", name="Results: Pulse · Parent").wait_for()
-    page.locator("#chart-trend .main-svg").first.wait_for()
+    chart_drawn(page, "chart-trend")
     parent = services.results_for_round(closed["survey"], closed["round"],
                                         services.Scope("department", org["parent"].id))
     expected = "+0" if round(parent.enps.score) == 0 else None
@@ -42,7 +42,7 @@ def test_hr_dashboard_charts_render_filter_and_translate(page, closed, org):
     page.get_by_role("heading", name="Risultati: Pulse · Parent").wait_for()
     assert page.locator("html").get_attribute("lang") == "it"
     assert page.get_by_label("Reparto (con tutto ciò che contiene)").is_visible()
-    page.locator("#chart-trend .main-svg").first.wait_for()
+    chart_drawn(page, "chart-trend")
     # one round: a week either side, ticked in days, and in Italian ("2 mar 2026", never "Mar 2, 2026")
     ticks = page.locator("#chart-trend .xtick text").evaluate_all("els => els.map(e => e.textContent)")
     assert ticks and all(re.fullmatch(r"\d{1,2} (gen|feb|mar|apr|mag|giu|lug|ago|set|ott|nov|dic) \d{4}", t)
@@ -51,7 +51,7 @@ def test_hr_dashboard_charts_render_filter_and_translate(page, closed, org):
 
 
 def _modebar_titles(page, chart: str) -> list[str]:
-    page.locator(f"#{chart} .main-svg").first.wait_for()
+    chart_drawn(page, chart)
     page.locator(f"#{chart}").hover()
     return page.locator(f"#{chart} .modebar-btn").evaluate_all("els => els.map(e => e.dataset.title)")
 

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import test_rewards_support as support
-from tests.conftest import PASSWORD, axe_violations
+from tests.conftest import PASSWORD, axe_violations, chart_drawn
 from tests.test_rewards_support import drive, make_plan
 
 pytestmark = pytest.mark.browser
@@ -58,7 +58,7 @@ def test_a_milestone_goes_from_evidence_to_payout_and_into_the_history_chart(pag
     assert axe_violations(page) == []
 
     page.goto("/rewards/history")
-    page.locator("#payouts-chart .main-svg").first.wait_for()
+    chart_drawn(page, "payouts-chart")
     expect(page.locator("#payouts-chart .bars path")).to_have_count(1)
     page.get_by_text("Show as a table").click()
     row = page.locator("#payouts-chart-title ~ details tbody tr").first

@@ -10,6 +10,7 @@ import plotly.offline
 import pytest
 
 from dashboards import plotly_assets
+from tests.conftest import chart_drawn
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -92,12 +93,14 @@ def test_a_missing_or_escaping_static_path_is_a_404(client):
     assert client.get("/static/../app.py").status_code == 404
 
 
-def test_the_page_loads_plotlys_cartesian_bundle_of_the_python_packages_version(client, results_html):
+def test_the_page_loads_our_partial_plotly_bundle_of_the_python_packages_version(client, results_html):
     assert plotly_assets.PLOTLY_DIR == STATIC / "vendor", "run `make install` to vendor the bundle"
     bundle = (STATIC / "vendor/plotly.min.js").read_text(encoding="utf-8")
-    assert f"plotly.js (cartesian - minified) v{plotly.offline.get_plotlyjs_version()}" in bundle[:200]
+    version = plotly.offline.get_plotlyjs_version()
+    assert f"plotly.js (polso: scatter, bar, heatmap - minified) v{version}" in bundle[:200]
+    assert len(bundle) < 1_250_000, "only the trace types our figures use (assets/plotly.js)"
     sent = client.get("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"})
-    assert len(sent.data) < 550_000
+    assert len(sent.data) < 450_000
     assert "/vendor/plotly.min.js?v=" in results_html
 
 
@@ -125,15 +128,44 @@ def test_compressed_fingerprinted_bundle_draws_every_chart_under_the_csp(page, c
     charts = page.locator("div.chart[data-figure]").evaluate_all("els => els.map(e => e.id)")
     assert len(charts) >= 4
     for chart in charts:
-        page.locator(f"#{chart} .main-svg").first.wait_for()
+        chart_drawn(page, chart)
     assert [r.headers.get("content-encoding") for r in bundles] == ["br"]
     assert bundles[0].headers["cache-control"] == IMMUTABLE
     assert page.console_errors == [] and page.foreign_requests == []
 
     page.get_by_role("button", name="Italiano").click()
     page.locator("html[lang=it]").wait_for()
-    page.locator(f"#{charts[0]} .main-svg").first.wait_for()
+    chart_drawn(page, charts[0])
     page.locator(f"#{charts[0]}").hover()
     titles = page.locator(f"#{charts[0]} .modebar-btn").evaluate_all("els => els.map(e => e.dataset.title)")
     assert titles == ["Scarica il grafico come PNG", "Reimposta gli assi"]
+    assert page.console_errors == [] and page.foreign_requests == []
+
+
+@pytest.mark.browser
+def test_charts_far_below_the_screen_are_drawn_when_they_near_it_and_all_before_printing(page, closed):
+    page.set_viewport_size({"width": 390, "height": 700})
+    page.goto("/login")
+    page.get_by_label("E-mail").fill("hr@example.com")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", level=1).wait_for()
+    page.goto("/results")
+    charts = page.locator("div.chart[data-figure]")
+    last = charts.last
+    page.wait_for_function("() => window.polsoCharts !== undefined")
+    # every box has its height before it is drawn, so the page does not jump and the last is screens away
+    assert min(charts.evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")) >= 360
+    assert last.evaluate("e => e.getBoundingClientRect().top") > 3 * 700
+    page.wait_for_timeout(500)
+    assert "js-plotly-plot" not in (last.get_attribute("class") or "")
+    last.scroll_into_view_if_needed()
+    last.locator(".main-svg").first.wait_for()
+
+    page.reload()
+    page.wait_for_function("() => window.polsoCharts !== undefined")
+    page.emulate_media(media="print")
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    drawn = charts.evaluate_all("els => els.map(e => e.querySelector('.main-svg') !== null)")
+    assert drawn and all(drawn)
     assert page.console_errors == [] and page.foreign_requests == []
