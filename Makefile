@@ -17,6 +17,8 @@ run: install translations
 	@echo "Open http://$(HOST):$(PORT) (Ctrl+C stops the server)."
 	$(DEV_ENV) POLSO_BASE_URL=$(POLSO_BASE_URL) $(FLASK) run --host $(HOST) --port $(PORT)
 
+# Two workers by default (pytest-xdist): the suite waits on Chromium, SMTP and databases more than it computes.
+PYTEST_ARGS ?= -n 2
 test: install-dev translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

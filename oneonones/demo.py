@@ -108,9 +108,14 @@ def seed(rng: random.Random, today: date) -> dict[str, int]:
         if len(coming) > 2 and rng.random() < 0.05:
             cancelled.append({"series_id": row.id, "original_start": coming[2][0], "status": "cancelled",
                               "changed_at": now})
+        elif {row.manager_id, row.report_id} <= demo_pair:
+            # The demo pair always has a cancelled meeting after the next one, to show what one looks like.
+            later = schedule.expand(row.rrule, row.starts_at, row.timezone, 60, now, now + timedelta(days=70))
+            cancelled.append({"series_id": row.id, "original_start": later[1][0], "status": "cancelled",
+                              "changed_at": now})
     for model, rows in ((AgendaItem, agenda), (ActionItem, actions), (PrivateNote, notes),
                         (OccurrenceException, cancelled)):
         if rows:
             db.session.execute(model.__table__.insert(), rows)
     return {"one-on-one series": len(written), "agenda items": len(agenda), "action items": len(actions),
-            "private notes": len(notes)}
+            "private notes": len(notes), "cancelled meetings": len(cancelled)}

@@ -25,8 +25,8 @@ from rewards.models import Milestone, MilestonePlan
 from scoring import enps
 from spreadsheets import Table, escape_text, file_name, write_csv, write_xlsx
 from surveys import services as surveys
-from tests import test_rewards_support as support
-from tests.test_rewards_support import EVIDENCE, NOW, plan_data
+from tests import rewards_support as support
+from tests.rewards_support import EVIDENCE, NOW, plan_data
 
 parties = support.parties  # a fixture
 

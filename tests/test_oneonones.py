@@ -634,7 +634,12 @@ def test_demo_seed_writes_series_with_history_without_overlaps(runner, db):
     now = datetime.now(UTC)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AgendaItem)) > 50
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PrivateNote)) > 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(OccurrenceException)) >= 0
+    cancelled = db.session.scalars(sa.select(OccurrenceException)).all()
+    assert f", {len(cancelled)} cancelled meetings" in result.output
+    mine = [one for one in cancelled if one.series_id == series.id]
+    assert len(mine) == 1 and mine[0].status == "cancelled"
+    listed = {o.original_start: o for o in occurrences(series, now, now + timedelta(days=70))}
+    assert listed[mine[0].original_start].cancelled
     for one in db.session.scalars(sa.select(Series).where(Series.status == "active")):
         people = {one.manager_id, one.report_id}
         mine = [(o.starts_at, o.ends_at) for o in occurrences(one, now - timedelta(days=60),

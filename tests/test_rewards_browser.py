@@ -3,9 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests import test_rewards_support as support
+from tests import rewards_support as support
 from tests.conftest import PASSWORD, axe_violations, chart_drawn
-from tests.test_rewards_support import drive, make_plan
+from tests.rewards_support import drive, make_plan
 
 pytestmark = pytest.mark.browser
 parties = support.parties  # a fixture

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from rewards import transitions
 from rewards.models import Milestone, MilestoneEvent, Payout
-from tests import test_rewards_support as support
+from tests import rewards_support as support
 from tests.conftest import run_concurrently
-from tests.test_rewards_support import drive, make_plan
+from tests.rewards_support import drive, make_plan
 
 parties = support.parties  # a fixture
 

@@ -11,11 +11,11 @@ from errors import Conflict, Forbidden
 from mail.models import OutboxMessage
 from rewards import editing, plans, transitions
 from rewards.models import Milestone, MilestoneEvent
-from tests import test_rewards_support as support
+from tests import rewards_support as support
 from tests.conftest import run_concurrently
+from tests.rewards_support import NOW, count, drive, make_plan, snapshot
 from tests.test_rewards_pages import login, text
 from tests.test_rewards_plans import BAD_MILESTONES
-from tests.test_rewards_support import NOW, count, drive, make_plan, snapshot
 
 parties = support.parties  # a fixture
 

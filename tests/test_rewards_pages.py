@@ -13,8 +13,8 @@ from flask_babel import refresh
 
 from rewards import ledger, payout_history, plans
 from rewards.models import Milestone, Payout
-from tests import test_rewards_support as support
-from tests.test_rewards_support import EVIDENCE, NOW, count, drive, make_plan, plan_data, state_of
+from tests import rewards_support as support
+from tests.rewards_support import EVIDENCE, NOW, count, drive, make_plan, plan_data, state_of
 
 parties = support.parties  # a fixture
 

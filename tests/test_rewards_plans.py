@@ -13,8 +13,8 @@ from errors import Conflict, Forbidden, ValidationError
 from mail.models import OutboxMessage
 from rewards import ledger, money, overview, plans, reminders, transitions
 from rewards.models import Milestone, MilestoneEvent, MilestonePlan, Payout
-from tests import test_rewards_support as support
-from tests.test_rewards_support import EVIDENCE, NOW, count, drive, make_plan, plan_data, state_of
+from tests import rewards_support as support
+from tests.rewards_support import EVIDENCE, NOW, count, drive, make_plan, plan_data, state_of
 
 parties, bare_app = support.parties, support.bare_app  # fixtures
 

@@ -10,8 +10,8 @@ from mail import services as mail
 from mail.models import OutboxMessage
 from rewards import plans, reminders, transitions
 from rewards.models import Milestone
-from tests import test_rewards_support as support
-from tests.test_rewards_support import EVIDENCE, NOW, count, drive, make_plan
+from tests import rewards_support as support
+from tests.rewards_support import EVIDENCE, NOW, count, drive, make_plan
 
 parties = support.parties  # a fixture
 

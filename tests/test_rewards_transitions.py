@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from rewards.models import Milestone, MilestoneEvent, Payout
-from tests import test_rewards_support as support
-from tests.test_rewards_support import EVIDENCE, drive, make_plan, snapshot
+from tests import rewards_support as support
+from tests.rewards_support import EVIDENCE, drive, make_plan, snapshot
 
 parties, shared_database = support.parties, support.shared_database  # fixtures
 
