@@ -1,0 +1,111 @@
+"""Answering: checking answers against their questions and casting one anonymous ballot."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from errors import Conflict, ValidationError
+from extensions import db
+from surveys import ballots
+from surveys.models import MAX_COMMENT_LENGTH, Invitation, Question, Round
+
+ENPS_RANGE = (0, 10)
+LIKERT_RANGE = (1, 5)
+_DIGITS = re.compile(r"^\s*-?\d+\s*$")
+
+
+def _parse_int(value: Any, *, from_form: bool) -> int | None:
+    if from_form and isinstance(value, str) and _DIGITS.match(value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def validate_answers(questions: Sequence[Question], raw: Mapping[Any, Any], *,
+                     from_form: bool) -> dict[int, tuple[int | None, str | None]]:
+    """Check answers against their questions; return question id → (int value, text value).
+
+    ``raw`` maps question ids (ints, or their decimal strings) to values.
+    Skipped questions (no value, or an empty one) are left out, unless required.
+    :raise ValidationError: with a field ``answers.<question id>`` for each problem.
+    """
+    by_id = {q.id: q for q in questions}
+    errors: dict[str, str] = {}
+    values: dict[int, tuple[int | None, str | None]] = {}
+    given: dict[int, Any] = {}
+    for key, value in raw.items():
+        qid = _parse_int(key, from_form=True)
+        if qid is None or qid not in by_id:
+            errors[f"answers.{key}"] = _("Not a question of this survey.")
+        else:
+            given[qid] = value
+    for question in questions:
+        name = f"answers.{question.id}"
+        value = given.get(question.id)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if question.required:
+                errors[name] = _("This question needs an answer.")
+            continue
+        if question.kind in ("enps", "likert"):
+            low, high = ENPS_RANGE if question.kind == "enps" else LIKERT_RANGE
+            number = _parse_int(value, from_form=from_form)
+            if number is None or not low <= number <= high:
+                errors[name] = _("Choose a whole number from %(low)s to %(high)s.", low=low, high=high)
+            else:
+                values[question.id] = (number, None)
+        elif question.kind == "choice":
+            options = question.options or []
+            if isinstance(value, str) and value in options:
+                values[question.id] = (options.index(value), None)
+            else:
+                errors[name] = _("Choose one of the listed options.")
+        else:
+            if not isinstance(value, str):
+                errors[name] = _("Must be text.")
+            elif len(value.strip()) > MAX_COMMENT_LENGTH:
+                errors[name] = _("At most %(max)s characters.", max=MAX_COMMENT_LENGTH)
+            else:
+                values[question.id] = (None, value.strip())
+    if not errors and not values:
+        errors["answers"] = _("Answer at least one question.")
+    if errors:
+        raise ValidationError(_("Some answers are not valid."), errors)
+    return values
+
+
+def submit_response(invitation: Invitation, raw: Mapping[Any, Any], now: datetime, *, from_form: bool) -> None:
+    """Cast one anonymous ballot for this invitation and mark the invitation used, atomically.
+
+    The invitation is claimed with a conditional update (``answered`` false →
+    true) in the same transaction as the ballot, so of two concurrent
+    submits exactly one casts a ballot. The round is then read FOR SHARE: a
+    round that closed meanwhile refuses the answer, and closing waits for
+    answers being written, so none is left behind a closed round.
+    :raise Conflict: round closed, or already answered. :raise ValidationError: bad answers.
+    """
+    round_ = invitation.round
+    if not round_.is_open(now):
+        raise Conflict(_("This survey round is closed."))
+    if invitation.answered:
+        raise Conflict(_("You have already answered this survey."))
+    values = validate_answers(round_.survey.questions, raw, from_form=from_form)
+    try:
+        claimed = db.session.execute(sa.update(Invitation).where(
+            Invitation.id == invitation.id, Invitation.answered.is_(False)).values(answered=True))
+        if claimed.rowcount != 1:
+            raise Conflict(_("You have already answered this survey."))
+        status = db.session.scalar(sa.select(Round.status).where(Round.id == round_.id).with_for_update(read=True))
+        if status != "open":
+            raise Conflict(_("This survey round is closed."))
+        ballots.cast(invitation, values)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise

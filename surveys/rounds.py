@@ -1,0 +1,169 @@
+"""Rounds: who is invited, opening a round (by ``pulses tick`` or HR's "open now"), and what
+happens to its ballots and links when it closes.
+
+Functions that depend on time take ``now`` (UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from dashboards.results import published_rows, store_round_results
+from errors import Conflict
+from extensions import db
+from people.models import Department, Person
+from surveys import ballots, links, membership
+from surveys.invitations import queue_invitation_mail
+from surveys.models import Invitation, Round, Survey
+
+
+def department_subtree(root_id: int) -> set[int]:
+    """The ids of a department and every department below it."""
+    children: dict[int | None, list[int]] = {}
+    for dept_id, parent_id in db.session.execute(sa.select(Department.id, Department.parent_id)):
+        children.setdefault(parent_id, []).append(dept_id)
+    found, stack = set(), [root_id]
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, ()))
+    return found
+
+
+def audience(survey: Survey, opens_on: date) -> list[Person]:
+    """Active employees (never contractors) in the survey's audience, hired by ``opens_on``."""
+    stmt = sa.select(Person).where(
+        Person.active, Person.kind == "employee",
+        sa.or_(Person.hired_on.is_(None), Person.hired_on <= opens_on))
+    if survey.audience_department_id is not None:
+        stmt = stmt.where(Person.department_id.in_(department_subtree(survey.audience_department_id)))
+    return list(db.session.scalars(stmt.order_by(Person.id)))
+
+
+def _insert_round(survey: Survey, opens: datetime, closes: datetime, remind: datetime | None) -> int | None:
+    """Insert the round unless another tick already did; return its id only to the winner."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = (insert(Round)
+            .values(survey_id=survey.id, opens_at=opens, closes_at=closes, remind_at=remind, status="open",
+                    invited_count=0, reminders_queued=False)
+            .on_conflict_do_nothing(index_elements=["survey_id", "opens_at"])
+            .returning(Round.id))
+    return db.session.execute(stmt).scalar()
+
+
+NEARBY_ROUND_DAYS = 14
+
+
+def check_audience_apart(survey: Survey, people: Iterable[Person], now: datetime) -> None:
+    """Refuse a round whose invited people differ by 1..k-1 from those of another survey's round that is
+    open now or closed in the last 14 days: subtracting the two results would give those few answers.
+
+    Rounds of the same survey are its trend, not compared this way (its audience is locked).
+    :raise Conflict: naming the other survey.
+    """
+    invited = {p.id for p in people}
+    since = now - timedelta(days=NEARBY_ROUND_DAYS)
+    nearby = db.session.execute(
+        sa.select(Round.id, Survey.title, Survey.min_group_size).join(Survey)
+        .where(Round.survey_id != survey.id, sa.or_(Round.status == "open", Round.closes_at >= since))
+        .order_by(Round.id)).all()
+    for round_id, title, other_k in nearby:
+        others = set(db.session.scalars(sa.select(Invitation.person_id).where(Invitation.round_id == round_id)))
+        apart = len(invited ^ others)
+        k = max(survey.min_group_size, other_k)
+        if 0 < apart < k:
+            raise Conflict(_(
+                "This round would invite people who differ by %(n)s from a round of “%(title)s” open now or "
+                "closed in the last %(days)s days. Comparing the two could reveal their answers: change the "
+                "audience by at least %(k)s people, or wait.", n=apart, title=title, days=NEARBY_ROUND_DAYS, k=k))
+
+
+def start_round(survey: Survey, opens: datetime, closes: datetime, remind: datetime | None,
+                 now: datetime) -> Round | None:
+    round_id = _insert_round(survey, opens, closes, remind)
+    if round_id is None:
+        db.session.rollback()
+        return None
+    opens_on = opens.astimezone(ZoneInfo(survey.timezone)).date()
+    people = audience(survey, opens_on)
+    try:
+        check_audience_apart(survey, people, now)
+    except Conflict:
+        db.session.rollback()
+        raise
+    trees = membership.org_trees()
+    cells = membership.cells(people, opens_on, trees, survey.min_group_size)
+    if people:
+        db.session.execute(sa.insert(Invitation), [
+            {"round_id": round_id, "person_id": p.id, "answered": False, "cell_department_id": cells[p.id][0],
+             "cell_manager_id": cells[p.id][1], "cell_tenure_band": cells[p.id][2]} for p in people])
+    # A round opened late (tick did not run for a while) gets no reminder on the heels of its invitation.
+    late = remind is not None and remind <= now
+    db.session.execute(sa.update(Round).where(Round.id == round_id).values(
+        invited_count=len(people), reminders_queued=late, snapshot=membership.trees_to_json(trees)))
+    invitations = dict(db.session.execute(
+        sa.select(Invitation.person_id, Invitation.id).where(Invitation.round_id == round_id)).all())
+    round_ = db.session.get(Round, round_id)
+    for person in people:
+        queue_invitation_mail(person, invitations[person.id], round_, "invitation", now)
+    db.session.commit()
+    return round_
+
+
+def has_open_round(survey: Survey) -> bool:
+    return db.session.scalar(
+        sa.select(Round.id).where(Round.survey_id == survey.id, Round.status == "open").limit(1)) is not None
+
+
+def open_round_now(survey: Survey, now: datetime) -> Round:
+    """Open a round immediately (HR's "open now"), for the survey's usual window length.
+
+    :raise Conflict: if the survey is archived or already has an open round.
+    """
+    if survey.status != "active":
+        raise Conflict(_("This survey is archived."))
+    if has_open_round(survey):
+        raise Conflict(_("This survey already has an open round."))
+    opens = now.replace(microsecond=0)
+    closes = opens + timedelta(days=survey.open_days)
+    remind = closes - timedelta(days=survey.remind_days_before_close) if survey.remind_days_before_close else None
+    round_ = start_round(survey, opens, closes, remind, now)
+    if round_ is None:
+        raise Conflict(_("This survey already has an open round."))
+    return round_
+
+
+def forget_answering_order(round_id: int) -> None:
+    """After a round closes: delete its personal links, and on PostgreSQL rewrite its invitations so
+    their transaction ids no longer say in which order people answered. The caller commits."""
+    links.delete_round_links(round_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.update(Invitation).where(Invitation.round_id == round_id)
+                           .values(answered=Invitation.answered))
+
+
+def mix_ballots() -> int:
+    """Move waiting ballots into the response store, one round per transaction; return how many moved.
+
+    Open rounds in batches of at least k; closed rounds (left by a crash between
+    closing and mixing) all at once, and their stored results are counted again.
+    """
+    moved = 0
+    for round_id, k, final in ballots.rounds_to_mix():
+        count = ballots.mix(round_id, k, final=final)
+        if count and final:
+            # Its results may have been seen: a group whose figures these late ballots change is hidden.
+            store_round_results(round_id, published=published_rows(round_id) or None)
+        db.session.commit()
+        moved += count
+    return moved
