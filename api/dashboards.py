@@ -6,9 +6,8 @@ from flask import g, jsonify, request
 from flask_babel import gettext as _
 
 import inputs
-from api import core
+from api import bp, core
 from api.openapi import error_responses
-from api.views import bp
 from dashboards import services
 from errors import Forbidden, ValidationError
 

@@ -13,9 +13,8 @@ from zoneinfo import ZoneInfo
 from flask import g, jsonify, request
 from flask_babel import gettext as _
 
-from api import core
+from api import bp, core
 from api.openapi import error_responses, json_content, ref
-from api.views import bp
 from errors import NotFound, ValidationError
 from inputs import collect, read_date, read_datetime
 from oneonones import feeds

@@ -1,9 +1,9 @@
-"""API v1: milestone plans, milestone transitions and the payouts ledger (DESIGN.md §4).
+"""API v1: milestone plans (create, list, read, edit before agreement) and milestone actions.
 
-Each handler parses, calls one of the rewards services (``rewards.plans``, ``rewards.editing``,
-``rewards.transitions``, ``rewards.overview``, ``rewards.ledger``) and serialises; the services
-decide who may do what (403), which transitions the state machine allows (409)
-and which fields are valid (422).
+Each handler calls the rewards service that owns the rule (``rewards.plans``, ``rewards.editing``,
+``rewards.transitions``) and serialises the plan with its milestones, events, payouts and totals
+(``rewards.ledger``, ``rewards.overview``). The services decide who may do what (403), which
+transitions the state machine allows (409) and which fields are valid (422).
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import sqlalchemy.orm as so
 from flask import g, jsonify, request, url_for
 from flask_babel import gettext as _
 
-from api import core
+from api import bp, core
 from api.openapi import error_responses, json_content, ref
-from api.views import bp
 from errors import Forbidden, NotFound, ValidationError
 from extensions import db
 from rewards import editing, ledger, money, overview, plans, transitions

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from flask import g, jsonify, request
 from flask_babel import gettext as _
 
-from api import core
-from api.views import bp
+from api import bp, core
 from errors import ValidationError
 from surveys import services
 from surveys.models import Question, Round, Survey
