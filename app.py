@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, g, has_request_context, render_template, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_login import current_user
 from sqlalchemy import event
@@ -118,6 +118,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
+    """The one place errors are answered: a page, or the API's JSON error; a refusal or a crash rolls
+    the request's transaction back first, so nothing half-done is kept."""
+    import error_pages
     from api import core as api_core
 
     def is_api() -> bool:
@@ -127,7 +130,7 @@ def register_errorhandlers(app: Flask) -> None:
         if is_api():
             return api_core.handle_http_error(error)
         if error.code in (400, 403, 404, 405, 429):
-            return render_template(f"errors/{error.code}.html", error=error), error.code
+            return error_pages.render(error.code)
         return error
 
     def handle_500(error: Exception):
@@ -135,7 +138,7 @@ def register_errorhandlers(app: Flask) -> None:
         if is_api():
             return api_core.handle_unexpected(error)
         app.logger.exception("Unhandled error")
-        return render_template("errors/500.html"), 500
+        return error_pages.render(500)
 
     def handle_service_error(error: ServiceError):
         # A refusal that reached a page unhandled: show the matching error page, never a 500.
@@ -144,7 +147,7 @@ def register_errorhandlers(app: Flask) -> None:
             return api_core.handle_service_error(error)
         # The page says what the service said (it is written for the person using it).
         page = error.status if error.status in (403, 404, 409, 429) else 400
-        return render_template(f"errors/{page}.html", error=error, message=error.message), error.status
+        return error_pages.render(page, error.status, error.message, error.fields)
 
     from flask_wtf.csrf import CSRFError
 

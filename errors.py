@@ -1,7 +1,8 @@
-"""Errors raised by services; the HTML views and the JSON API both translate them.
+"""Refusals raised by services, each with its HTTP status, a code and, where input was bad, field messages.
 
-A service raises one of these before it writes anything, so a refused
-request never leaves a partial change behind.
+Pages turn them into a form message or the error page, the API into its JSON error. When one
+reaches the app's error handler, the request's transaction is rolled back, so a refused request
+never leaves a partial change behind, whether or not the service had already written something.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context, make_response, render_template, request, session
 from flask_wtf.csrf import CSRFError
 
+import error_pages
 from extensions import db
 
 # Never written back into a page.
@@ -33,7 +34,7 @@ def handle_csrf_error(error: CSRFError):
     """The same page with what was typed and a message (``g.form_expired``, shown by base.html), status 400."""
     endpoint_view = current_app.view_functions.get(request.endpoint or "")
     if request.path.startswith("/api/") or endpoint_view is None or g.get("replaying_expired_form"):
-        return render_template("errors/400.html", error=error), 400
+        return error_pages.render(400)
     # Nothing about this request's token may count as checked, and the page gets a token of this session.
     g.pop("csrf_valid", None)
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)

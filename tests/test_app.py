@@ -109,3 +109,33 @@ def test_a_refusal_that_reaches_a_page_shows_its_reason_and_status(app, client, 
     assert heading in html and error.message in html
     body = client.get("/api/v1/refused-too")  # the API keeps answering JSON
     assert body.is_json
+
+
+@pytest.mark.parametrize(("status", "language", "text"), [
+    (405, "en", "This page does not accept that kind of request."),
+    (405, "it", "Questa pagina non accetta questo tipo di richiesta."),
+    (400, "en", "The request could not be understood."),
+    (400, "it", "Non è stato possibile interpretare la richiesta."),
+])
+def test_http_errors_show_the_error_page_in_the_readers_language(app, client, status, language, text):
+    from werkzeug.exceptions import abort
+
+    @app.route("/refused-plainly", methods=["GET"])
+    def refused_plainly():
+        abort(400)
+
+    headers = {"Accept-Language": language}
+    response = client.delete("/login", headers=headers) if status == 405 else client.get("/refused-plainly",
+                                                                                           headers=headers)
+    assert response.status_code == status
+    assert f'<html lang="{language}">' in response.get_data(as_text=True)
+    assert text in response.get_data(as_text=True)
+
+
+def test_a_refused_form_field_is_named_on_the_error_page(app, client):
+    @app.route("/refused-field")
+    def refused_field():
+        raise ValidationError("The date is not valid.", {"due_on": "Not a date."})
+
+    html = client.get("/refused-field").get_data(as_text=True)
+    assert "<code>due_on</code>: Not a date." in html
