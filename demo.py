@@ -23,6 +23,7 @@ from werkzeug.security import generate_password_hash
 
 from extensions import db
 from oneonones import demo as oneonones_demo
+from people import org
 from people.models import Department, Person
 from rewards import demo as rewards_demo
 
@@ -189,26 +190,23 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
     """
     from dashboards.models import RoundResult
     from dashboards.results import RoundTally, question_sizes
-    from surveys import membership
-    from surveys import services as surveys
+    from surveys import building, membership, schedule
     from surveys.models import Answer, Invitation, Response, Round
 
     rng = random.Random(seed * 7919 + 1)
     monday = today - timedelta(days=today.weekday())
     starts_on = monday - timedelta(weeks=weeks)
-    survey = surveys.create_survey({
+    survey = building.create_survey({
         "title": "Weekly pulse", "cadence": "weekly", "starts_on": starts_on.isoformat(),
         "questions": [{"library_key": key, "required": key == "enps"} for key in PULSE_QUESTIONS]
         + [{"kind": "text", "text": "Anything you would like to add?",
             "text_it": "Vuoi aggiungere qualcosa?"}]}, datetime.now(UTC))
     questions = survey.questions
-    departments = dict(db.session.execute(sa.select(Department.id, Department.parent_id)).all())
-    names = dict(db.session.execute(sa.select(Department.id, Department.name)).all())
+    departments = org.department_parents()
+    names = org.department_names()
 
     def division(dept_id: int) -> str:
-        while departments.get(dept_id) is not None and departments[departments[dept_id]] is not None:
-            dept_id = departments[dept_id]
-        return names[dept_id]
+        return names[org.ancestor_at(departments, dept_id, 1)]
 
     people = db.session.execute(sa.select(Person.id, Person.department_id, Person.manager_id, Person.hired_on)
                                 .where(Person.active, Person.kind == "employee").order_by(Person.id)).all()
@@ -222,7 +220,7 @@ def seed_pulse(weeks: int, seed: int, today: date) -> dict:
     snapshot = membership.trees_to_json(trees)
     round_rows = []
     for index in range(weeks):
-        opens, closes, remind = surveys.window(survey, surveys.occurrence(survey, index))
+        opens, closes, remind = schedule.window(survey, schedule.occurrence(survey, index))
         round_rows.append({"survey_id": survey.id, "opens_at": opens, "closes_at": closes, "remind_at": remind,
                            "status": "closed", "invited_count": 0, "reminders_queued": True,
                            "snapshot": snapshot})

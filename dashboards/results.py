@@ -19,6 +19,7 @@ import sqlalchemy.orm as so
 
 from dashboards.models import RoundResult
 from extensions import db
+from people import org
 from people.models import Person
 from scoring import Visibility
 from scoring.disclosure import Cell, Verdict, disclose
@@ -149,10 +150,8 @@ class RoundTally:
             # a coarser segment: the page then says it is too small rather than knowing nothing of it.
             totals: dict[int, Counts] = {key: Counts() for key in parents}
             for (group_kind, key), own in self.groups.items():
-                node = key if group_kind == kind else None
-                while node in parents:
+                for node in org.ancestors(parents, key if group_kind == kind else None):
                     totals[node].add(own)
-                    node = parents[node]
             for key, c in totals.items():
                 counts[kind, key], parent_of[kind, key] = c, parents[key]
         verdicts = self.verdicts(trees, k, allowed)
@@ -195,8 +194,7 @@ class RoundTally:
         def line(kind: str, node: int) -> tuple[int, ...]:
             """The node and its ancestors in one tree (empty outside it)."""
             if (kind, node) not in lines:
-                parents = trees.get(kind, {})
-                lines[kind, node] = ((node, *line(kind, parents[node])) if node in parents else ())
+                lines[kind, node] = tuple(org.ancestors(trees.get(kind, {}), node))
             return lines[kind, node]
 
         for index, (department, manager, band) in enumerate(keys):

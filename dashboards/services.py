@@ -23,6 +23,7 @@ from dashboards.models import RoundResult, SharedRound
 from dashboards.results import Counts
 from errors import Conflict, Forbidden, NotFound
 from extensions import db
+from people import org
 from people.models import Department, Person
 from scoring import (
     MIN_DRIVER_N,
@@ -54,21 +55,6 @@ def labels(cut: str, keys: Iterable[int] | None = None) -> dict[int, str]:
     if keys is not None:
         stmt = stmt.where(model.id.in_(list(keys)))
     return dict(db.session.execute(stmt).all())
-
-
-def report_tree(manager_id: int) -> set[int]:
-    """The ids of everyone below a manager, at any depth (not the manager)."""
-    reports: dict[int, list[int]] = {}
-    for person_id, boss_id in db.session.execute(sa.select(Person.id, Person.manager_id)
-                                                 .where(Person.manager_id.is_not(None))):
-        reports.setdefault(boss_id, []).append(person_id)
-    found, stack = set(), list(reports.get(manager_id, ()))
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(reports.get(current, ()))
-    return found
 
 
 # --- Results of one group ---------------------------------------------------------------
@@ -163,7 +149,7 @@ def scope_for(viewer: Person, department_id: int | None = None, manager_id: int 
         if manager_id is not None:
             return Scope("manager", manager_id)
         return Scope("company")
-    if manager_id is not None and (manager_id == viewer.id or manager_id in report_tree(viewer.id)):
+    if manager_id is not None and (manager_id == viewer.id or manager_id in org.reports_under(viewer.id)):
         return Scope("manager", manager_id)
     if department_id is None and manager_id is None and round_ is not None and is_shared(round_.id):
         return Scope("company")
@@ -255,7 +241,7 @@ def team_choices(viewer: Person) -> list[tuple[int, str]]:
     """Teams (managers) the viewer may pick: their own and those below them; HR: every manager."""
     managers = set(db.session.scalars(sa.select(Person.manager_id).where(Person.manager_id.is_not(None))
                                       .distinct()))
-    allowed = managers if viewer.is_hr else (report_tree(viewer.id) | {viewer.id}) & managers
+    allowed = managers if viewer.is_hr else (org.reports_under(viewer.id) | {viewer.id}) & managers
     names = labels("manager", allowed)
     return sorted(((m, names.get(m, "?")) for m in allowed), key=lambda item: item[1].lower())
 

@@ -28,6 +28,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 import inputs
 from errors import NotFound, TooManyAttempts, ValidationError
 from extensions import db
+from people import org
 from people.models import KINDS, ROLES, ApiToken, Department, LoginAttempt, Person
 from settings import LANGUAGES
 
@@ -328,17 +329,7 @@ def create_department(name: Any, parent_id: Any = None) -> Department:
 
 def department_choices() -> list[tuple[int, str]]:
     """All departments as (id, "Parent / Child" path), sorted by path."""
-    departments = {d.id: d for d in db.session.scalars(sa.select(Department))}
-
-    def path(dept: Department) -> str:
-        parts, seen = [], set()
-        while dept is not None and dept.id not in seen:
-            seen.add(dept.id)
-            parts.append(dept.name)
-            dept = departments.get(dept.parent_id)
-        return " / ".join(reversed(parts))
-
-    return sorted(((d.id, path(d)) for d in departments.values()), key=lambda item: item[1].lower())
+    return sorted(org.department_path_names().items(), key=lambda item: item[1].lower())
 
 
 def search_people(query: str | None, page: int, per_page: int, *, include_inactive: bool = True):

@@ -4,7 +4,7 @@ One job: group and export ledger rows; ``rewards.charts`` draws what ``monthly_p
 Reads only.
 
 May import: ``rewards.money``, ``rewards.validators``, ``rewards.plans`` (for a plan's label),
-``spreadsheets``, the models and the session.
+``spreadsheets``, ``people.org`` (the department tree), the models and the session.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 
 from errors import ValidationError
 from extensions import db
+from people import org
 from people.models import Department, Person
 from rewards.models import Milestone, MilestonePlan, Payout
 from rewards.money import to_decimal
@@ -44,20 +45,9 @@ def payout_currencies() -> list[str]:
 def _department_groups() -> dict[int, str]:
     """Department id → the name it is reported under: its division (the level below a single
     company-wide root), or its top-level department when there are several roots."""
-    rows = {d.id: (d.name, d.parent_id) for d in db.session.execute(
-        sa.select(Department.id, Department.name, Department.parent_id))}
-    roots = [i for i, (_n, parent) in rows.items() if parent is None]
-    depth = 1 if len(roots) == 1 else 0
-
-    def chain(dept_id: int) -> list[int]:
-        path, seen = [], set()
-        while dept_id is not None and dept_id not in seen:
-            seen.add(dept_id)
-            path.append(dept_id)
-            dept_id = rows[dept_id][1]
-        return list(reversed(path))
-
-    return {dept_id: rows[chain(dept_id)[min(depth, len(chain(dept_id)) - 1)]][0] for dept_id in rows}
+    parents, names = org.department_parents(), org.department_names()
+    depth = 1 if len(org.roots(parents)) == 1 else 0
+    return {dept_id: names[org.ancestor_at(parents, dept_id, depth)] for dept_id in parents}
 
 
 def monthly_payouts(currency: str, group_by: str = "department", *, top: int = 8) -> list[MonthlyPayout]:
