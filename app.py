@@ -190,9 +190,16 @@ def register_template_helpers(app: Flask) -> None:
         return {"current_locale": str(get_locale() or "en"), "languages": settings.LANGUAGES,
                 "nav_form": EmptyForm(), "company_name": app.config["POLSO_COMPANY_NAME"]}
 
+    # Helpers that templates of more than one package use, or that e-mail needs outside any request
+    # (mail renders without the feature's blueprint). A package's own helpers stay on its blueprint.
+    from dashboards.plotly_assets import guarded_style_ids
+    from rewards.money import money
+    from rewards.plans import plan_label
+
     app.jinja_env.globals.update(format_date=format_date, format_datetime=format_datetime,
                                  format_decimal=format_decimal, format_percent=format_percent,
-                                 now_utc=lambda: datetime.now(UTC))
+                                 now_utc=lambda: datetime.now(UTC), money=money, reward_plan_label=plan_label,
+                                 plotly_guarded_style_ids=guarded_style_ids)
 
 
 def register_commands(app: Flask) -> None:

@@ -26,10 +26,8 @@ from spreadsheets import download, file_name, write_csv
 
 bp = Blueprint("rewards", __name__)
 
-bp.add_app_template_global(money.money, "money")
 bp.add_app_template_global(transitions.state_label, "reward_state_label")
 bp.add_app_template_global(transitions.action_label, "reward_action_label")
-bp.add_app_template_global(plans.plan_label, "reward_plan_label")
 bp.add_app_template_global(plan_overview.plan_status_label, "reward_plan_status_label")
 bp.add_app_template_global(ledger.payment_due, "reward_payment_due")
 bp.add_app_template_global(STATES, "reward_states")
