@@ -9,7 +9,8 @@ import inputs
 from api import bp, core
 from api.openapi import error_responses
 from dashboards import services
-from errors import Forbidden, ValidationError
+from dashboards import trend as trends
+from errors import ValidationError
 
 
 def enps_json(result) -> dict:
@@ -65,18 +66,15 @@ def survey_trend(survey_id: int):
     group_by = request.args.get("group_by")
     if group_by not in (None, "", "department"):
         raise ValidationError(_("Some fields are not valid."), {"group_by": _("Must be department or empty.")})
-    if not g.api_user.is_hr:
-        raise Forbidden(_("Your role does not give access to these results."))
-    rounds = services.closed_rounds(survey)
-    company = services.dashboard(survey, services.Scope("company"), rounds=rounds, with_comments=False)
+    trend = trends.survey_trend(survey, g.api_user, by_department=group_by == "department")
+    k = survey.min_group_size
     points = []
-    for round_, point in zip(rounds, company.trend, strict=True):
-        item = {"round_id": round_.id, "closes_at": round_.closes_at.isoformat(),
-                "company": group_json(company.per_round[round_.id], survey.min_group_size),
-                "significant_change": point.significant_change}
-        if group_by == "department":
-            item["departments"] = [{"department_id": d.key, "name": d.label, **group_json(d, survey.min_group_size)}
-                                   for d in services.department_breakdown(survey, round_)]
+    for point in trend.points:
+        item = {"round_id": point.round.id, "closes_at": point.round.closes_at.isoformat(),
+                "company": group_json(point.company, k), "significant_change": point.significant_change}
+        if point.departments is not None:
+            item["departments"] = [{"department_id": d.key, "name": d.label, **group_json(d, k)}
+                                   for d in point.departments]
         points.append(item)
     return jsonify({"survey_id": survey.id, "min_group_size": survey.min_group_size, "points": points})
 

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import g, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from api import bp, core
 from api.openapi import error_responses, json_content, ref
-from errors import Forbidden, NotFound, ValidationError
-from extensions import db
+from errors import ValidationError
 from rewards import editing, ledger, money, overview, plans, transitions
 from rewards.models import Milestone, MilestoneEvent, MilestonePlan, Payout
 
@@ -118,17 +115,7 @@ def milestone_plans_list():
         errors |= error.fields
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
-    stmt = sa.select(MilestonePlan).order_by(MilestonePlan.id)
-    if role == "recipient":
-        stmt = stmt.where(MilestonePlan.recipient_id == person.id)
-    elif role == "approver":
-        stmt = stmt.where(MilestonePlan.approver_id == person.id)
-    elif not person.is_hr:
-        stmt = stmt.where(sa.or_(MilestonePlan.recipient_id == person.id, MilestonePlan.approver_id == person.id))
-    pagination = db.paginate(stmt.options(so.selectinload(MilestonePlan.milestones),
-                                          so.joinedload(MilestonePlan.recipient),
-                                          so.joinedload(MilestonePlan.approver)),
-                             page=page, per_page=per_page, error_out=False)
+    pagination = plans.visible_plans(person, role, page, per_page)
     paid = ledger.paid_totals(p.id for p in pagination.items)
     now = datetime.now(UTC)
     return jsonify(core.paginated(pagination, [plan_json(p, now, full=False, paid=paid[p.id])
@@ -155,11 +142,7 @@ def milestone_plans_edit(plan_id: int):
 @bp.post("/milestones/<int:milestone_id>/<action>")
 @core.token_required()
 def milestone_action(milestone_id: int, action: str):
-    if action not in transitions.ACTIONS:
-        raise NotFound(_("No such action; use one of: %(actions)s.", actions=", ".join(transitions.ACTIONS)))
-    milestone = plans.get_milestone(milestone_id)
-    if not plans.can_view(milestone.plan, g.api_user):
-        raise Forbidden(_("Only the recipient, the approver and HR act on this milestone."))
+    transitions.milestone_to_act_on(milestone_id, action, g.api_user)
     data = _optional_body()
     now = datetime.now(UTC)
     milestone = transitions.perform(milestone_id, action, g.api_user, data, now)

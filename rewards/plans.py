@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
 import inputs
@@ -159,6 +160,25 @@ def visible_plan(plan_id: int, person: Person) -> MilestonePlan:
     if not can_view(plan, person):
         raise Forbidden(_("Only the recipient, the approver and HR see this plan."))
     return plan
+
+
+def visible_plans(person: Person, role: str | None, page: int, per_page: int):
+    """The plans ``person`` may see, oldest first, one page of them (a Flask-SQLAlchemy pagination).
+
+    All of them for HR, else those they receive or approve; ``role`` (``recipient`` or
+    ``approver``) narrows them to the caller's plans in that role, HR included. Milestones,
+    recipient and approver come loaded.
+    """
+    stmt = sa.select(MilestonePlan).order_by(MilestonePlan.id)
+    if role == "recipient":
+        stmt = stmt.where(MilestonePlan.recipient_id == person.id)
+    elif role == "approver":
+        stmt = stmt.where(MilestonePlan.approver_id == person.id)
+    elif not person.is_hr:
+        stmt = stmt.where(sa.or_(MilestonePlan.recipient_id == person.id, MilestonePlan.approver_id == person.id))
+    stmt = stmt.options(so.selectinload(MilestonePlan.milestones), so.joinedload(MilestonePlan.recipient),
+                        so.joinedload(MilestonePlan.approver))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 
 
 def plan_label(plan: MilestonePlan) -> str:

@@ -40,7 +40,7 @@ from extensions import db
 from people.models import Person
 from rewards.models import FINAL_STATES, Milestone, MilestoneEvent, MilestonePlan, Payout
 from rewards.notifications import notify
-from rewards.plans import terms_version
+from rewards.plans import can_view, get_milestone, terms_version
 from rewards.validators import MAX_REFERENCE, MAX_TEXT, clean_text, clean_url, clean_version, join_notes, local_today
 
 STATE_LABELS = {
@@ -176,6 +176,21 @@ def _lock(milestone_id: int) -> Milestone:
                                   .execution_options(populate_existing=True))
     if milestone is None:
         raise NotFound(_("No such milestone."))
+    return milestone
+
+
+def milestone_to_act_on(milestone_id: int, action: str, person: Person) -> Milestone:
+    """The milestone ``person`` asks to take ``action`` on, before anything about the request's fields.
+
+    :raise NotFound: no such action (the message lists them) or no such milestone.
+    :raise Forbidden: ``person`` is not the plan's recipient, its approver or HR.
+    Whether this person may take this action now is :func:`perform`'s to say.
+    """
+    if action not in ACTIONS:
+        raise NotFound(_("No such action; use one of: %(actions)s.", actions=", ".join(ACTIONS)))
+    milestone = get_milestone(milestone_id)
+    if not can_view(milestone.plan, person):
+        raise Forbidden(_("Only the recipient, the approver and HR act on this milestone."))
     return milestone
 
 
