@@ -15,6 +15,7 @@ from wtforms import SelectChoice
 
 from dashboards.services import team_talking_points
 from errors import Conflict, Forbidden, NotFound, ServiceError
+from form_errors import place_errors
 from inputs import read_id
 from oneonones import feeds
 from oneonones.access import can_schedule, can_write, direct_reports, get_series
@@ -92,14 +93,10 @@ def oneonone_status(status: str) -> str:
 
 
 def _apply_errors(form, error: ServiceError, aliases: dict[str, str] | None = None) -> None:
+    """The service's field messages on the form; its message as a notice when no field shows one."""
     aliases = {"starts_at": "starts_on", "report_email": "report_id", **(aliases or {})}
-    placed = False
-    for name, message in error.fields.items():
-        field = getattr(form, aliases.get(name, name), None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, message]
-            placed = True
-    if not placed:
+    unplaced = place_errors(form, error.fields, aliases=aliases)
+    if len(unplaced) == len(error.fields):
         flash(error.message, "danger")
 
 

@@ -16,6 +16,7 @@ import inputs
 from dashboards.display import score_text
 from dashboards.services import company_enps_trend, enps_surveys_by_rounds
 from errors import Conflict, ValidationError
+from form_errors import place_errors
 from people.auth import hr_required
 from people.forms import EmptyForm
 from rewards import charts, editing, ledger, money, payout_history, plans, transitions, validators
@@ -114,18 +115,18 @@ def plan_new():
 
 def _form_errors(form: PlanForm | PlanEditForm, error: ValidationError) -> None:
     """Put each of the service's field errors on the form field shown for it; the rest above the form."""
-    for name, message in error.fields.items():
+
+    def field_for(name: str):
         parts = name.split(".")
-        if parts[0] == "milestones" and len(parts) == 3:
+        if parts[0] == "milestones":
+            if len(parts) != 3:
+                return None  # about the milestones as a whole
             row = form.milestones[form.row_index(int(parts[1]))].form
             # A milestone's id is a hidden field: its error can only be shown above the form.
-            field = None if parts[2] == "id" else getattr(row, "amount" if parts[2] == "amount_minor" else parts[2])
-        else:
-            field = getattr(form, parts[0], None)
-        if field is None or (parts[0] == "milestones" and len(parts) == 1):
-            form.form_errors.append(message)
-        else:
-            field.errors = [*field.errors, message]
+            return None if parts[2] == "id" else getattr(row, "amount" if parts[2] == "amount_minor" else parts[2])
+        return getattr(form, parts[0], None)
+
+    form.form_errors.extend(place_errors(form, error.fields, field_for=field_for))
 
 
 @bp.route("/rewards/plans/<int:plan_id>/edit", methods=["GET", "POST"])
@@ -228,10 +229,7 @@ def milestone_action(milestone_id: int, action: str):
     try:
         transitions.perform(milestone_id, action, current_user, form.to_data(action), _now())
     except ValidationError as error:
-        for name, message in error.fields.items():
-            field = getattr(form, name, None)
-            if field is not None:
-                field.errors = [*field.errors, message]
+        place_errors(form, error.fields)  # the rest is said by error.message above the form
         return _render_plan(plans.get_plan(plan.id), (milestone_id, action, form, error.message), 422)
     except Conflict as error:
         return _render_plan(plans.get_plan(plan.id), (milestone_id, action, form, error.message), 409)
