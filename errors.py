@@ -7,6 +7,12 @@ never leaves a partial change behind, whether or not the service had already wri
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from extensions import db
+
+T = TypeVar("T")
+
 
 class ServiceError(Exception):
     status = 400
@@ -50,3 +56,14 @@ class Conflict(ServiceError):
 class TooManyAttempts(ServiceError):
     status = 429
     code = "too_many_attempts"
+
+
+def get_or_raise(model: type[T], ident: object, message: str) -> T:
+    """The row of ``model`` with primary key ``ident``.
+
+    :raise NotFound: with ``message`` (say what is missing: "No such survey.") when there is none.
+    """
+    found = db.session.get(model, ident)
+    if found is None:
+        raise NotFound(message)
+    return found

@@ -17,7 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from errors import Conflict, Forbidden, NotFound
+from errors import Conflict, Forbidden, get_or_raise
 from extensions import db
 from oneonones.models import Series
 from people.models import Person
@@ -63,9 +63,7 @@ def get_series(series_id: int, person: Person, now: datetime) -> Series:
 
     :raise NotFound: no such series. :raise Forbidden: ``person`` is neither its manager nor its report.
     """
-    series = db.session.get(Series, series_id)
-    if series is None:
-        raise NotFound(_("No such one-on-one."))
+    series = get_or_raise(Series, series_id, _("No such one-on-one."))
     if not series.involves(person.id):
         raise Forbidden(_("Only the two people in a one-on-one can see it."))
     if series.status != "ended" and not relationship_intact(series):

@@ -139,3 +139,15 @@ def test_a_refused_form_field_is_named_on_the_error_page(app, client):
 
     html = client.get("/refused-field").get_data(as_text=True)
     assert "<code>due_on</code>: Not a date." in html
+
+
+def test_get_or_raise_finds_the_row_or_refuses_with_the_message_given(db):
+    from errors import NotFound, get_or_raise
+    from people.models import Department
+
+    department = Department(name="Sales", name_key="sales")
+    db.session.add(department)
+    db.session.commit()
+    assert get_or_raise(Department, department.id, "No such department.") is department
+    with pytest.raises(NotFound, match="No such department."):
+        get_or_raise(Department, department.id + 1, "No such department.")
