@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from dbtypes import UTCDateTime
 from extensions import db
+from people.timezones import default_timezone
 
 ROLES = ("employee", "hr_admin")
 KINDS = ("employee", "contractor")
@@ -58,7 +59,8 @@ class Person(UserMixin, db.Model):
     active: so.Mapped[bool] = so.mapped_column(default=True)
     hired_on: so.Mapped[date | None] = so.mapped_column()
     locale: so.Mapped[str | None] = so.mapped_column(sa.String(10))
-    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Europe/Rome")
+    # A new person is in the company's time zone (POLSO_DEFAULT_TIMEZONE) until they pick their own.
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default=default_timezone)
     password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(256))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
