@@ -19,6 +19,7 @@ import logging
 import smtplib
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -27,6 +28,7 @@ from email.utils import format_datetime, parseaddr
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from logs import redact
@@ -71,9 +73,7 @@ def queue(to: str, subject: str, body_text: str, *, body_html: str | None = None
     ``dedupe_key`` is the final guard, and the later of the two commits fails
     with ``IntegrityError``.
     """
-    if dedupe_key is not None and db.session.scalar(
-        sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
-    ) is not None:
+    if dedupe_key is not None and is_queued(dedupe_key):
         return None
     message = OutboxMessage(
         to_address=to, subject=_one_line(subject), body_text=body_text, body_html=body_html, kind=kind,
@@ -81,6 +81,29 @@ def queue(to: str, subject: str, body_text: str, *, body_html: str | None = None
     )
     db.session.add(message)
     return message
+
+
+def is_queued(dedupe_key: str) -> bool:
+    """Whether a message with this key is in the outbox (sent or not)."""
+    return db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)) is not None
+
+
+def queue_once(dedupe_key: str, compose: Callable[[], None]) -> bool:
+    """Run ``compose`` (which queues the message under ``dedupe_key``) and commit, once per key ever.
+
+    For periodic work that several hosts may run at once: the key is checked first, so a repeated
+    run renders nothing; if a concurrent run commits the same key first, the UNIQUE constraint
+    refuses ours, it is rolled back, and False says this call queued nothing.
+    """
+    if is_queued(dedupe_key):
+        return False
+    compose()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another run queued it first
+        db.session.rollback()
+        return False
+    return True
 
 
 def render(template_base: str, locale: str | None, **context) -> tuple[str, str, str]:

@@ -11,16 +11,15 @@ May import: ``extensions``, ``flask``, ``babel``, ``mail``, ``oneonones.models``
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from babel.dates import format_date, format_time
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from mail import services as mail
-from mail.models import OutboxMessage
 from oneonones import schedule
 from oneonones.access import end_broken_series
 from oneonones.agenda import agenda
@@ -35,6 +34,23 @@ def _reminder_key(series: Series, occurrence: Occurrence, person: Person) -> str
     return f"1on1-reminder:{series.id}:{schedule.occurrence_key(occurrence.starts_at)}:{person.id}"
 
 
+def _queue_reminder(series: Series, occurrence: Occurrence, person: Person, other: Person, now: datetime) -> None:
+    """The reminder of ``occurrence`` to ``person``, in their language and time zone, with the open agenda."""
+    items = [row.item.text for row in agenda(series, occurrence) if not row.item.done_occurrence]
+    tz = ZoneInfo(person.timezone or series.timezone)
+    locale = person.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    local = occurrence.starts_at.astimezone(tz)
+    subject, text, html = mail.render(
+        "oneonone_reminder", person.locale, person=person, other=other, timezone=tz.key,
+        day=format_date(local.date(), "full", locale=locale),
+        short_day=format_date(local.date(), "medium", locale=locale),
+        time=format_time(local, "short", tzinfo=tz, locale=locale),
+        minutes=int((occurrence.ends_at - occurrence.starts_at).total_seconds() // 60),
+        agenda=items, series_id=series.id, key=occurrence.key)
+    mail.queue(person.email, subject, text, body_html=html, kind="oneonone_reminder",
+               dedupe_key=_reminder_key(series, occurrence, person), now=now)
+
+
 def queue_reminders(now: datetime) -> int:
     """Queue an e-mail to both people for each meeting starting in the next 24 hours; once each."""
     queued = 0
@@ -45,29 +61,9 @@ def queue_reminders(now: datetime) -> int:
                 if not o.cancelled]
         for occurrence in soon:
             for person, other in ((series.manager, series.report), (series.report, series.manager)):
-                key = _reminder_key(series, occurrence, person)
-                if not person.active or db.session.scalar(
-                        sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
-                    continue
-                items = [row.item.text for row in agenda(series, occurrence) if not row.item.done_occurrence]
-                tz = ZoneInfo(person.timezone or series.timezone)
-                locale = person.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
-                local = occurrence.starts_at.astimezone(tz)
-                subject, text, html = mail.render(
-                    "oneonone_reminder", person.locale, person=person, other=other, timezone=tz.key,
-                    day=format_date(local.date(), "full", locale=locale),
-                    short_day=format_date(local.date(), "medium", locale=locale),
-                    time=format_time(local, "short", tzinfo=tz, locale=locale),
-                    minutes=int((occurrence.ends_at - occurrence.starts_at).total_seconds() // 60),
-                    agenda=items, series_id=series.id, key=occurrence.key)
-                mail.queue(person.email, subject, text, body_html=html, kind="oneonone_reminder",
-                           dedupe_key=key, now=now)
-                try:
-                    db.session.commit()
-                except IntegrityError:  # another tick queued it first
-                    db.session.rollback()
-                    continue
-                queued += 1
+                if person.active and mail.queue_once(_reminder_key(series, occurrence, person),
+                                                     partial(_queue_reminder, series, occurrence, person, other, now)):
+                    queued += 1
     return queued
 
 

@@ -14,10 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from extensions import db
-from mail.models import OutboxMessage
+from mail import services as mail
 from people.models import Person
 from rewards.ledger import payment_due
 from rewards.models import Milestone, MilestoneEvent, MilestonePlan
@@ -41,15 +40,7 @@ def days_overdue(milestone: Milestone, now: datetime) -> int:
 def _queue_once(template: str, person: Person, plan: MilestonePlan, milestone: Milestone, key: str,
                 now: datetime, **context: Any) -> bool:
     """Queue and commit one reminder unless ``key`` was queued before; True if this call queued it."""
-    if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
-        return False  # checked first, so that a repeated tick renders nothing
-    queue_mail(template, person, plan, milestone, key, now, **context)
-    try:
-        db.session.commit()
-    except IntegrityError:  # another tick queued it first
-        db.session.rollback()
-        return False
-    return True
+    return mail.queue_once(key, lambda: queue_mail(template, person, plan, milestone, key, now, **context))
 
 
 def queue_overdue_reminders(now: datetime) -> int:

@@ -409,3 +409,22 @@ def test_tick_purges_old_sent_mail_and_old_login_attempts(app, db, runner):
     result = runner.invoke(args=["pulses", "tick", "--now", (NOW + timedelta(days=2)).isoformat()])
     assert result.exit_code == 0, result.output
     assert outbox(db) == []
+
+
+def test_queue_once_queues_and_commits_a_key_once_and_renders_nothing_the_second_time(app, db):
+    from datetime import UTC, datetime
+
+    from mail import services as mail_services
+
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    composed = []
+
+    def compose():
+        composed.append(1)
+        mail_services.queue("ada@example.com", "Hello", "Body", kind="test", dedupe_key="test:1", now=now)
+
+    assert mail_services.queue_once("test:1", compose) is True
+    db.session.rollback()  # committed: a later rollback keeps it
+    assert mail_services.is_queued("test:1")
+    assert mail_services.queue_once("test:1", compose) is False
+    assert composed == [1]
