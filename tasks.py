@@ -16,12 +16,12 @@ from mail import services as mail
 from oneonones import reminders as oneonones
 from people import services as people
 from rewards import reminders as rewards
-from surveys import services as surveys
+from surveys import periodic
 
 
 @dataclass
 class TickSummary:
-    pulses: surveys.TickReport
+    pulses: periodic.TickReport
     oneonones: dict[str, int]
     rewards: dict[str, int]
     mail: Any
@@ -30,7 +30,7 @@ class TickSummary:
 
 def tick(now: datetime) -> TickSummary:
     """Run all periodic work due at ``now``; e-mail queued by any step goes out, then ``housekeeping``."""
-    pulses = surveys.tick(now, send_mail=False)
+    pulses = periodic.tick(now, send_mail=False)
     return TickSummary(pulses=pulses, oneonones=oneonones.tick(now), rewards=rewards.tick(now),
                        mail=mail.send_all_pending(now), housekeeping=housekeeping(now))
 

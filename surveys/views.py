@@ -26,11 +26,12 @@ from wtforms import SelectChoice
 import inputs
 from errors import Conflict, NotFound, ValidationError
 from extensions import db
+from form_errors import place_errors
 from mail import services as mail
 from people.auth import hr_required
 from people.forms import EmptyForm
 from people.services import department_choices
-from surveys import links, services
+from surveys import answering, building, invitations, links, rounds
 from surveys.forms import LibraryPickForm, QuestionForm, SurveySettingsForm, cadence_choices, kind_choices
 from surveys.library import ENPS_ANCHORS_EN, ENPS_ANCHORS_IT, LIKERT_LABELS_EN, LIKERT_LABELS_IT
 
@@ -70,14 +71,14 @@ def _settings_form(survey=None) -> SurveySettingsForm:
         SelectChoice(dept_id, path) for dept_id, path in department_choices()]
     if survey is not None and request.method == "GET":
         form.audience_department_id.data = survey.audience_department_id or 0
-    form.library_keys.choices = [SelectChoice(q.key, _library_label(q)) for q in services.library()]
+    form.library_keys.choices = [SelectChoice(q.key, _library_label(q)) for q in building.library()]
     return form
 
 
 @bp.route("/surveys")
 @hr_required
 def survey_list():
-    return render_template("surveys/list.html", surveys=services.list_surveys())
+    return render_template("surveys/list.html", surveys=building.list_surveys())
 
 
 @bp.route("/surveys/new", methods=["GET", "POST"])
@@ -92,12 +93,9 @@ def survey_new():
         keys = form.library_keys.data or []
         data["questions"] = [{"library_key": key, "required": key == "enps"} for key in keys]
         try:
-            survey = services.create_survey(data, _now())
+            survey = building.create_survey(data, _now())
         except ValidationError as error:
-            for name, message in error.fields.items():
-                field = getattr(form, name.split(".")[0], None)
-                target = field if field is not None and name != "questions" else form.library_keys
-                target.errors = [*target.errors, message]
+            place_errors(form, error.fields, aliases={"questions": "library_keys"}, fallback=form.library_keys)
         else:
             flash(_("The survey was created."), "success")
             return redirect(url_for("surveys.survey_detail", survey_id=survey.id))
@@ -107,37 +105,35 @@ def survey_new():
 @bp.route("/surveys/<int:survey_id>", methods=["GET", "POST"])
 @hr_required
 def survey_detail(survey_id: int):
-    survey = services.get_survey(survey_id)
-    locked = services.has_rounds(survey)
+    survey = building.get_survey(survey_id)
+    locked = building.has_rounds(survey)
     settings = _settings_form(survey)
     del settings.library_keys
     if settings.validate_on_submit():
         try:
-            services.update_survey(survey, settings.to_data(), _now())
+            building.update_survey(survey, settings.to_data(), _now())
         except (ValidationError, Conflict) as error:
-            for name, message in (getattr(error, "fields", None) or {"title": error.message}).items():
-                field = getattr(settings, name, settings.title)
-                field.errors = [*field.errors, message]
+            place_errors(settings, error.fields or {"title": error.message}, fallback=settings.title)
         else:
             flash(_("The survey was saved."), "success")
             return redirect(url_for("surveys.survey_detail", survey_id=survey.id))
     question_form = QuestionForm(prefix="q")
     pick = LibraryPickForm(prefix="lib")
     used = {q.library_key for q in survey.questions}
-    pick.library_key.choices = [SelectChoice(q.key, _library_label(q)) for q in services.library()
+    pick.library_key.choices = [SelectChoice(q.key, _library_label(q)) for q in building.library()
                                 if q.key not in used]
     return render_template("surveys/detail.html", survey=survey, locked=locked, settings=settings,
-                           question_form=question_form, pick=pick, rounds=services.recent_rounds(survey),
+                           question_form=question_form, pick=pick, rounds=building.recent_rounds(survey),
                            action=EmptyForm(), now=_now())
 
 
 @bp.route("/surveys/<int:survey_id>/questions", methods=["POST"])
 @hr_required
 def question_add(survey_id: int):
-    survey = services.get_survey(survey_id)
+    survey = building.get_survey(survey_id)
     form = QuestionForm(prefix="q")
     pick = LibraryPickForm(prefix="lib")
-    pick.library_key.choices = [SelectChoice(q.key, q.key) for q in services.library()]
+    pick.library_key.choices = [SelectChoice(q.key, q.key) for q in building.library()]
     if "lib-submit" in request.form and pick.validate_on_submit():
         data = {"library_key": pick.library_key.data, "required": pick.required.data}
     elif form.validate_on_submit():
@@ -148,7 +144,7 @@ def question_add(survey_id: int):
                 flash(message, "danger")
         return redirect(url_for("surveys.survey_detail", survey_id=survey.id))
     try:
-        services.add_question(survey, data)
+        building.add_question(survey, data)
     except ValidationError as error:
         _flash_errors(error)
     except Conflict as error:
@@ -162,13 +158,13 @@ def question_add(survey_id: int):
           methods=["POST"])
 @hr_required
 def question_change(survey_id: int, question_id: int, action: str):
-    survey = services.get_survey(survey_id)
+    survey = building.get_survey(survey_id)
     if EmptyForm().validate_on_submit():
         try:
             if action == "remove":
-                services.remove_question(survey, question_id)
+                building.remove_question(survey, question_id)
             else:
-                services.move_question(survey, question_id, -1 if action == "up" else 1)
+                building.move_question(survey, question_id, -1 if action == "up" else 1)
         except (ValidationError, Conflict) as error:
             if isinstance(error, ValidationError):
                 _flash_errors(error)
@@ -188,7 +184,7 @@ def survey_action_confirm(survey_id: int, action: str):
     The survey page links here; the page's form posts to ``survey_action``. A page, not a script's dialog,
     so that it works without JavaScript and under the Content-Security-Policy.
     """
-    survey = services.get_survey(survey_id)
+    survey = building.get_survey(survey_id)
     context = {"survey": survey, "action": action, "form": EmptyForm(),
                "cancel_url": url_for("surveys.survey_detail", survey_id=survey.id),
                "post_url": url_for("surveys.survey_action", survey_id=survey.id, action=action)}
@@ -200,11 +196,11 @@ def survey_action_confirm(survey_id: int, action: str):
 @bp.route(f"/surveys/<int:survey_id>/{SURVEY_ACTIONS}", methods=["POST"])
 @hr_required
 def survey_action(survey_id: int, action: str):
-    survey = services.get_survey(survey_id)
+    survey = building.get_survey(survey_id)
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("surveys.survey_detail", survey_id=survey.id))
     if action == "archive":
-        services.archive_survey(survey)
+        building.archive_survey(survey)
         flash(_("The survey was archived: no new rounds will open."), "success")
     elif action == "unarchive":
         # Rounds open again from the next due date on; what was archived keeps its history.
@@ -213,7 +209,7 @@ def survey_action(survey_id: int, action: str):
         flash(_("The survey is active again: rounds open on its schedule."), "success")
     else:
         try:
-            round_ = services.open_round_now(survey, _now())
+            round_ = rounds.open_round_now(survey, _now())
         except Conflict as error:
             flash(error.message, "danger")
         else:
@@ -225,16 +221,16 @@ def _round_preview(survey) -> dict:
     """Who a round opened now would invite, and the first invitation e-mail as its first invitee gets it."""
     now = _now()
     zone = ZoneInfo(survey.timezone)
-    people = services.audience(survey, now.astimezone(zone).date())
+    people = rounds.audience(survey, now.astimezone(zone).date())
     preview: dict = {"count": len(people), "problem": None, "mail": None,
                      "closes_at": now + timedelta(days=survey.open_days)}
     if survey.status != "active":
         preview["problem"] = _("This survey is archived.")
-    elif any(r.is_open(now) for r in services.recent_rounds(survey, limit=5)):
+    elif any(r.is_open(now) for r in building.recent_rounds(survey, limit=5)):
         preview["problem"] = _("This survey already has an open round.")
     else:
         try:
-            services.check_audience_apart(survey, people, now)
+            rounds.check_audience_apart(survey, people, now)
         except Conflict as error:
             preview["problem"] = error.message
     if people:
@@ -288,7 +284,7 @@ def _answer_page(invitation, *, token: str | None = None):
         status = 400
     elif request.method == "POST":
         try:
-            services.submit_response(invitation, raw, now, from_form=True)
+            answering.submit_response(invitation, raw, now, from_form=True)
         except ValidationError as error:
             errors = error.fields
         except Conflict:
@@ -327,14 +323,14 @@ def answer_submit():
         abort(404)  # as for a round one was not invited to: nothing to tell apart
     if not current_user.is_authenticated:
         abort(404)
-    return _answer_page(services.invitation_for(current_user, round_id))
+    return _answer_page(invitations.invitation_for(current_user, round_id))
 
 
 @bp.route("/my/surveys/<int:round_id>")
 @login_required
 def my_answer(round_id: int):
     """A signed-in person answers from their home page, without a personal link."""
-    return _answer_page(services.invitation_for(current_user, round_id))
+    return _answer_page(invitations.invitation_for(current_user, round_id))
 
 
 @bp.route("/s/thanks")
@@ -343,13 +339,13 @@ def thanks():
     pending = []
     if current_user.is_authenticated:
         pending = [(inv, url_for("surveys.my_answer", round_id=inv.round_id))
-                   for inv in services.open_invitations(current_user, _now())]
+                   for inv in invitations.open_invitations(current_user, _now())]
     return render_template("surveys/done.html", state="thanks", pending=pending)
 
 
 @bp.route("/my/surveys")
 @login_required
 def my_surveys():
-    invitations = services.open_invitations(current_user, _now())
+    mine = invitations.open_invitations(current_user, _now())
     return render_template("surveys/mine.html",
-                           links=[(inv, url_for("surveys.my_answer", round_id=inv.round_id)) for inv in invitations])
+                           links=[(inv, url_for("surveys.my_answer", round_id=inv.round_id)) for inv in mine])

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import tasks
-from surveys import services as surveys
+from surveys import answering, building, invitations
+from surveys.models import Round
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -36,20 +37,20 @@ SCORES = {"big": 9, "tiny": 0, "parent": 7, "child": 8}
 @pytest.fixture
 def closed(org, db):
     """One weekly round, everyone answers (Tiny: eNPS 0 and a telltale comment), then it closes."""
-    survey = surveys.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
-                                    "questions": [{"library_key": "enps", "required": True},
-                                                  {"library_key": "workload_manageable"},
-                                                  {"kind": "text", "text": "Comments?"}]}, NOW)
+    survey = building.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
+                                     "questions": [{"library_key": "enps", "required": True},
+                                                   {"library_key": "workload_manageable"},
+                                                   {"kind": "text", "text": "Comments?"}]}, NOW)
     round_id = tasks.tick(NOW).pulses.opened[0]
     q = {question.kind: question.id for question in survey.questions}
     for group, people in org["people"].items():
         for person in people:
-            invitation = surveys.invitation_for(person, round_id)
+            invitation = invitations.invitation_for(person, round_id)
             answers = {q["enps"]: SCORES[group], q["likert"]: 1 if group == "tiny" else 4}
             if group == "tiny":
                 answers[q["text"]] = "TINY-SECRET-COMMENT"
-            surveys.submit_response(invitation, answers, NOW + timedelta(hours=1), from_form=False)
-    round_ = db.session.get(surveys.Round, round_id)
+            answering.submit_response(invitation, answers, NOW + timedelta(hours=1), from_form=False)
+    round_ = db.session.get(Round, round_id)
     tasks.tick(round_.closes_at)
     db.session.refresh(round_)
     return {"survey": survey, "round": round_, "q": q}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from surveys import services as surveys
+from surveys import building, invitations, rounds
 from tests import access_oneonones, access_rewards
 from tests.conftest import PASSWORD, personal_token
 
@@ -99,10 +99,10 @@ def people(factory):
 def ids(people, factory):
     """The objects the paths name: a survey with an open round the employee is invited to."""
     now = datetime.now(UTC)
-    survey = surveys.create_survey({"title": "Pulse", "cadence": "weekly", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "weekly", "questions": [
         {"library_key": "enps"}, {"kind": "text", "text": "Anything else?"}]}, now)
-    round_ = surveys.open_round_now(survey, now)
-    invitation = surveys.invitation_for(people[EMPLOYEE], round_.id)
+    round_ = rounds.open_round_now(survey, now)
+    invitation = invitations.invitation_for(people[EMPLOYEE], round_.id)
     return {"report": people[EMPLOYEE].id, "survey": survey.id, "question": survey.questions[1].id,
             "round": round_.id, "token": personal_token(invitation.id),
             **access_oneonones.make_ids(people, factory), **access_rewards.make_ids(people, factory)}

@@ -12,31 +12,33 @@ import sqlalchemy as sa
 import tasks
 from dashboards import services as dash
 from dashboards.models import RoundResult
-from surveys import services as surveys
+from extensions import db
+from surveys import answering, building, invitations
+from surveys.models import Round
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 K = 5
 
 
 def pulse():
-    return surveys.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02", "questions": [
+    return building.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02", "questions": [
         {"library_key": "enps", "required": True}, {"kind": "choice", "text": "Where do you work?",
-                                                    "options": ["office", "remote"]}]}, NOW)
+                                                     "options": ["office", "remote"]}]}, NOW)
 
 
 def run_round(answers, week=0):
     """Open the week's round, answer {person: (enps, choice or None)}, close it; return the round id."""
     at = NOW + timedelta(weeks=week)
     round_id = tasks.tick(at).pulses.opened[0]
-    round_ = surveys.get_survey(surveys.db.session.get(surveys.Round, round_id).survey_id)
+    round_ = building.get_survey(db.session.get(Round, round_id).survey_id)
     enps_q, choice_q = (q.id for q in round_.questions)
     for person, (score, choice) in answers.items():
         values = {enps_q: score}
         if choice is not None:
             values[choice_q] = choice
-        surveys.submit_response(surveys.invitation_for(person, round_id), values, at + timedelta(hours=1),
-                                from_form=False)
-    tasks.tick(surveys.db.session.get(surveys.Round, round_id).closes_at)
+        answering.submit_response(invitations.invitation_for(person, round_id), values, at + timedelta(hours=1),
+                                      from_form=False)
+    tasks.tick(db.session.get(Round, round_id).closes_at)
     return round_id
 
 
@@ -101,7 +103,7 @@ def test_one_on_one_talking_points_repeat_no_figure_the_guard_hides(factory, db)
     lead = factory.person("lead@example.com", manager=head)
     direct = [lead] + [factory.person(f"d{i}@example.com", manager=head) for i in range(4)]
     kids = [factory.person(f"c{i}@example.com", manager=lead) for i in range(5)]
-    survey = surveys.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02", "questions": [
         {"library_key": "enps", "required": True}, {"library_key": "workload_manageable"}]}, NOW)
     round_id = tasks.tick(NOW).pulses.opened[0]
     enps_q, likert_q = (q.id for q in survey.questions)
@@ -109,14 +111,14 @@ def test_one_on_one_talking_points_repeat_no_figure_the_guard_hides(factory, db)
         values = {enps_q: 7}
         if person in kids or person is direct[2]:  # one direct member answers the optional driver
             values[likert_q] = 1 if person is direct[2] else 5
-        surveys.submit_response(surveys.invitation_for(person, round_id), values, NOW, from_form=False)
-    tasks.tick(db.session.get(surveys.Round, round_id).closes_at)
+        answering.submit_response(invitations.invitation_for(person, round_id), values, NOW, from_form=False)
+    tasks.tick(db.session.get(Round, round_id).closes_at)
     counts = []
     for manager in (head, lead):
         points = dash.team_talking_points(manager.id)
         assert points.shown  # the teams themselves are shown; only the driver may be held back
         counts.append(next((d.favorability.n for d in points.drivers if d.question_id == likert_q), None))
-    company = dash.results_for_round(survey, db.session.get(surveys.Round, round_id), dash.Scope("company"))
+    company = dash.results_for_round(survey, db.session.get(Round, round_id), dash.Scope("company"))
     company_n = next(q.favorability.n for q in company.questions if q.favorability is not None)
     counts = [c for c in counts if c is not None]
     assert all(not 0 < company_n - c < K for c in counts), (company_n, counts)
@@ -164,11 +166,11 @@ def test_a_move_during_the_round_changes_nothing_in_it(client, factory, db, api_
     round_id = tasks.tick(NOW).pulses.opened[0]
     movers[0].department_id = new.id  # moves while the round is open, then answers
     db.session.commit()
-    question = surveys.get_survey(db.session.get(surveys.Round, round_id).survey_id).questions[0].id
+    question = building.get_survey(db.session.get(Round, round_id).survey_id).questions[0].id
     for person in movers:
-        surveys.submit_response(surveys.invitation_for(person, round_id), {question: 6}, NOW + timedelta(hours=1),
-                                from_form=False)
-    tasks.tick(db.session.get(surveys.Round, round_id).closes_at)
+        answering.submit_response(invitations.invitation_for(person, round_id), {question: 6}, NOW + timedelta(hours=1),
+                                      from_form=False)
+    tasks.tick(db.session.get(Round, round_id).closes_at)
     headers = api_token("hr@example.com")
     before = results(client, headers, round_id, department_id=old.id)
     assert before["n"] == 6 and before["participation"] == {"responses": 6, "invited": 6, "rate": 100.0}

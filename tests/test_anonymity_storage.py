@@ -19,8 +19,9 @@ import pytest
 import sqlalchemy as sa
 
 import tasks
+from errors import Conflict, NotFound
 from mail.models import OutboxMessage
-from surveys import links, services
+from surveys import answering, building, invitations, links, rounds
 from surveys.ballots import unseal
 from surveys.models import Answer, Ballot, Invitation, InvitationLink, Response, Round
 from tests.conftest import mix_all, personal_token, run_concurrently
@@ -35,18 +36,18 @@ def answered(factory, db):
     team = factory.department("Team")
     lead = factory.person("lead@example.com", department=team)
     people = [factory.person(f"p{i:02d}@example.com", department=team, manager=lead) for i in range(PEOPLE)]
-    survey = services.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
+    survey = building.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
                                      "questions": [{"library_key": "enps", "required": True}]}, NOW)
     round_id = tasks.tick(NOW).pulses.opened[0]
     question = survey.questions[0].id
     order = []
     for index, person in enumerate(people):
-        invitation = services.invitation_for(person, round_id)
-        services.submit_response(invitation, {question: index % 11}, NOW + timedelta(minutes=index),
-                                 from_form=False)
+        invitation = invitations.invitation_for(person, round_id)
+        answering.submit_response(invitation, {question: index % 11}, NOW + timedelta(minutes=index),
+                                  from_form=False)
         order.append(invitation.id)
         if index == 6:
-            services.mix_ballots()  # a tick while answers arrive: the first seven are one batch
+            rounds.mix_ballots()  # a tick while answers arrive: the first seven are one batch
     round_ = db.session.get(Round, round_id)
     return {"round": round_, "survey": survey, "people": people, "order": order, "question": question}
 
@@ -122,15 +123,15 @@ def test_the_response_store_holds_no_date_or_time(db, answered):
 def test_closing_writes_the_whole_round_again_as_one_shuffled_batch(db, factory):
     team = factory.department("Team")
     people = [factory.person(f"q{i}@example.com", department=team) for i in range(8)]
-    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}]}, NOW)
-    round_ = services.open_round_now(survey, NOW)
+    round_ = rounds.open_round_now(survey, NOW)
     for person in people[:7]:
-        services.submit_response(services.invitation_for(person, round_.id), {survey.questions[0].id: 5},
+        answering.submit_response(invitations.invitation_for(person, round_.id), {survey.questions[0].id: 5},
+                                     NOW, from_form=False)
+    rounds.mix_ballots()
+    answering.submit_response(invitations.invitation_for(people[7], round_.id), {survey.questions[0].id: 0},
                                  NOW, from_form=False)
-    services.mix_ballots()
-    services.submit_response(services.invitation_for(people[7], round_.id), {survey.questions[0].id: 0},
-                             NOW, from_form=False)
     before = set(db.session.scalars(sa.select(Response.id)))
     tasks.tick(round_.closes_at)
     after = set(db.session.scalars(sa.select(Response.id)))
@@ -147,12 +148,12 @@ CRASH = textwrap.dedent("""
     from datetime import datetime, UTC
     from app import create_app
     from extensions import db
-    from surveys import services
+    from surveys import answering
     from surveys.models import Invitation
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": sys.argv[1]})
     with app.app_context():
         invitation = db.session.get(Invitation, int(sys.argv[2]))
-        services.submit_response(invitation, {int(sys.argv[3]): 9}, datetime.now(UTC), from_form=False)
+        answering.submit_response(invitation, {int(sys.argv[3]): 9}, datetime.now(UTC), from_form=False)
         os.kill(os.getpid(), signal.SIGKILL)  # dies right after the ballot is committed
 """)
 
@@ -160,10 +161,10 @@ CRASH = textwrap.dedent("""
 def test_a_process_killed_after_casting_loses_no_answer(db, factory, database_uri):
     team = factory.department("Team")
     person = factory.person("solo@example.com", department=team)
-    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}]}, datetime.now(UTC))
-    round_ = services.open_round_now(survey, datetime.now(UTC))
-    invitation = services.invitation_for(person, round_.id)
+    round_ = rounds.open_round_now(survey, datetime.now(UTC))
+    invitation = invitations.invitation_for(person, round_.id)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     process = subprocess.run([sys.executable, "-c", CRASH, database_uri, str(invitation.id),
                               str(survey.questions[0].id)], cwd=root, capture_output=True, timeout=120)
@@ -178,18 +179,18 @@ def test_a_process_killed_after_casting_loses_no_answer(db, factory, database_ur
 def test_concurrent_double_submit_stores_one_response_before_and_after_mixing(app, db, factory):
     team = factory.department("Team")
     person = factory.person("twice@example.com", department=team)
-    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}]}, NOW)
-    round_ = services.open_round_now(survey, NOW)
-    invitation_id, question = services.invitation_for(person, round_.id).id, survey.questions[0].id
+    round_ = rounds.open_round_now(survey, NOW)
+    invitation_id, question = invitations.invitation_for(person, round_.id).id, survey.questions[0].id
 
     def submit():
         with app.app_context():
             try:
-                services.submit_response(db.session.get(Invitation, invitation_id), {question: 7}, NOW,
-                                         from_form=False)
+                answering.submit_response(db.session.get(Invitation, invitation_id), {question: 7}, NOW,
+                                          from_form=False)
                 return "stored"
-            except services.Conflict:
+            except Conflict:
                 return "refused"
 
     assert sorted(run_concurrently(submit, submit, submit)) == ["refused", "refused", "stored"]
@@ -206,11 +207,11 @@ def test_a_singleton_segment_is_stored_generalised(db, factory):
     boss = factory.person("boss@example.com", department=engineering)
     team = [factory.person(f"e{i}@example.com", department=engineering, manager=boss) for i in range(6)]
     loner = factory.person("loner@example.com", department=design, manager=boss)  # the only designer
-    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}]}, NOW)
-    round_ = services.open_round_now(survey, NOW)
-    services.submit_response(services.invitation_for(loner, round_.id), {survey.questions[0].id: 0}, NOW,
-                             from_form=False)
+    round_ = rounds.open_round_now(survey, NOW)
+    answering.submit_response(invitations.invitation_for(loner, round_.id), {survey.questions[0].id: 0}, NOW,
+                                 from_form=False)
     tasks.tick(round_.closes_at)
     stored = db.session.execute(sa.select(Response.department_id, Response.manager_id, Response.tenure_band)).all()
     assert stored != [(design.id, boss.id, "5y+")]
@@ -231,19 +232,19 @@ def test_personal_link_tokens_are_random_and_stored_only_as_a_hash(db, answered)
     assert not tokens & hashes
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes)
     # nothing decodes to an id
-    with pytest.raises(services.NotFound):
+    with pytest.raises(NotFound):
         links.invitation_from_token("eyJpIjo0fQ")
 
 
 def test_the_log_holds_no_token_and_no_answer_after_answering_by_link(app, client, db, factory, caplog):
     person = factory.person("ada@example.com", locale="it")
-    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}, {"kind": "text", "text": "Anything else?"}]},
         datetime.now(UTC))
     caplog.set_level(logging.DEBUG)
-    round_ = services.open_round_now(survey, datetime.now(UTC))
+    round_ = rounds.open_round_now(survey, datetime.now(UTC))
     tasks.tick(datetime.now(UTC))  # sends (here: logs) the invitation, link and all
-    invitation = services.invitation_for(person, round_.id)
+    invitation = invitations.invitation_for(person, round_.id)
     token = personal_token(invitation.id)
     page = client.get(f"/s/{token}")
     assert page.status_code == 200
@@ -261,10 +262,10 @@ def test_the_access_log_of_the_server_holds_no_token(live_server, factory, db, c
     import urllib.request
 
     person = factory.person("ada@example.com")
-    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}]}, datetime.now(UTC))
-    round_ = services.open_round_now(survey, datetime.now(UTC))
-    token = personal_token(services.invitation_for(person, round_.id).id)
+    round_ = rounds.open_round_now(survey, datetime.now(UTC))
+    token = personal_token(invitations.invitation_for(person, round_.id).id)
     caplog.set_level(logging.INFO, logger="werkzeug")
     with urllib.request.urlopen(f"{live_server}/s/{token}") as response:
         assert response.status == 200
@@ -274,10 +275,10 @@ def test_the_access_log_of_the_server_holds_no_token(live_server, factory, db, c
 
 def test_an_italian_invitees_link_opens_in_italian(client, factory, db):
     person = factory.person("giulia@example.com", locale="it")
-    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}]}, datetime.now(UTC))
-    round_ = services.open_round_now(survey, datetime.now(UTC))
-    token = personal_token(services.invitation_for(person, round_.id).id)
+    round_ = rounds.open_round_now(survey, datetime.now(UTC))
+    token = personal_token(invitations.invitation_for(person, round_.id).id)
     html = client.get(f"/s/{token}", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="it"' in html and "Invia le mie risposte" in html
     refused = client.post("/s/answer", data={"token": token}, headers={"Accept-Language": "en"})
@@ -286,10 +287,10 @@ def test_an_italian_invitees_link_opens_in_italian(client, factory, db):
 
 def test_the_answer_form_posts_to_a_url_without_the_token(client, factory, db):
     person = factory.person("ada@example.com")
-    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}]}, datetime.now(UTC))
-    round_ = services.open_round_now(survey, datetime.now(UTC))
-    token = personal_token(services.invitation_for(person, round_.id).id)
+    round_ = rounds.open_round_now(survey, datetime.now(UTC))
+    token = personal_token(invitations.invitation_for(person, round_.id).id)
     html = client.get(f"/s/{token}").get_data(as_text=True)
     assert re.search(r'<form method="post" action="/s/answer"', html)
     # nor does any request from the page carry it as the Referer: the origin only
@@ -302,10 +303,10 @@ def test_a_personal_link_can_be_answered_over_https_with_the_csrf_check_on(app_c
     from app import create_app
 
     person = factory.person("ada@example.com")
-    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}]}, datetime.now(UTC))
-    round_ = services.open_round_now(survey, datetime.now(UTC))
-    token = personal_token(services.invitation_for(person, round_.id).id)
+    round_ = rounds.open_round_now(survey, datetime.now(UTC))
+    token = personal_token(invitations.invitation_for(person, round_.id).id)
     secure = create_app({**app_config, "WTF_CSRF_ENABLED": True})
     browser = secure.test_client()
     page = browser.get(f"https://localhost/s/{token}")
@@ -336,10 +337,10 @@ def test_the_outbox_keeps_no_reminder_to_person_link_after_sending(db, answered,
 
 def test_a_refused_invitation_keeps_its_address_for_an_operator_but_not_its_link(db, factory, smtp):
     person = factory.person("gone@example.com")
-    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}]}, NOW)
     smtp.replies["gone@example.com"] = "550 5.1.1 No such user"
-    services.open_round_now(survey, NOW)
+    rounds.open_round_now(survey, NOW)
     tasks.tick(NOW)
     db.session.expire_all()
     [message] = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "invitation")).all()
@@ -361,14 +362,14 @@ def test_a_copy_of_the_database_cannot_read_a_waiting_ballot(db, factory):
     even joining ballots to invitations by transaction id) and finds no answer and no segment."""
     team = factory.department("Team")
     people = [factory.person(f"w{i}@example.com", department=team) for i in range(12)]
-    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}, {"kind": "text", "text": "Anything else?"}]}, NOW)
-    round_ = services.open_round_now(survey, NOW)
+    round_ = rounds.open_round_now(survey, NOW)
     enps, text = (q.id for q in survey.questions)
     for index, person in enumerate(people[:4]):
-        services.submit_response(services.invitation_for(person, round_.id),
-                                 {enps: index, text: f"SECRET-{index}"}, NOW, from_form=False)
-    services.mix_ballots()
+        answering.submit_response(invitations.invitation_for(person, round_.id),
+                                     {enps: index, text: f"SECRET-{index}"}, NOW, from_form=False)
+    rounds.mix_ballots()
     dump = db.session.execute(sa.text("SELECT * FROM ballots")).all()
     assert len(dump) == 4
     flat = b" ".join(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for row in dump for v in row)
@@ -387,11 +388,11 @@ def test_a_copy_of_the_database_cannot_read_a_waiting_ballot(db, factory):
 
 def test_ballots_sealed_under_another_key_stay_in_the_box(app, db, factory):
     person = factory.person("k@example.com")
-    survey = services.create_survey({"title": "Pulse", "cadence": "once", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}]}, NOW)
-    round_ = services.open_round_now(survey, NOW)
-    services.submit_response(services.invitation_for(person, round_.id), {survey.questions[0].id: 4}, NOW,
-                             from_form=False)
+    round_ = rounds.open_round_now(survey, NOW)
+    answering.submit_response(invitations.invitation_for(person, round_.id), {survey.questions[0].id: 4}, NOW,
+                                 from_form=False)
     app.config["POLSO_BALLOT_KEY"] = "a different key"
-    assert services.mix_ballots() == 0
+    assert rounds.mix_ballots() == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 1

@@ -17,8 +17,8 @@ from dashboards.display import QuestionLabel
 from dashboards.models import RoundResult
 from dashboards.results import count_round, current_trees
 from scoring import enps, trend
-from surveys import services as surveys
-from surveys.models import Question
+from surveys import answering, building, invitations, rounds
+from surveys.models import Question, Round
 from tests.dashboard_fixtures import NOW
 
 
@@ -147,8 +147,8 @@ def test_api_trend_by_department_suppresses_hidden_departments(client, closed, o
 
 
 def test_api_results_of_an_open_round_are_suppressed(client, org, api_token, db):
-    survey = surveys.create_survey({"title": "P", "cadence": "once", "questions": [{"library_key": "enps"}]}, NOW)
-    round_ = surveys.open_round_now(survey, datetime.now(UTC))
+    survey = building.create_survey({"title": "P", "cadence": "once", "questions": [{"library_key": "enps"}]}, NOW)
+    round_ = rounds.open_round_now(survey, datetime.now(UTC))
     body = client.get(f"/api/v1/rounds/{round_.id}/results", headers=api_token("hr@example.com")).get_json()
     assert body == {"round_id": round_.id, "suppressed": True, "reason": "round_open"}
 
@@ -175,10 +175,10 @@ def test_manager_whose_team_and_everything_above_is_hidden_sees_why_and_no_numbe
     boss = factory.person("small@example.com", name="Sam Small")
     for i in range(3):
         factory.person(f"r{i}@example.com", manager=boss)
-    surveys.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
-                           "questions": [{"library_key": "enps", "required": True}]}, NOW)
+    building.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
+                            "questions": [{"library_key": "enps", "required": True}]}, NOW)
     round_id = tasks.tick(NOW).pulses.opened[0]
-    tasks.tick(db.session.get(surveys.Round, round_id).closes_at)
+    tasks.tick(db.session.get(Round, round_id).closes_at)
     login(client, "small@example.com")
     html = client.get("/results").get_data(as_text=True)
     assert "Hidden: fewer than 5 people in this group." in html and 'id="roll-up"' not in html
@@ -220,8 +220,8 @@ def test_employees_see_only_shared_company_results(client, closed, org, db, auth
 
 
 def test_sharing_an_open_round_is_refused(client, org, db):
-    survey = surveys.create_survey({"title": "P", "cadence": "once", "questions": [{"library_key": "enps"}]}, NOW)
-    round_ = surveys.open_round_now(survey, datetime.now(UTC))
+    survey = building.create_survey({"title": "P", "cadence": "once", "questions": [{"library_key": "enps"}]}, NOW)
+    round_ = rounds.open_round_now(survey, datetime.now(UTC))
     login(client, "hr@example.com")
     response = client.post(f"/results/rounds/{round_.id}/share", follow_redirects=True)
     assert "Only a closed round can be shared." in response.get_data(as_text=True)
@@ -366,14 +366,14 @@ def straddling(factory, db):
     people += [factory.person(f"s{i}@example.com", department=sales, manager=mia) for i in range(10)]
     two = [factory.person(f"pair{i}@example.com", department=sales, manager=max_) for i in range(2)]
     people += two + [factory.person(f"o{i}@example.com", department=ops, manager=max_) for i in range(10)]
-    survey = surveys.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
-                                    "questions": [{"library_key": "enps", "required": True}]}, NOW)
+    survey = building.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
+                                     "questions": [{"library_key": "enps", "required": True}]}, NOW)
     round_id = tasks.tick(NOW).pulses.opened[0]
     question = survey.questions[0].id
     for person in people:
-        surveys.submit_response(surveys.invitation_for(person, round_id), {question: 0 if person in two else 9},
-                                NOW + timedelta(hours=1), from_form=False)
-    round_ = db.session.get(surveys.Round, round_id)
+        answering.submit_response(invitations.invitation_for(person, round_id), {question: 0 if person in two else 9},
+                                      NOW + timedelta(hours=1), from_form=False)
+    round_ = db.session.get(Round, round_id)
     tasks.tick(round_.closes_at)
     return {"round": round_, "sales": sales, "ops": ops, "mia": mia, "max": max_}
 

@@ -24,7 +24,7 @@ from rewards import transitions as rewards_transitions
 from rewards.models import Milestone, MilestonePlan
 from scoring import enps
 from spreadsheets import Table, escape_text, file_name, write_csv, write_xlsx
-from surveys import services as surveys
+from surveys import building
 from tests import rewards_support as support
 from tests.rewards_support import EVIDENCE, NOW, plan_data
 
@@ -262,8 +262,8 @@ def test_file_name_with_accents_has_an_ascii_fallback_and_the_utf8_name(client, 
 
 def test_results_export_without_closed_rounds_is_headers_only(client, org):
     login(client, "hr@example.com")
-    surveys.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
-                           "questions": [{"library_key": "enps", "required": True}]}, NOW)
+    building.create_survey({"title": "Pulse", "cadence": "weekly", "starts_on": "2026-03-02",
+                            "questions": [{"library_key": "enps", "required": True}]}, NOW)
     assert len(csv_rows(client.get("/results/export.csv"))) == 1
     assert [len(rows) for rows in xlsx_sheets(client.get("/results/export.xlsx")).values()] == [1, 1, 1]
 

@@ -12,8 +12,8 @@ from flask import g
 
 from dashboards import services as dashboards
 from oneonones import series as oneonones
-from surveys import services as surveys
-from surveys.models import Question, Round
+from surveys import building, invitations, rounds
+from surveys.models import Question, Round, Survey
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,8 +25,8 @@ def login(client, email: str) -> None:
 
 def pulse(title: str = "Weekly pulse", questions: int = 3):
     keys = ["enps", "workload_manageable", "recognition_valued", "growth_learning"][:questions]
-    return surveys.create_survey({"title": title, "cadence": "weekly",
-                                  "questions": [{"library_key": key} for key in keys]}, datetime.now(UTC))
+    return building.create_survey({"title": title, "cadence": "weekly",
+                                   "questions": [{"library_key": key} for key in keys]}, datetime.now(UTC))
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_results_of_a_survey_without_rounds_link_to_opening_one(client, hr):
 def test_results_while_the_first_round_is_open_say_when_they_come(client, hr, factory):
     factory.person("ada@example.com")
     survey = pulse()
-    surveys.open_round_now(survey, datetime.now(UTC))
+    rounds.open_round_now(survey, datetime.now(UTC))
     html = client.get(f"/results?survey={survey.id}").get_data(as_text=True)
     assert "is open until" in html and "open-round" not in html
 
@@ -132,7 +132,7 @@ def test_opening_a_round_is_previewed_with_whom_it_invites_and_the_first_email(c
 def test_a_round_that_cannot_open_is_said_so_before_confirming(client, hr, factory):
     factory.person("ada@example.com")
     survey = pulse()
-    surveys.open_round_now(survey, datetime.now(UTC))
+    rounds.open_round_now(survey, datetime.now(UTC))
     html = client.get(f"/surveys/{survey.id}/open-round").get_data(as_text=True)
     assert "This survey already has an open round." in html
     assert re.search(r'<button class="btn btn-primary" type="submit"\s*disabled>', html)
@@ -192,7 +192,7 @@ def test_ending_a_series_asks_first(client, factory, db):
 def test_the_thank_you_page_leads_on_when_signed_in(client, factory):
     ada = factory.person("ada@example.com")
     other = pulse("Another pulse")
-    surveys.open_round_now(other, datetime.now(UTC))
+    rounds.open_round_now(other, datetime.now(UTC))
     login(client, ada.email)
     html = client.get("/s/thanks").get_data(as_text=True)
     assert "One more survey is waiting for you" in html and "Another pulse" in html
@@ -286,7 +286,7 @@ class TestExpiredForms:
         assert response.status_code == 400
         html = response.get_data(as_text=True)
         assert "This form had expired" in html and 'value="Typed before lunch"' in html
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(surveys.Survey)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Survey)) == 0
 
     def test_an_action_button_offers_to_send_it_again(self, client, factory, db):
         factory.person("hr@example.com", role="hr_admin")
@@ -306,7 +306,7 @@ class TestExpiredForms:
     def test_a_survey_answer_comes_back_with_what_was_chosen(self, client, factory, db):
         ada = factory.person("ada@example.com")
         survey = pulse(questions=2)
-        round_ = surveys.open_round_now(survey, datetime.now(UTC))
+        round_ = rounds.open_round_now(survey, datetime.now(UTC))
         self.sign_in(client, ada.email)
         enps, likert = (q.id for q in survey.questions)
         response = client.post("/s/answer", data={"round": str(round_.id), f"q{enps}": "7", f"q{likert}": "2"})
@@ -314,7 +314,7 @@ class TestExpiredForms:
         html = response.get_data(as_text=True)
         assert 'id="form-expired"' in html
         assert re.search(rf'name="q{enps}"[^>]*value="7"[^>]*checked', html)
-        assert not surveys.invitation_for(ada, round_.id).answered
+        assert not invitations.invitation_for(ada, round_.id).answered
 
     def test_the_api_still_answers_in_json(self, client):
         assert client.post("/api/v1/auth/token", json={}).is_json

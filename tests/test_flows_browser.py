@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from dashboards import services as dashboards
 from oneonones import series as oneonones
 from oneonones.models import Series
-from surveys import services as surveys
+from surveys import building, invitations, rounds
 from surveys.models import Question, Round, Survey
 from tests.conftest import PASSWORD, axe_violations
 
@@ -33,8 +33,8 @@ def sign_in(page, email: str) -> None:
 
 def pulse(questions: int = 3, title: str = "Weekly pulse") -> Survey:
     keys = ["enps", "workload_manageable", "recognition_valued", "growth_learning"][:questions]
-    return surveys.create_survey({"title": title, "cadence": "weekly",
-                                  "questions": [{"library_key": key} for key in keys]}, datetime.now(UTC))
+    return building.create_survey({"title": title, "cadence": "weekly",
+                                   "questions": [{"library_key": key} for key in keys]}, datetime.now(UTC))
 
 
 @pytest.fixture
@@ -227,9 +227,9 @@ def test_an_expired_form_comes_back_with_what_was_typed(page, app, hr, db):
 
 def test_an_expired_survey_answer_keeps_the_choices_and_the_comment(page, app, factory, db):
     ada = factory.person("ada@example.com", name="Ada")
-    survey = surveys.create_survey({"title": "Weekly pulse", "cadence": "weekly", "questions": [
+    survey = building.create_survey({"title": "Weekly pulse", "cadence": "weekly", "questions": [
         {"library_key": "enps", "required": True}, {"kind": "text", "text": "Anything else?"}]}, datetime.now(UTC))
-    round_ = surveys.open_round_now(survey, datetime.now(UTC))
+    round_ = rounds.open_round_now(survey, datetime.now(UTC))
     sign_in(page, ada.email)
     page.goto(f"/my/surveys/{round_.id}")
     enps = survey.questions[0].id
@@ -240,7 +240,7 @@ def test_an_expired_survey_answer_keeps_the_choices_and_the_comment(page, app, f
     expect(page.locator("#form-expired")).to_be_visible()
     expect(page.locator("input[type=radio][value='8']")).to_be_checked()
     expect(page.get_by_label("Anything else?")).to_have_value("A long comment written slowly")
-    assert not surveys.invitation_for(ada, round_.id).answered
+    assert not invitations.invitation_for(ada, round_.id).answered
 
     app.config["WTF_CSRF_TIME_LIMIT"] = 3600
     page.get_by_role("button", name="Send my answers").click()
@@ -249,4 +249,4 @@ def test_an_expired_survey_answer_keeps_the_choices_and_the_comment(page, app, f
     expect(page.get_by_role("link", name="Go to your home page")).to_be_visible()
     assert axe_violations(page) == []
     db.session.expire_all()
-    assert surveys.invitation_for(ada, round_.id).answered
+    assert invitations.invitation_for(ada, round_.id).answered

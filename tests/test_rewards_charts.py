@@ -10,7 +10,7 @@ from dashboards.services import TrendRow, enps_surveys_by_rounds
 from rewards.charts import history_figure, history_table, months_between, signed
 from rewards.payout_history import MonthlyPayout
 from scoring import enps
-from surveys import services as surveys
+from surveys import building
 from tests.dashboard_fixtures import NOW
 
 SHOWN = enps([0, 0, 0, 0, 0, 0, 2, 3, 3, 4, 3])
@@ -134,8 +134,8 @@ def _history_figure(client, query: str = "") -> dict:
 def test_the_history_follows_the_survey_with_most_closed_rounds_and_offers_the_others(client, auth, db, closed):
     pulse = closed["survey"]
     tasks.tick(NOW + timedelta(days=7))  # Pulse's second weekly round, and the newer survey's only one, open
-    newer = surveys.create_survey({"title": "Newer", "cadence": "once", "starts_on": "2026-03-09",
-                                   "questions": [{"library_key": "enps", "required": True}]}, NOW + timedelta(days=6))
+    newer = building.create_survey({"title": "Newer", "cadence": "once", "starts_on": "2026-03-09",
+                                    "questions": [{"library_key": "enps", "required": True}]}, NOW + timedelta(days=6))
     tasks.tick(NOW + timedelta(days=7))
     tasks.tick(NOW + timedelta(days=30))  # both close
     assert [(s.title, n) for s, n in enps_surveys_by_rounds()] == [("Pulse", 2), ("Newer", 1)]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import g
 
 from people.models import LoginAttempt
-from surveys import services as surveys
+from surveys import building, invitations, rounds
 from tests.conftest import PASSWORD, personal_token, run_concurrently
 
 # Slow enough that, without an atomic count, parallel guesses all pass the lockout check before any is recorded
@@ -208,9 +208,9 @@ def test_pages_for_a_signed_in_person_are_not_stored(client, factory, auth):
 def _open_round(person):
     """A survey with an open round that ``person`` is invited to; return the invitation."""
     now = datetime.now(UTC)
-    survey = surveys.create_survey({"title": "Pulse", "cadence": "weekly",
-                                    "questions": [{"library_key": "enps", "required": True}]}, now)
-    return surveys.invitation_for(person, surveys.open_round_now(survey, now).id)
+    survey = building.create_survey({"title": "Pulse", "cadence": "weekly",
+                                     "questions": [{"library_key": "enps", "required": True}]}, now)
+    return invitations.invitation_for(person, rounds.open_round_now(survey, now).id)
 
 
 def test_a_personal_survey_link_is_not_stored(client, factory):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from babel.dates import format_datetime
 
 from extensions import db as _db
-from surveys import services
+from surveys import answering, building, invitations, periodic, rounds
 from surveys.models import Answer, Ballot, Invitation, InvitationLink, Response
 from tests.conftest import mix_all, personal_token, run_concurrently
 
@@ -22,14 +22,14 @@ def setup(factory):
     boss = factory.person("boss@example.com", department=dept)
     person = factory.person("ada@example.com", name="Ada", department=dept, manager=boss,
                             hired_on=NOW.date() - timedelta(days=800))
-    survey = services.create_survey({"title": "Pulse", "cadence": "weekly", "questions": [
+    survey = building.create_survey({"title": "Pulse", "cadence": "weekly", "questions": [
         {"library_key": "enps", "required": True},
         {"library_key": "workload_manageable"},
         {"kind": "choice", "text": "Where do you work?", "options": ["Office", "Home"]},
         {"kind": "text", "text": "Anything else?"},
     ]}, NOW)
-    round_ = services.open_round_now(survey, NOW)
-    invitation = services.invitation_for(person, round_.id)
+    round_ = rounds.open_round_now(survey, NOW)
+    invitation = invitations.invitation_for(person, round_.id)
     q = {question.kind: question.id for question in survey.questions}
     return {"person": person, "boss": boss, "dept": dept, "survey": survey, "round": round_,
             "invitation": invitation, "q": q, "token": personal_token(invitation.id)}
@@ -95,11 +95,11 @@ def test_response_keeps_the_segment_when_k_invited_people_share_it(client, setup
     sales = factory.department("Sales")
     for i in range(4):
         factory.person(f"sales{i}@example.com", department=sales)
-    survey = services.create_survey({"title": "Again", "cadence": "weekly", "questions": [
+    survey = building.create_survey({"title": "Again", "cadence": "weekly", "questions": [
         {"library_key": "enps", "required": True}]}, NOW)
-    round_ = services.open_round_now(survey, NOW)
-    invitation = services.invitation_for(setup["person"], round_.id)
-    services.submit_response(invitation, {survey.questions[0].id: 8}, NOW, from_form=False)
+    round_ = rounds.open_round_now(survey, NOW)
+    invitation = invitations.invitation_for(setup["person"], round_.id)
+    answering.submit_response(invitation, {survey.questions[0].id: 8}, NOW, from_form=False)
     mix_all()
     stored_response = db.session.scalar(sa.select(Response).where(Response.round_id == round_.id))
     assert stored_response.department_id == setup["dept"].id
@@ -148,7 +148,7 @@ def test_round_past_its_window_says_closed_and_accepts_nothing(client, setup, db
 
 
 def test_closing_a_round_forgets_its_links(client, setup, db):
-    services.tick(setup["round"].closes_at)
+    periodic.tick(setup["round"].closes_at)
     page = client.get(f"/s/{setup['token']}")
     assert page.status_code == 404 and "Its round may have closed" in page.get_data(as_text=True)
     assert post_answers(client, setup, form(setup)).status_code == 404

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from surveys import services
+from surveys import building, invitations, rounds
 from surveys.models import Answer
 from tests.conftest import axe_violations, mix_all, personal_token
 
@@ -28,14 +28,14 @@ def phone(browser, live_server):
 @pytest.fixture
 def link(factory):
     ada = factory.person("ada@example.com", name="Ada")
-    survey = services.create_survey({"title": "Weekly pulse", "cadence": "weekly", "questions": [
+    survey = building.create_survey({"title": "Weekly pulse", "cadence": "weekly", "questions": [
         {"library_key": "enps", "required": True},
         {"library_key": "workload_manageable"},
         {"kind": "choice", "text": "Where did you work this week?", "options": ["Office", "Home", "Both"]},
         {"kind": "text", "text": "Anything else?"},
     ]}, datetime.now(UTC))
-    round_ = services.open_round_now(survey, datetime.now(UTC))
-    invitation = services.invitation_for(ada, round_.id)
+    round_ = rounds.open_round_now(survey, datetime.now(UTC))
+    invitation = invitations.invitation_for(ada, round_.id)
     return f"/s/{personal_token(invitation.id)}"
 
 

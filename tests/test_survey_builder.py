@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from errors import Conflict, ValidationError
-from surveys import services
+from surveys import building, periodic, rounds
 from surveys.models import LibraryQuestion, Question, Survey
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -31,7 +31,7 @@ def test_library_is_seeded_by_migration_in_both_languages(db):
 
 
 def test_create_survey_from_the_library(db):
-    survey = services.create_survey({"title": "Weekly pulse", "cadence": "weekly", "starts_on": "2026-03-09",
+    survey = building.create_survey({"title": "Weekly pulse", "cadence": "weekly", "starts_on": "2026-03-09",
                                      "questions": [{"library_key": "enps", "required": True},
                                                    {"library_key": "workload_manageable"}]}, NOW)
     assert [q.kind for q in survey.questions] == ["enps", "likert"]
@@ -66,7 +66,7 @@ def test_create_survey_from_the_library(db):
 def test_bad_survey_is_refused_naming_the_field_and_stores_nothing(db, data, field):
     body = {"title": "Pulse", "cadence": "weekly", "questions": likert(2)} | data
     with pytest.raises(ValidationError) as error:
-        services.create_survey(body, NOW)
+        building.create_survey(body, NOW)
     assert field in error.value.fields
     assert count(db, Survey) == 0 and count(db, Question) == 0
 
@@ -98,54 +98,54 @@ def test_api_creates_a_survey_and_opens_a_round(client, factory, api_token):
 
 
 def test_questions_can_be_added_reordered_and_removed_before_the_first_round(db):
-    survey = services.create_survey({"title": "P", "cadence": "weekly", "questions": likert(2)}, NOW)
-    services.add_question(survey, {"library_key": "enps"})
+    survey = building.create_survey({"title": "P", "cadence": "weekly", "questions": likert(2)}, NOW)
+    building.add_question(survey, {"library_key": "enps"})
     enps_id = survey.questions[2].id
-    services.move_question(survey, enps_id, -1)
-    services.move_question(survey, enps_id, -1)
+    building.move_question(survey, enps_id, -1)
+    building.move_question(survey, enps_id, -1)
     assert [q.kind for q in survey.questions] == ["enps", "likert", "likert"]
     assert [q.position for q in survey.questions] == [1, 2, 3]
-    services.remove_question(survey, survey.questions[1].id)
+    building.remove_question(survey, survey.questions[1].id)
     db.session.expire_all()
     assert [(q.position, q.text) for q in survey.questions] == [(1, survey.questions[0].text), (2, "Statement 1")]
 
 
 def test_adding_a_second_enps_or_an_eleventh_question_is_refused(db):
-    survey = services.create_survey({"title": "P", "cadence": "weekly",
+    survey = building.create_survey({"title": "P", "cadence": "weekly",
                                      "questions": [{"library_key": "enps"}, *likert(9)]}, NOW)
     with pytest.raises(ValidationError) as error:
-        services.add_question(survey, {"kind": "likert", "text": "One too many"})
+        building.add_question(survey, {"kind": "likert", "text": "One too many"})
     assert "questions" in error.value.fields
-    services.remove_question(survey, survey.questions[-1].id)
+    building.remove_question(survey, survey.questions[-1].id)
     with pytest.raises(ValidationError) as error:
-        services.add_question(survey, {"kind": "enps", "text": "Again"})
+        building.add_question(survey, {"kind": "enps", "text": "Again"})
     assert "question.kind" in error.value.fields
     assert len(survey.questions) == 9
 
 
 def test_questions_and_group_size_lock_once_a_round_opens(db, factory):
     factory.person("e@example.com")
-    survey = services.create_survey({"title": "P", "cadence": "weekly", "questions": likert(2)}, NOW)
-    services.open_round_now(survey, NOW)
+    survey = building.create_survey({"title": "P", "cadence": "weekly", "questions": likert(2)}, NOW)
+    rounds.open_round_now(survey, NOW)
     with pytest.raises(Conflict):
-        services.add_question(survey, {"kind": "likert", "text": "Late"})
+        building.add_question(survey, {"kind": "likert", "text": "Late"})
     with pytest.raises(Conflict):
-        services.move_question(survey, survey.questions[1].id, -1)
+        building.move_question(survey, survey.questions[1].id, -1)
     with pytest.raises(ValidationError) as error:
-        services.update_survey(survey, {"min_group_size": 3}, NOW)
+        building.update_survey(survey, {"min_group_size": 3}, NOW)
     assert "min_group_size" in error.value.fields
-    services.update_survey(survey, {"title": "Renamed"}, NOW)
+    building.update_survey(survey, {"title": "Renamed"}, NOW)
     assert survey.title == "Renamed" and survey.min_group_size == 5
 
 
 def test_archived_survey_opens_no_more_rounds(db, factory):
     factory.person("e@example.com")
-    survey = services.create_survey({"title": "P", "cadence": "weekly", "starts_on": "2026-03-02",
+    survey = building.create_survey({"title": "P", "cadence": "weekly", "starts_on": "2026-03-02",
                                      "questions": likert(1)}, NOW)
-    services.archive_survey(survey)
-    assert services.tick(NOW).opened == []
+    building.archive_survey(survey)
+    assert periodic.tick(NOW).opened == []
     with pytest.raises(Conflict):
-        services.open_round_now(survey, NOW)
+        rounds.open_round_now(survey, NOW)
 
 
 @pytest.fixture
@@ -168,7 +168,7 @@ def test_hr_creates_a_survey_on_the_page(client, hr, db):
 
 
 def test_page_refuses_eleven_library_questions_and_stores_nothing(client, hr, db):
-    keys = [q.key for q in services.library()][:11]
+    keys = [q.key for q in building.library()][:11]
     response = client.post("/surveys/new", data={
         "title": "Too many", "cadence": "weekly", "starts_on": "2026-03-09", "open_days": "5",
         "remind_days_before_close": "2", "audience_department_id": "0", "min_group_size": "5",
@@ -179,7 +179,7 @@ def test_page_refuses_eleven_library_questions_and_stores_nothing(client, hr, db
 
 
 def test_hr_adds_a_custom_choice_question_and_reorders_on_the_page(client, hr, db):
-    survey = services.create_survey({"title": "P", "cadence": "weekly", "questions": likert(1)}, NOW)
+    survey = building.create_survey({"title": "P", "cadence": "weekly", "questions": likert(1)}, NOW)
     client.post(f"/surveys/{survey.id}/questions", data={
         "q-kind": "choice", "q-text": "Where do you work?", "q-options": "Milan\nRome\n", "q-submit": "1"})
     db.session.expire_all()
@@ -193,7 +193,7 @@ def test_hr_adds_a_custom_choice_question_and_reorders_on_the_page(client, hr, d
 
 
 def test_hr_archives_on_the_page(client, hr, db):
-    survey = services.create_survey({"title": "P", "cadence": "weekly", "questions": likert(1)}, NOW)
+    survey = building.create_survey({"title": "P", "cadence": "weekly", "questions": likert(1)}, NOW)
     client.post(f"/surveys/{survey.id}/archive")
     db.session.refresh(survey)
     assert survey.status == "archived"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from mail.models import OutboxMessage
 from people.models import Person
-from surveys import services
+from surveys import answering, building, invitations, periodic, rounds
 from tests.conftest import free_port
 
 OPEN = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -17,15 +17,15 @@ OPEN = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 def make_weekly(factory):
     factory.person("ada@example.com", name="Ada", locale="it")
     factory.person("bob@example.com", name="Bob", locale="en")
-    return services.create_survey({"title": "Weekly pulse", "cadence": "weekly", "starts_on": "2026-03-02",
+    return building.create_survey({"title": "Weekly pulse", "cadence": "weekly", "starts_on": "2026-03-02",
                                    "questions": [{"library_key": "enps", "required": True}]}, OPEN)
 
 
 def test_invitation_arrives_over_smtp_and_its_link_opens_the_survey(app, client, db, factory, smtp):
     survey = make_weekly(factory)
     now = datetime.now(UTC)  # the page checks the link against the real clock
-    services.open_round_now(survey, now)
-    services.tick(now)
+    rounds.open_round_now(survey, now)
+    periodic.tick(now)
     by_recipient = {m["To"]: m for m in smtp.messages}
     assert set(by_recipient) == {"ada@example.com", "bob@example.com"}
     italian = by_recipient["ada@example.com"]
@@ -42,7 +42,7 @@ def test_invitation_arrives_over_smtp_and_its_link_opens_the_survey(app, client,
 def test_smtp_outage_keeps_invitations_queued_until_the_next_tick_after_recovery(app, db, factory, smtp):
     make_weekly(factory)
     app.config["MAIL_PORT"] = free_port()  # nothing listens here: the server is "down"
-    report = services.tick(OPEN + timedelta(minutes=1))
+    report = periodic.tick(OPEN + timedelta(minutes=1))
     assert report.invited == 2 and report.mail.sent == 0
     queued = db.session.scalars(sa.select(OutboxMessage)).all()
     assert len(queued) == 2 and all(m.sent_at is None and m.attempts == 1 for m in queued)
@@ -50,21 +50,21 @@ def test_smtp_outage_keeps_invitations_queued_until_the_next_tick_after_recovery
 
     app.config["MAIL_PORT"] = smtp.port  # back up
     later = OPEN + timedelta(minutes=30)
-    report = services.tick(later)
+    report = periodic.tick(later)
     assert report.opened == [] and report.mail.sent == 2
     assert sorted(m["To"] for m in smtp.messages) == ["ada@example.com", "bob@example.com"]
-    services.tick(later + timedelta(minutes=5))
+    periodic.tick(later + timedelta(minutes=5))
     assert len(smtp.messages) == 2  # nothing sent twice
 
 
 def test_reminder_email_is_not_sent_to_someone_who_answered(app, db, factory, smtp):
     survey = make_weekly(factory)
-    round_id = services.tick(OPEN + timedelta(minutes=1)).opened[0]
+    round_id = periodic.tick(OPEN + timedelta(minutes=1)).opened[0]
     ada = db.session.scalar(sa.select(Person).where(Person.email == "ada@example.com"))
-    invitation = services.invitation_for(ada, round_id)
-    services.submit_response(invitation, {survey.questions[0].id: 10}, OPEN + timedelta(hours=2), from_form=False)
-    remind_at = services.recent_rounds(survey)[0].remind_at
+    invitation = invitations.invitation_for(ada, round_id)
+    answering.submit_response(invitation, {survey.questions[0].id: 10}, OPEN + timedelta(hours=2), from_form=False)
+    remind_at = building.recent_rounds(survey)[0].remind_at
     assert remind_at.date() == date(2026, 3, 5)
     smtp.envelopes.clear()
-    services.tick(remind_at)
+    periodic.tick(remind_at)
     assert [m["To"] for m in smtp.messages] == ["bob@example.com"]

@@ -5,9 +5,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from errors import Conflict, ValidationError
 from extensions import db as _db
 from mail.models import OutboxMessage
-from surveys import services
+from surveys import answering, building, invitations, periodic, rounds
 from surveys.models import Invitation, Round
 from tests.conftest import run_concurrently
 
@@ -35,7 +36,7 @@ def org(factory):
 
 
 def weekly(**extra):
-    return services.create_survey({"title": "Weekly pulse", "cadence": "weekly", "starts_on": MONDAY.isoformat(),
+    return building.create_survey({"title": "Weekly pulse", "cadence": "weekly", "starts_on": MONDAY.isoformat(),
                                    "questions": [{"library_key": "enps", "required": True},
                                                  {"kind": "text", "text": "Anything else?"}], **extra}, OPEN)
 
@@ -54,13 +55,13 @@ def outbox(kind=None):
 
 def test_tick_before_the_first_opening_does_nothing(db, org):
     weekly()
-    report = services.tick(OPEN - timedelta(minutes=1))
+    report = periodic.tick(OPEN - timedelta(minutes=1))
     assert report.opened == [] and db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 0
 
 
 def test_tick_opens_the_round_and_invites_active_employees_hired_in_time(db, org):
     weekly()
-    report = services.tick(DURING, send_mail=False)
+    report = periodic.tick(DURING, send_mail=False)
     assert len(report.opened) == 1
     # never contractors, deactivated people, or people hired after the round opened
     assert invited_emails(report.opened[0]) == ["boss@example.com", "ops@example.com", "seller@example.com"]
@@ -69,9 +70,9 @@ def test_tick_opens_the_round_and_invites_active_employees_hired_in_time(db, org
 
 def test_sent_invitations_and_reminders_leave_no_row_in_the_outbox(db, org, smtp):
     weekly()
-    round_id = services.tick(DURING).opened[0]
+    round_id = periodic.tick(DURING).opened[0]
     remind_at = db.session.get(Round, round_id).remind_at
-    assert services.tick(remind_at).reminded == 3
+    assert periodic.tick(remind_at).reminded == 3
     assert len(smtp.messages) == 6
     db.session.expire_all()
     assert outbox("invitation") == [] and outbox("reminder") == []
@@ -79,13 +80,13 @@ def test_sent_invitations_and_reminders_leave_no_row_in_the_outbox(db, org, smtp
 
 def test_audience_is_a_department_subtree(db, org):
     weekly(audience_department_id=org["sales"].id)
-    round_id = services.tick(DURING).opened[0]
+    round_id = periodic.tick(DURING).opened[0]
     assert invited_emails(round_id) == ["seller@example.com"]
 
 
 def test_invitation_email_is_in_the_recipients_language_with_a_personal_link(db, org):
     weekly()
-    services.tick(DURING, send_mail=False)
+    periodic.tick(DURING, send_mail=False)
     by_person = {m.to_address: m for m in outbox("invitation")}
     italian, english = by_person["boss@example.com"], by_person["seller@example.com"]
     assert "sondaggio" in italian.subject.lower() and "Weekly pulse" in italian.subject
@@ -97,8 +98,8 @@ def test_invitation_email_is_in_the_recipients_language_with_a_personal_link(db,
 
 def test_second_tick_at_the_same_time_does_nothing_new(db, org):
     weekly()
-    first = services.tick(DURING, send_mail=False)
-    second = services.tick(DURING, send_mail=False)
+    first = periodic.tick(DURING, send_mail=False)
+    second = periodic.tick(DURING, send_mail=False)
     assert second.opened == [] and second.invited == 0 and second.reminded == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 1
     assert len(outbox("invitation")) == first.invited == 3
@@ -106,31 +107,31 @@ def test_second_tick_at_the_same_time_does_nothing_new(db, org):
 
 def test_next_week_opens_the_next_round_after_closing_this_one(db, org):
     weekly()
-    first = services.tick(DURING).opened[0]
-    report = services.tick(OPEN + timedelta(days=7, minutes=5))
+    first = periodic.tick(DURING).opened[0]
+    report = periodic.tick(OPEN + timedelta(days=7, minutes=5))
     assert report.closed == [first] and len(report.opened) == 1
     assert db.session.get(Round, report.opened[0]).opens_at == OPEN + timedelta(days=7)
 
 
 def test_round_closes_at_the_end_of_its_window(db, org):
     weekly()
-    round_id = services.tick(DURING).opened[0]
+    round_id = periodic.tick(DURING).opened[0]
     closes = db.session.get(Round, round_id).closes_at
-    assert services.tick(closes - timedelta(seconds=1)).closed == []
-    assert services.tick(closes).closed == [round_id]
+    assert periodic.tick(closes - timedelta(seconds=1)).closed == []
+    assert periodic.tick(closes).closed == [round_id]
     db.session.expire_all()
     assert db.session.get(Round, round_id).status == "closed"
 
 
 def test_reminder_goes_once_and_only_to_those_who_have_not_answered(db, org):
     weekly()
-    round_id = services.tick(DURING).opened[0]
-    answered = services.invitation_for(org["seller"], round_id)
-    services.submit_response(answered, {answered.round.survey.questions[0].id: 9}, DURING, from_form=False)
+    round_id = periodic.tick(DURING).opened[0]
+    answered = invitations.invitation_for(org["seller"], round_id)
+    answering.submit_response(answered, {answered.round.survey.questions[0].id: 9}, DURING, from_form=False)
     remind_at = db.session.get(Round, round_id).remind_at
-    assert services.tick(remind_at - timedelta(minutes=1), send_mail=False).reminded == 0
-    assert services.tick(remind_at, send_mail=False).reminded == 2
-    assert services.tick(remind_at + timedelta(hours=1), send_mail=False).reminded == 0
+    assert periodic.tick(remind_at - timedelta(minutes=1), send_mail=False).reminded == 0
+    assert periodic.tick(remind_at, send_mail=False).reminded == 2
+    assert periodic.tick(remind_at + timedelta(hours=1), send_mail=False).reminded == 0
     assert sorted(m.to_address for m in outbox("reminder")) == ["boss@example.com", "ops@example.com"]
 
 
@@ -147,7 +148,7 @@ def test_two_concurrent_ticks_open_one_round_and_send_each_email_once(app, db, o
     weekly()
     def run():
         with app.app_context():
-            services.tick(DURING)
+            periodic.tick(DURING)
 
     run_concurrently(run, run)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 1
@@ -157,16 +158,16 @@ def test_two_concurrent_ticks_open_one_round_and_send_each_email_once(app, db, o
 def test_a_round_opened_after_its_reminder_time_sends_no_reminder_with_the_invitation(db, org):
     weekly()
     late = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # tick was down from Monday to Thursday noon
-    report = services.tick(late)
+    report = periodic.tick(late)
     assert report.invited == 3 and report.reminded == 0
-    assert services.tick(late + timedelta(hours=1)).reminded == 0
+    assert periodic.tick(late + timedelta(hours=1)).reminded == 0
 
 
 def test_tick_sends_every_invitation_even_beyond_one_batch(db, factory):
     for i in range(130):
         factory.person(f"p{i}@example.com", password=None)
     weekly()
-    report = services.tick(DURING)
+    report = periodic.tick(DURING)
     assert report.invited == 130 and report.mail.sent == 130
 
 
@@ -174,7 +175,7 @@ def test_tick_sends_every_invitation_even_beyond_one_batch(db, factory):
 
 
 def _survey(title, **extra):
-    return services.create_survey({"title": title, "cadence": "once", "questions": [
+    return building.create_survey({"title": title, "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}], **extra}, OPEN)
 
 
@@ -183,10 +184,10 @@ def test_a_round_a_person_apart_from_another_surveys_round_is_refused_naming_it(
     target = factory.person("target@example.com", role="hr_admin", department=None)
     for i in range(5):
         factory.person(f"c{i}@example.com", department=team)
-    services.open_round_now(_survey("Everyone"), DURING)  # the five colleagues and the target
+    rounds.open_round_now(_survey("Everyone"), DURING)  # the five colleagues and the target
     five = _survey("Team only", audience_department_id=team.id)
-    with pytest.raises(services.Conflict) as refused:
-        services.open_round_now(five, DURING)
+    with pytest.raises(Conflict) as refused:
+        rounds.open_round_now(five, DURING)
     assert "“Everyone”" in refused.value.message and "differ by 1" in refused.value.message
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Round).where(Round.survey_id == five.id)) == 0
     response = client.post(f"/api/v1/surveys/{five.id}/rounds", headers=api_token(target.email))
@@ -199,8 +200,8 @@ def test_a_round_k_or_more_people_apart_opens(db, factory):
         factory.person(f"c{i}@example.com", department=team)
     for i in range(5):
         factory.person(f"o{i}@example.com")
-    services.open_round_now(_survey("Everyone"), DURING)
-    assert services.open_round_now(_survey("Team only", audience_department_id=team.id), DURING).invited_count == 5
+    rounds.open_round_now(_survey("Everyone"), DURING)
+    assert rounds.open_round_now(_survey("Team only", audience_department_id=team.id), DURING).invited_count == 5
 
 
 def test_tick_does_not_open_a_scheduled_round_a_person_apart_and_says_why(db, factory):
@@ -208,15 +209,15 @@ def test_tick_does_not_open_a_scheduled_round_a_person_apart_and_says_why(db, fa
     factory.person("lone@example.com")
     for i in range(5):
         factory.person(f"c{i}@example.com", department=team)
-    services.open_round_now(_survey("Everyone"), DURING)
+    rounds.open_round_now(_survey("Everyone"), DURING)
     weekly(audience_department_id=team.id)
-    report = services.tick(DURING, send_mail=False)
+    report = periodic.tick(DURING, send_mail=False)
     assert report.opened == [] and "Everyone" in report.refused[0][1]
 
 
 def test_the_audience_is_locked_once_the_first_round_has_opened(db, org):
     survey = weekly()
-    services.tick(DURING, send_mail=False)
-    with pytest.raises(services.ValidationError) as refused:
-        services.update_survey(survey, {"audience_department_id": org["sales"].id}, DURING)
+    periodic.tick(DURING, send_mail=False)
+    with pytest.raises(ValidationError) as refused:
+        building.update_survey(survey, {"audience_department_id": org["sales"].id}, DURING)
     assert "audience_department_id" in refused.value.fields
