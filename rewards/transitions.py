@@ -335,3 +335,23 @@ def allowed_actions(milestone: Milestone, person: Person) -> list[str]:
             continue
         allowed.append(action)
     return allowed
+
+
+def payment_blockers(plan: MilestonePlan) -> dict[int, Milestone | None]:
+    """For each milestone (by id), the earlier milestone that must be paid before it can be, if any.
+
+    The rule ``_check_sequence`` enforces, for showing it: the first earlier milestone that is
+    neither paid nor cancelled. The plan's milestones must be loaded in position order.
+    """
+    blockers: dict[int, Milestone | None] = {}
+    unpaid = None
+    for milestone in plan.milestones:
+        blockers[milestone.id] = unpaid
+        if unpaid is None and milestone.state not in FINAL_STATES:
+            unpaid = milestone
+    return blockers
+
+
+def can_cancel(plan: MilestonePlan, person: Person) -> bool:
+    """Whether ``person`` may cancel what is left of the plan (``cancel_plan`` would not refuse)."""
+    return person.is_hr and any(m.state in MACHINE["cancel"].from_states for m in plan.milestones)

@@ -188,23 +188,17 @@ def _render_plan(plan, failed: tuple[int, str, ActionForm, str | None] | None = 
     for event in events:
         events_by_milestone[event.milestone_id].append(event)
     payouts = ledger.plan_payouts(plan)
-    blockers, unpaid = {}, None
-    for milestone in plan.milestones:
-        blockers[milestone.id] = unpaid
-        if unpaid is None and milestone.state not in ("paid", "cancelled"):
-            unpaid = milestone
     return render_template(
         "rewards/plan.html", plan=plan, now=now, actions=actions, forms=forms,
         failed_id=failed[0] if failed else None, failed_message=failed_message,
         events=events, events_by_milestone=events_by_milestone, payouts=payouts,
-        payout_by_milestone={p.milestone_id: p for p in payouts}, blockers=blockers,
+        payout_by_milestone={p.milestone_id: p for p in payouts}, blockers=transitions.payment_blockers(plan),
         paid=ledger.paid_total(plan), planned=ledger.planned_total(plan),
         step=plan_overview.next_step(plan, current_user, now), is_overdue=ledger.is_overdue,
         payment_due=ledger.payment_due, status=plan_overview.plan_status(m.state for m in plan.milestones),
         plan_form=EmptyForm(), can_edit=editing.can_edit(plan, current_user),
         terms_version=plans.terms_version(plan.id),
-        can_cancel=current_user.is_hr and any(
-            m.state in transitions.MACHINE["cancel"].from_states for m in plan.milestones),
+        can_cancel=transitions.can_cancel(plan, current_user),
         can_agree=any("agree" in a for a in actions.values())), status
 
 

@@ -126,3 +126,27 @@ def test_transition(client, db, parties, api_token, state, action):
     payouts = db.session.scalar(sa.select(sa.func.count()).select_from(Payout)
                                 .where(Payout.milestone_id == milestone_id))
     assert payouts == (1 if state == "paid" or (state, action) == ("approved", "pay") else 0)
+
+
+def test_payment_blockers_name_the_first_earlier_milestone_neither_paid_nor_cancelled(db, parties):
+    from rewards import transitions
+
+    plan = make_plan(parties, count=3)
+    first, second, third = plan.milestones
+    drive(parties, first.id, "paid")
+    db.session.refresh(plan)
+    assert transitions.payment_blockers(plan) == {first.id: None, second.id: None, third.id: second}
+    transitions.perform(second.id, "cancel", parties["hr_admin"], {}, support.NOW)
+    db.session.refresh(plan)
+    assert transitions.payment_blockers(plan)[third.id] is None
+
+
+def test_only_hr_can_cancel_and_only_while_a_milestone_is_draft_or_agreed(db, parties):
+    from rewards import transitions
+
+    plan = make_plan(parties, count=1)
+    assert transitions.can_cancel(plan, parties["hr_admin"])
+    assert not transitions.can_cancel(plan, parties["approver"])
+    drive(parties, plan.milestones[0].id, "submitted")
+    db.session.refresh(plan)
+    assert not transitions.can_cancel(plan, parties["hr_admin"])
