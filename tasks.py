@@ -12,9 +12,10 @@ from typing import Any
 
 from flask import current_app
 
+from dashboards.results import published_rows, store_round_results
 from mail import services as mail
 from oneonones import reminders as oneonones
-from people import services as people
+from people import signin
 from rewards import reminders as rewards
 from surveys import periodic
 
@@ -30,9 +31,16 @@ class TickSummary:
 
 def tick(now: datetime) -> TickSummary:
     """Run all periodic work due at ``now``; e-mail queued by any step goes out, then ``housekeeping``."""
-    pulses = periodic.tick(now, send_mail=False)
+    pulses = periodic.tick(now, on_close=store_results, send_mail=False)
     return TickSummary(pulses=pulses, oneonones=oneonones.tick(now), rewards=rewards.tick(now),
                        mail=mail.send_all_pending(now), housekeeping=housekeeping(now))
+
+
+def store_results(round_id: int, *, recount: bool) -> None:
+    """Store a closed round's results: the surveys' ``on_close``, passed in here so that surveys never
+    import dashboards. On a recount (late ballots reached a round whose results may have been seen) a
+    group stays shown only with the figures it was shown with. The caller commits."""
+    store_round_results(round_id, published=(published_rows(round_id) or None) if recount else None)
 
 
 def housekeeping(now: datetime) -> dict[str, int]:
@@ -43,4 +51,4 @@ def housekeeping(now: datetime) -> dict[str, int]:
     """
     retention = timedelta(days=current_app.config["MAIL_SENT_RETENTION_DAYS"])
     return {"sent_mail_purged": mail.purge_sent(now, retention),
-            "login_attempts_purged": people.purge_login_attempts(now)}
+            "login_attempts_purged": signin.purge_login_attempts(now)}

@@ -9,7 +9,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dashboards.results import store_round_results
 from errors import Conflict
 from extensions import db
 from mail import services as mail
@@ -32,14 +31,15 @@ class TickReport:
     mail: Any = None
 
 
-def tick(now: datetime, *, send_mail: bool = True) -> TickReport:
+def tick(now: datetime, *, on_close: rounds.OnClose, send_mail: bool = True) -> TickReport:
     """Do all periodic work that is due at ``now``; idempotent and safe to run concurrently.
 
-    Closes rounds whose window has ended, opens due rounds and invites their
-    audience, queues reminders, then (unless ``send_mail`` is false, as when
-    ``tasks.tick`` runs every feature's work first) sends the outbox. Every step claims
-    its work with a conditional write, so a second tick (at the same time or
-    later) finds nothing left to do.
+    Closes rounds whose window has ended (``on_close`` then stores each one's
+    results), opens due rounds and invites their audience, queues reminders,
+    then (unless ``send_mail`` is false, as when ``tasks.tick`` runs every
+    feature's work first) sends the outbox. Every step claims its work with a
+    conditional write, so a second tick (at the same time or later) finds
+    nothing left to do.
     """
     report = TickReport()
     for round_id in db.session.scalars(sa.select(Round.id).where(Round.status == "open",
@@ -52,13 +52,13 @@ def tick(now: datetime, *, send_mail: bool = True) -> TickReport:
             # transaction that writes nothing about people.
             k = db.session.scalar(sa.select(Survey.min_group_size).join(Round).where(Round.id == round_id))
             ballots.mix(round_id, k, final=True)
-            store_round_results(round_id)
+            on_close(round_id, recount=False)
             report.closed.append(round_id)
         db.session.commit()
         if closed.rowcount == 1:
             rounds.forget_answering_order(round_id)
             db.session.commit()
-    report.mixed = rounds.mix_ballots()
+    report.mixed = rounds.mix_ballots(on_close=on_close)
 
     for survey in db.session.scalars(sa.select(Survey).where(Survey.status == "active")).all():
         day = due_occurrence(survey, now)

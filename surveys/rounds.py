@@ -8,18 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from dashboards.results import published_rows, store_round_results
 from errors import Conflict
 from extensions import db
 from people.models import Department, Person
 from surveys import ballots, links, membership
 from surveys.invitations import queue_invitation_mail
 from surveys.models import Invitation, Round, Survey
+
+
+class OnClose(Protocol):
+    """What the app does once all of a closed round's answers are in the response store: store its
+    results (``tasks.store_results``; results belong to dashboards, which surveys do not import).
+
+    ``recount`` is true when late ballots reached a round whose results may already have been seen.
+    The caller commits.
+    """
+
+    def __call__(self, round_id: int, *, recount: bool) -> None: ...
 
 
 def department_subtree(root_id: int) -> set[int]:
@@ -152,18 +163,18 @@ def forget_answering_order(round_id: int) -> None:
                            .values(answered=Invitation.answered))
 
 
-def mix_ballots() -> int:
+def mix_ballots(*, on_close: OnClose) -> int:
     """Move waiting ballots into the response store, one round per transaction; return how many moved.
 
     Open rounds in batches of at least k; closed rounds (left by a crash between
-    closing and mixing) all at once, and their stored results are counted again.
+    closing and mixing) all at once, and their stored results are counted again (``on_close``).
     """
     moved = 0
     for round_id, k, final in ballots.rounds_to_mix():
         count = ballots.mix(round_id, k, final=final)
         if count and final:
             # Its results may have been seen: a group whose figures these late ballots change is hidden.
-            store_round_results(round_id, published=published_rows(round_id) or None)
+            on_close(round_id, recount=True)
         db.session.commit()
         moved += count
     return moved

@@ -47,7 +47,8 @@ def answered(factory, db):
                                   from_form=False)
         order.append(invitation.id)
         if index == 6:
-            rounds.mix_ballots()  # a tick while answers arrive: the first seven are one batch
+            # a tick while answers arrive: the first seven are one batch
+            rounds.mix_ballots(on_close=tasks.store_results)
     round_ = db.session.get(Round, round_id)
     return {"round": round_, "survey": survey, "people": people, "order": order, "question": question}
 
@@ -129,7 +130,7 @@ def test_closing_writes_the_whole_round_again_as_one_shuffled_batch(db, factory)
     for person in people[:7]:
         answering.submit_response(invitations.invitation_for(person, round_.id), {survey.questions[0].id: 5},
                                      NOW, from_form=False)
-    rounds.mix_ballots()
+    rounds.mix_ballots(on_close=tasks.store_results)
     answering.submit_response(invitations.invitation_for(people[7], round_.id), {survey.questions[0].id: 0},
                                  NOW, from_form=False)
     before = set(db.session.scalars(sa.select(Response.id)))
@@ -369,7 +370,7 @@ def test_a_copy_of_the_database_cannot_read_a_waiting_ballot(db, factory):
     for index, person in enumerate(people[:4]):
         answering.submit_response(invitations.invitation_for(person, round_.id),
                                      {enps: index, text: f"SECRET-{index}"}, NOW, from_form=False)
-    rounds.mix_ballots()
+    rounds.mix_ballots(on_close=tasks.store_results)
     dump = db.session.execute(sa.text("SELECT * FROM ballots")).all()
     assert len(dump) == 4
     flat = b" ".join(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for row in dump for v in row)
@@ -394,5 +395,5 @@ def test_ballots_sealed_under_another_key_stay_in_the_box(app, db, factory):
     answering.submit_response(invitations.invitation_for(person, round_.id), {survey.questions[0].id: 4}, NOW,
                                  from_form=False)
     app.config["POLSO_BALLOT_KEY"] = "a different key"
-    assert rounds.mix_ballots() == 0
+    assert rounds.mix_ballots(on_close=tasks.store_results) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 1

@@ -8,12 +8,18 @@ import pytest
 import sqlalchemy as sa
 from babel.dates import format_datetime
 
+import tasks
 from extensions import db as _db
 from surveys import answering, building, invitations, periodic, rounds
 from surveys.models import Answer, Ballot, Invitation, InvitationLink, Response
 from tests.conftest import mix_all, personal_token, run_concurrently
 
 NOW = datetime.now(UTC)
+
+
+def tick(now, **kwargs):
+    """The surveys' periodic work, storing each closed round's results as ``tasks.tick`` does."""
+    return periodic.tick(now, on_close=tasks.store_results, **kwargs)
 
 
 @pytest.fixture
@@ -148,7 +154,7 @@ def test_round_past_its_window_says_closed_and_accepts_nothing(client, setup, db
 
 
 def test_closing_a_round_forgets_its_links(client, setup, db):
-    periodic.tick(setup["round"].closes_at)
+    tick(setup["round"].closes_at)
     page = client.get(f"/s/{setup['token']}")
     assert page.status_code == 404 and "Its round may have closed" in page.get_data(as_text=True)
     assert post_answers(client, setup, form(setup)).status_code == 404

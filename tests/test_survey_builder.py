@@ -5,11 +5,17 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
+import tasks
 from errors import Conflict, ValidationError
 from surveys import building, periodic, rounds
 from surveys.models import LibraryQuestion, Question, Survey
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def tick(now, **kwargs):
+    """The surveys' periodic work, storing each closed round's results as ``tasks.tick`` does."""
+    return periodic.tick(now, on_close=tasks.store_results, **kwargs)
 
 
 def likert(n: int) -> list[dict]:
@@ -143,7 +149,7 @@ def test_archived_survey_opens_no_more_rounds(db, factory):
     survey = building.create_survey({"title": "P", "cadence": "weekly", "starts_on": "2026-03-02",
                                      "questions": likert(1)}, NOW)
     building.archive_survey(survey)
-    assert periodic.tick(NOW).opened == []
+    assert tick(NOW).opened == []
     with pytest.raises(Conflict):
         rounds.open_round_now(survey, NOW)
 

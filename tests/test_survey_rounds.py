@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+import tasks
 from errors import Conflict, ValidationError
 from extensions import db as _db
 from mail.models import OutboxMessage
@@ -15,6 +16,11 @@ from tests.conftest import run_concurrently
 MONDAY = date(2026, 3, 2)
 OPEN = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # 09:00 in Rome
 DURING = OPEN + timedelta(hours=1)
+
+
+def tick(now, **kwargs):
+    """The surveys' periodic work, storing each closed round's results as ``tasks.tick`` does."""
+    return periodic.tick(now, on_close=tasks.store_results, **kwargs)
 
 
 @pytest.fixture
@@ -55,13 +61,13 @@ def outbox(kind=None):
 
 def test_tick_before_the_first_opening_does_nothing(db, org):
     weekly()
-    report = periodic.tick(OPEN - timedelta(minutes=1))
+    report = tick(OPEN - timedelta(minutes=1))
     assert report.opened == [] and db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 0
 
 
 def test_tick_opens_the_round_and_invites_active_employees_hired_in_time(db, org):
     weekly()
-    report = periodic.tick(DURING, send_mail=False)
+    report = tick(DURING, send_mail=False)
     assert len(report.opened) == 1
     # never contractors, deactivated people, or people hired after the round opened
     assert invited_emails(report.opened[0]) == ["boss@example.com", "ops@example.com", "seller@example.com"]
@@ -70,9 +76,9 @@ def test_tick_opens_the_round_and_invites_active_employees_hired_in_time(db, org
 
 def test_sent_invitations_and_reminders_leave_no_row_in_the_outbox(db, org, smtp):
     weekly()
-    round_id = periodic.tick(DURING).opened[0]
+    round_id = tick(DURING).opened[0]
     remind_at = db.session.get(Round, round_id).remind_at
-    assert periodic.tick(remind_at).reminded == 3
+    assert tick(remind_at).reminded == 3
     assert len(smtp.messages) == 6
     db.session.expire_all()
     assert outbox("invitation") == [] and outbox("reminder") == []
@@ -80,13 +86,13 @@ def test_sent_invitations_and_reminders_leave_no_row_in_the_outbox(db, org, smtp
 
 def test_audience_is_a_department_subtree(db, org):
     weekly(audience_department_id=org["sales"].id)
-    round_id = periodic.tick(DURING).opened[0]
+    round_id = tick(DURING).opened[0]
     assert invited_emails(round_id) == ["seller@example.com"]
 
 
 def test_invitation_email_is_in_the_recipients_language_with_a_personal_link(db, org):
     weekly()
-    periodic.tick(DURING, send_mail=False)
+    tick(DURING, send_mail=False)
     by_person = {m.to_address: m for m in outbox("invitation")}
     italian, english = by_person["boss@example.com"], by_person["seller@example.com"]
     assert "sondaggio" in italian.subject.lower() and "Weekly pulse" in italian.subject
@@ -98,8 +104,8 @@ def test_invitation_email_is_in_the_recipients_language_with_a_personal_link(db,
 
 def test_second_tick_at_the_same_time_does_nothing_new(db, org):
     weekly()
-    first = periodic.tick(DURING, send_mail=False)
-    second = periodic.tick(DURING, send_mail=False)
+    first = tick(DURING, send_mail=False)
+    second = tick(DURING, send_mail=False)
     assert second.opened == [] and second.invited == 0 and second.reminded == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 1
     assert len(outbox("invitation")) == first.invited == 3
@@ -107,31 +113,31 @@ def test_second_tick_at_the_same_time_does_nothing_new(db, org):
 
 def test_next_week_opens_the_next_round_after_closing_this_one(db, org):
     weekly()
-    first = periodic.tick(DURING).opened[0]
-    report = periodic.tick(OPEN + timedelta(days=7, minutes=5))
+    first = tick(DURING).opened[0]
+    report = tick(OPEN + timedelta(days=7, minutes=5))
     assert report.closed == [first] and len(report.opened) == 1
     assert db.session.get(Round, report.opened[0]).opens_at == OPEN + timedelta(days=7)
 
 
 def test_round_closes_at_the_end_of_its_window(db, org):
     weekly()
-    round_id = periodic.tick(DURING).opened[0]
+    round_id = tick(DURING).opened[0]
     closes = db.session.get(Round, round_id).closes_at
-    assert periodic.tick(closes - timedelta(seconds=1)).closed == []
-    assert periodic.tick(closes).closed == [round_id]
+    assert tick(closes - timedelta(seconds=1)).closed == []
+    assert tick(closes).closed == [round_id]
     db.session.expire_all()
     assert db.session.get(Round, round_id).status == "closed"
 
 
 def test_reminder_goes_once_and_only_to_those_who_have_not_answered(db, org):
     weekly()
-    round_id = periodic.tick(DURING).opened[0]
+    round_id = tick(DURING).opened[0]
     answered = invitations.invitation_for(org["seller"], round_id)
     answering.submit_response(answered, {answered.round.survey.questions[0].id: 9}, DURING, from_form=False)
     remind_at = db.session.get(Round, round_id).remind_at
-    assert periodic.tick(remind_at - timedelta(minutes=1), send_mail=False).reminded == 0
-    assert periodic.tick(remind_at, send_mail=False).reminded == 2
-    assert periodic.tick(remind_at + timedelta(hours=1), send_mail=False).reminded == 0
+    assert tick(remind_at - timedelta(minutes=1), send_mail=False).reminded == 0
+    assert tick(remind_at, send_mail=False).reminded == 2
+    assert tick(remind_at + timedelta(hours=1), send_mail=False).reminded == 0
     assert sorted(m.to_address for m in outbox("reminder")) == ["boss@example.com", "ops@example.com"]
 
 
@@ -148,7 +154,7 @@ def test_two_concurrent_ticks_open_one_round_and_send_each_email_once(app, db, o
     weekly()
     def run():
         with app.app_context():
-            periodic.tick(DURING)
+            tick(DURING)
 
     run_concurrently(run, run)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Round)) == 1
@@ -158,16 +164,16 @@ def test_two_concurrent_ticks_open_one_round_and_send_each_email_once(app, db, o
 def test_a_round_opened_after_its_reminder_time_sends_no_reminder_with_the_invitation(db, org):
     weekly()
     late = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # tick was down from Monday to Thursday noon
-    report = periodic.tick(late)
+    report = tick(late)
     assert report.invited == 3 and report.reminded == 0
-    assert periodic.tick(late + timedelta(hours=1)).reminded == 0
+    assert tick(late + timedelta(hours=1)).reminded == 0
 
 
 def test_tick_sends_every_invitation_even_beyond_one_batch(db, factory):
     for i in range(130):
         factory.person(f"p{i}@example.com", password=None)
     weekly()
-    report = periodic.tick(DURING)
+    report = tick(DURING)
     assert report.invited == 130 and report.mail.sent == 130
 
 
@@ -211,13 +217,13 @@ def test_tick_does_not_open_a_scheduled_round_a_person_apart_and_says_why(db, fa
         factory.person(f"c{i}@example.com", department=team)
     rounds.open_round_now(_survey("Everyone"), DURING)
     weekly(audience_department_id=team.id)
-    report = periodic.tick(DURING, send_mail=False)
+    report = tick(DURING, send_mail=False)
     assert report.opened == [] and "Everyone" in report.refused[0][1]
 
 
 def test_the_audience_is_locked_once_the_first_round_has_opened(db, org):
     survey = weekly()
-    periodic.tick(DURING, send_mail=False)
+    tick(DURING, send_mail=False)
     with pytest.raises(ValidationError) as refused:
         building.update_survey(survey, {"audience_department_id": org["sales"].id}, DURING)
     assert "audience_department_id" in refused.value.fields
