@@ -24,8 +24,10 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask, request
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
@@ -40,6 +42,8 @@ MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(2199, 12, 31)
 #: Deeper JSON than this is refused unparsed; no request of ours nests more than 5.
 MAX_JSON_DEPTH = 32
+MAX_EMAIL = 254  # RFC 5321's limit on a forward path
+MAX_URL = 2000
 
 
 def invalid(field: str, message: str) -> ValidationError:
@@ -131,6 +135,37 @@ def read_text(value: Any, field: str, *, max_length: int, required: bool = True,
     if len(value) > max_length:
         raise invalid(field, _("At most %(n)s characters.", n=max_length))
     return value
+
+
+def email_key(value: Any) -> str:
+    """The form an e-mail address is stored and looked up in: stripped and lower-cased ("" for non-text).
+
+    For finding someone by the address they typed; ``read_email`` also checks that it is one.
+    """
+    return value.strip().lower() if isinstance(value, str) else ""
+
+
+def read_email(value: Any, field: str, *, required: bool = True) -> str | None:
+    """An e-mail address (syntax only, no DNS lookup), normalised and lower-cased as ``email_key``."""
+    text = read_text(value, field, max_length=MAX_EMAIL, required=required, single_line=True)
+    if text is None:
+        return None
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        raise invalid(field, _("Not a valid e-mail address.")) from None
+    return email_key(result.normalized)
+
+
+def read_url(value: Any, field: str, *, max_length: int = MAX_URL, required: bool = True) -> str | None:
+    """A web address: http or https, with a host and no spaces."""
+    text = read_text(value, field, max_length=max_length, required=required)
+    if text is None:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
+        raise invalid(field, _("Must be a web address starting with https:// or http://."))
+    return text
 
 
 def read_choice(value: Any, field: str, choices: Iterable[str], *, required: bool = True) -> str | None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -22,6 +20,7 @@ from flask_babel import gettext as _
 import inputs
 from errors import ValidationError
 from people.models import Person
+from people.timezones import person_zone
 from rewards.models import DEFAULT_PAYMENT_TERMS_DAYS
 
 MAX_TITLE = 200
@@ -51,14 +50,10 @@ def clean_date(raw: Any, name: str, errors: dict[str, str]) -> date | None:
 
 
 def clean_url(raw: Any, name: str, errors: dict[str, str], *, required: str) -> str | None:
-    text = clean_text(raw, name, errors, required=required, limit=MAX_URL)
-    if text is None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        errors[name] = required
         return None
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
-        errors[name] = _("Must be a web address starting with https:// or http://.")
-        return None
-    return text
+    return inputs.collect(errors, inputs.read_url, raw, name, max_length=MAX_URL)
 
 
 def digits_value(text: str) -> int | None:
@@ -94,7 +89,7 @@ def join_notes(*parts: str | None) -> str | None:
 
 def local_today(person: Person, now: datetime) -> date:
     """The date it is at ``now`` where ``person`` is."""
-    return now.astimezone(ZoneInfo(person.timezone or current_app.config["POLSO_DEFAULT_TIMEZONE"])).date()
+    return now.astimezone(person_zone(person)).date()
 
 
 def default_payment_terms() -> int:

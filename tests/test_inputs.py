@@ -15,13 +15,23 @@ import sqlalchemy as sa
 
 from app import create_app
 from errors import ValidationError
-from inputs import MAX_JSON_DEPTH, json_depth_exceeds, read_datetime, read_id, read_int, read_text
+from inputs import (
+    MAX_JSON_DEPTH,
+    email_key,
+    json_depth_exceeds,
+    read_datetime,
+    read_email,
+    read_id,
+    read_int,
+    read_text,
+    read_url,
+)
 from tests.conftest import _config
 
 HUGE = ("99999999999999999999", str(2 ** 31), "9" * 5000)
 _APP = create_app(_config("sqlite://"))
 with _APP.app_context():
-    from api.openapi import document
+    from api.docs import document
 
     DOCUMENT = document()
 
@@ -87,6 +97,32 @@ def test_read_text_refuses_nul_line_breaks_length_and_types(value):
     with pytest.raises(ValidationError) as refused:
         read_text(value, "name", max_length=120, single_line=True)
     assert set(refused.value.fields) == {"name"}
+
+
+def test_read_email_normalises_and_lower_cases_like_the_stored_key():
+    assert read_email("  Ada.Lovelace@Example.COM ", "email") == "ada.lovelace@example.com"
+    assert email_key(" Ada@Example.com") == "ada@example.com" and email_key(None) == ""
+    assert read_email("", "email", required=False) is None
+
+
+@pytest.mark.parametrize("value", ["ada", "ada@", "a\nb@example.com", "ada@exa mple.com", 5, ["a@b.c"],
+                                   "a" * 250 + "@example.com"])
+def test_read_email_refuses_what_is_not_an_address(value):
+    with pytest.raises(ValidationError) as refused:
+        read_email(value, "email")
+    assert set(refused.value.fields) == {"email"}
+
+
+def test_read_url_takes_web_addresses_only():
+    assert read_url(" https://example.com/report ", "evidence_url") == "https://example.com/report"
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(1)", "ftp://example.com/x", "https://", "https://a b.com",
+                                   "example.com", "https://" + "a" * 2000 + ".com", 7])
+def test_read_url_refuses_other_schemes_spaces_and_length(value):
+    with pytest.raises(ValidationError) as refused:
+        read_url(value, "evidence_url")
+    assert set(refused.value.fields) == {"evidence_url"}
 
 
 @pytest.mark.parametrize("value", ["9999-12-31T23:00:00-14:00", "0001-01-01T00:30:00+14:00", "2026-03-31T09:30",
