@@ -1,4 +1,4 @@
-"""The CLI contract of DESIGN.md §4: users create, demo seed."""
+"""The CLI contract of DESIGN.md §4: users create, demo seed, pulses tick."""
 
 import sqlalchemy as sa
 
@@ -133,3 +133,13 @@ def test_demo_seed_refuses_a_database_with_people(runner, factory):
     factory.person("only@example.com")
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 1
+
+
+def test_pulses_tick_runs_all_periodic_work_and_its_help_says_so(runner, db):
+    result = runner.invoke(args=["pulses", "tick", "--now", "2026-03-02T10:00:00+01:00"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("2026-03-02T09:00:00+00:00: opened 0 round(s)")
+    assert "e-mail sent 0, failed 0." in result.output
+    group = runner.invoke(args=["pulses", "--help"]).output
+    assert all(work in group for work in ("survey rounds", "one-on-one", "reward", "e-mail", "housekeeping"))
+    assert runner.invoke(args=["pulses", "tick", "--now", "2026-03-02T10:00:00"]).exit_code == 2
