@@ -168,6 +168,19 @@ def read_url(value: Any, field: str, *, max_length: int = MAX_URL, required: boo
     return text
 
 
+def read_list(value: Any, field: str, *, most: int, empty: str, too_many: str) -> list[Any]:
+    """A JSON list (or a form's rows) of 1 to ``most`` items, each still to be read by the caller.
+
+    ``empty`` is the message for a missing or empty list, or anything else that is not a list;
+    ``too_many`` the one for more than ``most`` items.
+    """
+    if not isinstance(value, list) or not value:
+        raise invalid(field, empty)
+    if len(value) > most:
+        raise invalid(field, too_many)
+    return value
+
+
 def read_choice(value: Any, field: str, choices: Iterable[str], *, required: bool = True) -> str | None:
     """One of ``choices`` (strings); anything else, including a list or an object, is a field error."""
     choices = list(choices)

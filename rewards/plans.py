@@ -38,7 +38,7 @@ def _person(raw: Any, name: str, errors: dict[str, str]) -> Person | None:
     if not isinstance(raw, str) or not raw.strip():
         errors[name] = _("An e-mail address is required.")
         return None
-    person = db.session.scalar(sa.select(Person).where(Person.email == raw.strip().lower()))
+    person = db.session.scalar(sa.select(Person).where(Person.email == inputs.email_key(raw)))
     if person is None:
         errors[name] = _("Nobody has this e-mail address.")
     elif not person.active:
@@ -50,11 +50,10 @@ def _person(raw: Any, name: str, errors: dict[str, str]) -> Person | None:
 
 def clean_milestones(raw: Any, currency: str | None, starts_on: date | None, locale: str,
                      errors: dict[str, str]) -> list[dict[str, Any]]:
-    if not isinstance(raw, list) or not raw:
-        errors["milestones"] = _("A plan needs at least one milestone.")
-        return []
-    if len(raw) > MAX_MILESTONES:
-        errors["milestones"] = _("A plan has at most %(max)s milestones.", max=MAX_MILESTONES)
+    raw = inputs.collect(errors, inputs.read_list, raw, "milestones", most=MAX_MILESTONES,
+                         empty=_("A plan needs at least one milestone."),
+                         too_many=_("A plan has at most %(max)s milestones.", max=MAX_MILESTONES))
+    if raw is None:
         return []
     cleaned = []
     for index, item in enumerate(raw):

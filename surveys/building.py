@@ -7,8 +7,9 @@ refuse alike. Each refusal raises from ``errors`` before anything is written.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,6 +19,7 @@ import inputs
 from errors import Conflict, NotFound, ValidationError
 from extensions import db
 from people.models import Department, Person
+from people.timezones import default_timezone
 from surveys.models import CADENCES, MAX_QUESTIONS, QUESTION_KINDS, Invitation, LibraryQuestion, Question, Round, Survey
 from surveys.schedule import MAX_OPEN_DAYS
 
@@ -77,11 +79,10 @@ def _clean_question(raw: Any, prefix: str, errors: dict[str, str]) -> dict[str, 
 
 def clean_questions(raw: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
     """Check a list of questions against the survey rules (at most 10, at most one eNPS)."""
-    if not isinstance(raw, list) or not raw:
-        errors["questions"] = _("A survey needs at least one question.")
-        return []
-    if len(raw) > MAX_QUESTIONS:
-        errors["questions"] = _("A survey has at most %(max)s questions.", max=MAX_QUESTIONS)
+    raw = inputs.collect(errors, inputs.read_list, raw, "questions", most=MAX_QUESTIONS,
+                         empty=_("A survey needs at least one question."),
+                         too_many=_("A survey has at most %(max)s questions.", max=MAX_QUESTIONS))
+    if raw is None:
         return []
     cleaned = [_clean_question(q, f"questions.{i}", errors) for i, q in enumerate(raw)]
     cleaned = [q for q in cleaned if q is not None]
@@ -104,7 +105,8 @@ def _clean_settings(data: Mapping[str, Any], survey: Survey | None, now: datetim
     values["cadence"] = inputs.collect(errors, inputs.read_choice, cadence, "cadence", CADENCES)
     if "starts_on" in data or survey is None:
         starts = data.get("starts_on")
-        starts = now.date() if starts in (None, "") else inputs.collect(errors, inputs.read_date, starts, "starts_on")
+        starts = _today(data, survey, now) if starts in (None, "") \
+            else inputs.collect(errors, inputs.read_date, starts, "starts_on")
         if starts is not None:
             values["starts_on"] = starts
     for name, default in (("open_days", 5), ("remind_days_before_close", 2)):
@@ -137,6 +139,16 @@ def _clean_settings(data: Mapping[str, Any], survey: Survey | None, now: datetim
     return values, errors
 
 
+def _today(data: Mapping[str, Any], survey: Survey | None, now: datetime) -> date:
+    """Today where the survey's rounds open (the time zone given, else the survey's, else the company's).
+
+    Not the UTC date: just after midnight in Rome, UTC is still on the day before.
+    """
+    given = inputs.collect({}, inputs.read_timezone, data.get("timezone"), "timezone", required=False)
+    zone = given or (survey.timezone if survey is not None else default_timezone())
+    return now.astimezone(ZoneInfo(zone)).date()
+
+
 def create_survey(data: Mapping[str, Any], now: datetime) -> Survey:
     """Create an active survey with its questions.
 
@@ -146,8 +158,7 @@ def create_survey(data: Mapping[str, Any], now: datetime) -> Survey:
     questions = clean_questions(data.get("questions"), errors)
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
-    survey = Survey(**values, status="active", timezone=values.get("timezone")
-                    or current_app.config["POLSO_DEFAULT_TIMEZONE"])
+    survey = Survey(**values, status="active", timezone=values.get("timezone") or default_timezone())
     survey.questions = [Question(position=i + 1, **q) for i, q in enumerate(questions)]
     db.session.add(survey)
     db.session.commit()

@@ -311,3 +311,13 @@ def test_dates_out_of_range_are_a_422_naming_the_field(client, db, hr, path, fie
     assert response.status_code == 422, response.get_json()
     assert field in response.get_json()["error"]["fields"]
     assert _counts(db) == before
+
+
+@pytest.mark.parametrize(("value", "message"), [(None, "none"), ([], "none"), ("abc", "none"), ([1, 2, 3], "many")])
+def test_read_list_says_whether_the_list_is_missing_or_too_long(value, message):
+    from inputs import read_list
+
+    with pytest.raises(ValidationError) as refused:
+        read_list(value, "questions", most=2, empty="none", too_many="many")
+    assert refused.value.fields == {"questions": message}
+    assert read_list([1, 2], "questions", most=2, empty="none", too_many="many") == [1, 2]
