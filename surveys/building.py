@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 import inputs
-from errors import Conflict, NotFound, ValidationError
+from errors import Conflict, NotFound, ValidationError, get_or_raise
 from extensions import db
 from people.models import Department, Person
 from people.timezones import default_timezone
@@ -158,7 +158,9 @@ def create_survey(data: Mapping[str, Any], now: datetime) -> Survey:
     questions = clean_questions(data.get("questions"), errors)
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
-    survey = Survey(**values, status="active", timezone=values.get("timezone") or default_timezone())
+    # Given, or the company's (a bad name is already an error above); passed once, not twice.
+    values["timezone"] = values.get("timezone") or default_timezone()
+    survey = Survey(**values, status="active")
     survey.questions = [Question(position=i + 1, **q) for i, q in enumerate(questions)]
     db.session.add(survey)
     db.session.commit()
@@ -253,11 +255,15 @@ def archive_survey(survey: Survey) -> None:
     db.session.commit()
 
 
+def unarchive_survey(survey: Survey) -> None:
+    """Start an archived survey again: rounds open from its next due date on; its history stays."""
+    survey.status = "active"
+    db.session.commit()
+
+
 def get_survey(survey_id: int) -> Survey:
-    survey = db.session.get(Survey, survey_id)
-    if survey is None:
-        raise NotFound(_("No such survey."))
-    return survey
+    """:raise NotFound: no such survey."""
+    return get_or_raise(Survey, survey_id, _("No such survey."))
 
 
 def list_surveys() -> list[Survey]:
