@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 
 from errors import Conflict
 from extensions import db
-from people.models import Department, Person
+from people import org
+from people.models import Person
 from surveys import ballots, links, membership
 from surveys.invitations import queue_invitation_mail
 from surveys.models import Invitation, Round, Survey
@@ -33,27 +34,13 @@ class OnClose(Protocol):
     def __call__(self, round_id: int, *, recount: bool) -> None: ...
 
 
-def department_subtree(root_id: int) -> set[int]:
-    """The ids of a department and every department below it."""
-    children: dict[int | None, list[int]] = {}
-    for dept_id, parent_id in db.session.execute(sa.select(Department.id, Department.parent_id)):
-        children.setdefault(parent_id, []).append(dept_id)
-    found, stack = set(), [root_id]
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(children.get(current, ()))
-    return found
-
-
 def audience(survey: Survey, opens_on: date) -> list[Person]:
     """Active employees (never contractors) in the survey's audience, hired by ``opens_on``."""
     stmt = sa.select(Person).where(
         Person.active, Person.kind == "employee",
         sa.or_(Person.hired_on.is_(None), Person.hired_on <= opens_on))
     if survey.audience_department_id is not None:
-        stmt = stmt.where(Person.department_id.in_(department_subtree(survey.audience_department_id)))
+        stmt = stmt.where(Person.department_id.in_(org.department_subtree(survey.audience_department_id)))
     return list(db.session.scalars(stmt.order_by(Person.id)))
 
 
