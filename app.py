@@ -104,11 +104,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from api import bp as api_bp
     from dashboards.views import bp as dashboards_bp
+    from home import bp as home_bp
     from oneonones.views import bp as oneonones_bp
     from people.views import bp as people_bp
     from rewards.views import bp as rewards_bp
     from surveys.views import bp as surveys_bp
 
+    app.register_blueprint(home_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(surveys_bp)
     app.register_blueprint(oneonones_bp)

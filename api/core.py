@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from api import validation
 from errors import Forbidden, ServiceError, ValidationError
-from people import services as people
+from people import signin
 
 
 class Unauthorized(ServiceError):
@@ -109,7 +109,7 @@ def token_required(*roles: str):
             scheme, _sep, token = header.partition(" ")
             person = None
             if scheme.lower() == "bearer" and token.strip():
-                person = people.person_for_api_token(token.strip(), datetime.now(UTC))
+                person = signin.person_for_api_token(token.strip(), datetime.now(UTC))
             if person is None:
                 raise Unauthorized(_("A valid bearer token is required."))
             if roles and person.role not in roles:

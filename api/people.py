@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from api import bp, core
 from errors import ValidationError
 from extensions import db
-from people import services as people
+from people import directory, signin
 from people.models import Department, Person
 
 
@@ -43,10 +43,10 @@ def auth_token():
         raise ValidationError(_("Some fields are not valid."), {
             k: _("Must be text.") for k in ("email", "password") if not isinstance(data[k], str)})
     now = datetime.now(UTC)
-    person = people.authenticate(data["email"], data["password"], request.remote_addr, now)
+    person = signin.authenticate(data["email"], data["password"], request.remote_addr, now)
     if person is None:
         raise core.Unauthorized(_("E-mail or password is not correct."))
-    return jsonify({"token": people.issue_api_token(person, now), "token_type": "Bearer"}), 201
+    return jsonify({"token": signin.issue_api_token(person, now), "token_type": "Bearer"}), 201
 
 
 @bp.get("/departments")
@@ -60,7 +60,7 @@ def departments_list():
 @core.token_required("hr_admin")
 def departments_create():
     data = core.json_body()
-    dept = people.create_department(data.get("name"), data.get("parent_id"))
+    dept = directory.create_department(data.get("name"), data.get("parent_id"))
     return jsonify(department_json(dept)), 201
 
 
@@ -78,11 +78,11 @@ def employees_list():
 def employees_upsert():
     data = core.json_body()
     core.require_fields(data, "email", "name")
-    unknown = sorted(set(data) - set(people.PERSON_FIELDS))
+    unknown = sorted(set(data) - set(directory.PERSON_FIELDS))
     if unknown:
         raise ValidationError(_("Some fields are not valid."), {k: _("Unknown field.") for k in unknown})
-    existed = isinstance(data.get("email"), str) and bool(people.people_by_email([data["email"].strip().lower()]))
-    (person,) = people.upsert_people([data])
+    existed = isinstance(data.get("email"), str) and bool(directory.people_by_email([data["email"].strip().lower()]))
+    (person,) = directory.upsert_people([data])
     response = jsonify(employee_json(person))
     response.status_code = 200 if existed else 201
     if not existed:

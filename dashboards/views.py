@@ -15,8 +15,8 @@ from dashboards import display, exports, figures, services
 from dashboards.plotly_assets import PLOTLY_DIR, guarded_style_ids, plotly_css
 from errors import Conflict, Forbidden
 from people.auth import hr_required, manager_required
+from people.directory import department_choices
 from people.forms import EmptyForm
-from people.services import department_choices
 from scoring import COMMENT_THRESHOLD, MIN_DRIVER_N
 from spreadsheets import download
 from surveys import services as survey_services

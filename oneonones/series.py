@@ -21,7 +21,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
@@ -36,10 +35,11 @@ from oneonones.notices import tell_report
 from oneonones.occurrences import Occurrence, exceptions_of, next_occurrence, occurrences
 from oneonones.wording import viewer_locale
 from people.models import Person
+from people.timezones import timezone_name
 
 
 def _resolve_report(manager: Person, data: Mapping[str, Any], errors: dict[str, str]) -> Person | None:
-    from people.services import normalize_email
+    from people.directory import normalize_email
 
     try:
         if data.get("report_id") not in (None, ""):
@@ -76,7 +76,7 @@ def create_series(manager: Person, data: Mapping[str, Any], now: datetime) -> Se
     """
     errors: dict[str, str] = {}
     report = _resolve_report(manager, data, errors)
-    default_tz = manager.timezone or current_app.config["POLSO_DEFAULT_TIMEZONE"]
+    default_tz = timezone_name(manager)
     values = reading.clean_schedule(data, default_tz, now, viewer_locale(manager), errors)
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)

@@ -9,7 +9,6 @@ May import: ``flask``, ``flask_babel``, ``babel``, ``people.models``.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from flask import current_app, has_request_context
@@ -17,6 +16,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from people.models import Person
+from people.timezones import person_zone
 
 
 def viewer_locale(person: Person | None) -> str:
@@ -27,7 +27,7 @@ def viewer_locale(person: Person | None) -> str:
 
 def describe_slot(begins: datetime, ends: datetime, person: Person) -> str:
     """A meeting's time as ``person`` reads it: their time zone, the page's language."""
-    tz = ZoneInfo(person.timezone or current_app.config["POLSO_DEFAULT_TIMEZONE"])
+    tz = person_zone(person)
     locale = viewer_locale(person)
     return _("%(date)s, %(start)s–%(end)s (%(timezone)s)",
              date=format_date(begins.astimezone(tz).date(), "full", locale=locale),

@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from errors import ValidationError
-from people import services
+from people import directory, importing
 from people.models import ROLES
 
 users_cli = AppGroup("users", help="Manage people who sign in.")
@@ -25,7 +25,7 @@ people_cli = AppGroup("people", help="Import people.")
 def create_user(email, name, role, password, manager_email, department):
     """Create a person."""
     try:
-        person = services.create_user(email, name, role, password, manager_email, department)
+        person = directory.create_user(email, name, role, password, manager_email, department)
     except ValidationError as error:
         for field, message in error.fields.items():
             click.echo(f"{field}: {message}", err=True)
@@ -38,7 +38,7 @@ def create_user(email, name, role, password, manager_email, department):
 def import_people(file: Path):
     """Create or update people from a CSV file (all or nothing)."""
     try:
-        people = services.import_people_csv(file.read_bytes())
+        people = importing.import_people_csv(file.read_bytes())
     except ValidationError as error:
         click.echo(error.message, err=True)
         for field, message in error.fields.items():

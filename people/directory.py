@@ -20,7 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
 import inputs
-from errors import NotFound, ValidationError
+from errors import Forbidden, NotFound, ValidationError
 from extensions import db
 from people import org
 from people.models import KINDS, ROLES, Department, Person
@@ -288,7 +288,13 @@ def update_person(person: Person, raw: Mapping[str, Any]) -> Person:
     return person
 
 
-def set_active(person: Person, active: bool) -> None:
+def set_active(person: Person, active: bool, *, by: Person | None = None) -> None:
+    """Activate or deactivate ``person``; ``by``, who asks, may not deactivate themselves.
+
+    :raise Forbidden: ``by`` is ``person`` and ``active`` is false.
+    """
+    if by is not None and by.id == person.id and not active:
+        raise Forbidden(_("You cannot deactivate yourself."))
     person.active = active
     db.session.commit()
 
@@ -343,11 +349,26 @@ def get_person(person_id: int) -> Person:
     return person
 
 
+def _refuse_taken_email(email: Any) -> None:
+    key = email.strip().lower() if isinstance(email, str) else ""
+    if key and db.session.scalar(sa.select(Person.id).where(Person.email == key)):
+        raise ValidationError(_("Some fields are not valid."), {"email": _("Another person already has this e-mail.")})
+
+
+def create_person(raw: Mapping[str, Any]) -> Person:
+    """Add one new person (HR's "new person" page); unlike ``upsert_people``, never changes someone who exists.
+
+    :raise ValidationError: the e-mail is taken, or a field is not valid; nothing is written.
+    """
+    _refuse_taken_email(raw.get("email"))
+    (person,) = upsert_people([raw])
+    return person
+
+
 def create_user(email: str, name: str, role: str, password: str | None = None,
                 manager_email: str | None = None, department: str | None = None) -> Person:
     """The ``users create`` command: a new person, with a department created if missing."""
-    if db.session.scalar(sa.select(Person.id).where(Person.email == (email or "").strip().lower())):
-        raise ValidationError(_("Some fields are not valid."), {"email": _("Another person already has this e-mail.")})
+    _refuse_taken_email(email)
     row: dict[str, Any] = {"email": email, "name": name, "role": role}
     if manager_email:
         row["manager_email"] = manager_email

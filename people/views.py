@@ -1,4 +1,4 @@
-"""HTML pages for signing in, personal settings and HR's people administration."""
+"""HTML pages for signing in, personal settings and HR's people administration (the home page is ``home``)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import SelectChoice
 
 import inputs
-from errors import TooManyAttempts, ValidationError
+from errors import Forbidden, TooManyAttempts, ValidationError
 from extensions import db
-from people import services
+from people import directory, importing, signin
 from people.auth import hr_required
 from people.forms import EmptyForm, ImportForm, LoginForm, PersonForm, SettingsForm
 from people.models import Person
@@ -26,7 +26,7 @@ bp = Blueprint("people", __name__)
 def _safe_next(target: str | None) -> str:
     if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
         return target
-    return url_for("people.home")
+    return url_for("home.index")
 
 
 def _apply_field_errors(form, error: ValidationError) -> None:
@@ -36,16 +36,6 @@ def _apply_field_errors(form, error: ValidationError) -> None:
             field.errors = [*field.errors, message]
         else:
             flash(message, "danger")
-
-
-@bp.route("/")
-@login_required
-def home():
-    from surveys.services import open_invitations
-
-    links = [(inv, url_for("surveys.my_answer", round_id=inv.round_id))
-             for inv in open_invitations(current_user, datetime.now(UTC))]
-    return render_template("home.html", links=links)
 
 
 def _demo_logins() -> dict | None:
@@ -65,13 +55,13 @@ def _demo_logins() -> dict | None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("people.home"))
+        return redirect(url_for("home.index"))
     form = LoginForm()
     status = 200
     demo = _demo_logins()
     if form.validate_on_submit():
         try:
-            person = services.authenticate(form.email.data, form.password.data, request.remote_addr,
+            person = signin.authenticate(form.email.data, form.password.data, request.remote_addr,
                                            datetime.now(UTC))
         except TooManyAttempts as exc:
             flash(exc.message, "danger")
@@ -105,7 +95,7 @@ def set_language(code: str):
     if code in LANGUAGES and EmptyForm().validate_on_submit():
         session["locale"] = code
         if current_user.is_authenticated:
-            services.update_person(current_user, {"email": current_user.email, "name": current_user.name,
+            directory.update_person(current_user, {"email": current_user.email, "name": current_user.name,
                                                   "locale": code})
     return redirect(_safe_next(request.form.get("next")))
 
@@ -117,7 +107,7 @@ def settings():
     form.locale.data = form.locale.data or ""
     if form.validate_on_submit():
         try:
-            services.update_person(current_user, {"email": current_user.email, "name": current_user.name,
+            directory.update_person(current_user, {"email": current_user.email, "name": current_user.name,
                                                   "locale": form.locale.data or None,
                                                   "timezone": form.timezone.data or None})
         except ValidationError as error:
@@ -134,14 +124,14 @@ def settings():
 def people_list():
     query = request.args.get("q", "").strip()
     page = inputs.read_int(request.args.get("page"), "page", low=1, required=False) or 1
-    pagination = services.search_people(query, page, current_app.config["PEOPLE_PER_PAGE"])
+    pagination = directory.search_people(query, page, current_app.config["PEOPLE_PER_PAGE"])
     return render_template("people/list.html", pagination=pagination, query=query, form=EmptyForm())
 
 
 def _person_form(person=None) -> PersonForm:
     form = PersonForm(obj=person)
     form.department_id.choices = [SelectChoice(0, _("No department"))] + [
-        SelectChoice(dept_id, path) for dept_id, path in services.department_choices()]
+        SelectChoice(dept_id, path) for dept_id, path in directory.department_choices()]
     form.locale.data = form.locale.data or ""  # a person without a language setting
     if person is not None and request.method == "GET":
         form.manager_email.data = person.manager.email if person.manager else ""
@@ -155,28 +145,24 @@ def _person_form(person=None) -> PersonForm:
 def person_new():
     form = _person_form()
     if form.validate_on_submit():
-        data = form.to_data()
-        if services.people_by_email([data["email"].strip().lower()]):
-            form.email.errors = [*form.email.errors, _("Another person already has this e-mail.")]
+        try:
+            person = directory.create_person(form.to_data())
+        except ValidationError as error:
+            _apply_field_errors(form, error)
         else:
-            try:
-                (person,) = services.upsert_people([data])
-            except ValidationError as error:
-                _apply_field_errors(form, error)
-            else:
-                flash(_("%(name)s was added.", name=person.name), "success")
-                return redirect(url_for("people.people_list", q=person.email))
+            flash(_("%(name)s was added.", name=person.name), "success")
+            return redirect(url_for("people.people_list", q=person.email))
     return render_template("people/form.html", form=form, person=None)
 
 
 @bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
 @hr_required
 def person_edit(person_id: int):
-    person = services.get_person(person_id)
+    person = directory.get_person(person_id)
     form = _person_form(person)
     if form.validate_on_submit():
         try:
-            services.update_person(person, form.to_data())
+            directory.update_person(person, form.to_data())
         except ValidationError as error:
             _apply_field_errors(form, error)
         else:
@@ -188,13 +174,14 @@ def person_edit(person_id: int):
 @bp.route("/people/<int:person_id>/active", methods=["POST"])
 @hr_required
 def person_set_active(person_id: int):
-    person = services.get_person(person_id)
+    person = directory.get_person(person_id)
     if EmptyForm().validate_on_submit():
         active = request.form.get("active") == "1"
-        if person.id == current_user.id and not active:
-            flash(_("You cannot deactivate yourself."), "danger")
+        try:
+            directory.set_active(person, active, by=current_user)
+        except Forbidden as exc:
+            flash(exc.message, "danger")
         else:
-            services.set_active(person, active)
             flash(_("%(name)s was reactivated.", name=person.name) if active
                   else _("%(name)s was deactivated.", name=person.name), "success")
     return redirect(url_for("people.person_edit", person_id=person.id))
@@ -208,7 +195,7 @@ def people_import():
     status = 200
     if form.validate_on_submit():
         try:
-            people = services.import_people_csv(form.file.data.read())
+            people = importing.import_people_csv(form.file.data.read())
         except ValidationError as exc:
             error = exc
             status = 422
@@ -218,7 +205,7 @@ def people_import():
     elif form.is_submitted():
         status = 422
     return render_template("people/import.html", form=form, error=error,
-                           columns=services.CSV_COLUMNS), status
+                           columns=importing.CSV_COLUMNS), status
 
 
 @bp.route("/departments", methods=["GET", "POST"])
@@ -229,11 +216,11 @@ def departments():
     if form.validate_on_submit():
         parent = inputs.read_int(request.form.get("parent_id"), "parent_id", required=False) or None
         try:
-            dept = services.create_department(request.form.get("name"), parent)
+            dept = directory.create_department(request.form.get("name"), parent)
         except ValidationError as exc:
             errors = exc.fields
         else:
             flash(_("Department %(name)s was added.", name=dept.name), "success")
             return redirect(url_for("people.departments"))
     return render_template("people/departments.html", form=form, errors=errors,
-                           departments=services.department_choices()), (422 if errors else 200)
+                           departments=directory.department_choices()), (422 if errors else 200)

@@ -16,7 +16,7 @@ LOGIN = "login"  # a redirect to the sign-in page
 
 HTML = {
     # endpoint: (method, path, {role: expected status})
-    "people.home": ("GET", "/", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "home.index": ("GET", "/", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "people.login": ("GET", "/login", {ANON: 200, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
     "people.logout": ("POST", "/logout", {ANON: 302, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
     "people.set_language": ("POST", "/language/it", {ANON: 302, EMPLOYEE: 302, MANAGER: 302, HR: 302}),

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from errors import TooManyAttempts
 from people.models import LoginAttempt
-from people.services import authenticate, purge_login_attempts
+from people.signin import authenticate, purge_login_attempts
 from tests.conftest import PASSWORD
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from errors import ValidationError
-from people import services
+from people import importing
 from people.models import Department, Person
 
 HEADER = "email,name,department,manager_email,role,kind,hired_on\n"
@@ -23,7 +23,7 @@ def test_import_creates_people_departments_and_managers(db, factory):
     csv = HEADER + (
         "boss@example.com,Bea Boss,Engineering,,employee,employee,2020-01-01\n"
         "dev@example.com,Dan Dev,Engineering,boss@example.com,employee,contractor,2021-06-30\n")
-    people = services.import_people_csv(csv.encode())
+    people = importing.import_people_csv(csv.encode())
     assert len(people) == 2
     dev = db.session.scalar(sa.select(Person).where(Person.email == "dev@example.com"))
     assert dev.manager.email == "boss@example.com"
@@ -32,7 +32,7 @@ def test_import_creates_people_departments_and_managers(db, factory):
 
 def test_import_updates_existing_people_by_email(db, factory):
     factory.person("old@example.com", name="Old Name")
-    services.import_people_csv((HEADER + "OLD@example.com,New Name,,,hr_admin,employee,\n").encode())
+    importing.import_people_csv((HEADER + "OLD@example.com,New Name,,,hr_admin,employee,\n").encode())
     person = db.session.scalar(sa.select(Person).where(Person.email == "old@example.com"))
     assert (person.name, person.role) == ("New Name", "hr_admin")
 
@@ -40,13 +40,13 @@ def test_import_updates_existing_people_by_email(db, factory):
 def test_manager_may_appear_later_in_the_file(db):
     csv = HEADER + ("dev@example.com,Dan,,boss@example.com,,,\n"
                     "boss@example.com,Bea,,,,,\n")
-    services.import_people_csv(csv.encode())
+    importing.import_people_csv(csv.encode())
     dev = db.session.scalar(sa.select(Person).where(Person.email == "dev@example.com"))
     assert dev.manager.email == "boss@example.com"
 
 
 def test_utf8_with_bom_and_accents_is_read(db):
-    services.import_people_csv(("\ufeff" + HEADER + "nicolo@example.com,Nicolò Müller,Qualità,,,,\n").encode())
+    importing.import_people_csv(("\ufeff" + HEADER + "nicolo@example.com,Nicolò Müller,Qualità,,,,\n").encode())
     assert db.session.scalar(sa.select(Person.name)) == "Nicolò Müller"
 
 
@@ -69,7 +69,7 @@ def test_bad_row_rejects_the_whole_file(db, factory, case):
     good = "good@example.com,Good Person,New Department,existing@example.com,,,\n"
     before = snapshot(db)
     with pytest.raises(ValidationError) as error:
-        services.import_people_csv((HEADER + good + body).encode())
+        importing.import_people_csv((HEADER + good + body).encode())
     assert (line + 1, column) in {(row.row, name) for row in error.value.rows for name in row.fields}
     assert snapshot(db) == before
 
@@ -77,20 +77,20 @@ def test_bad_row_rejects_the_whole_file(db, factory, case):
 def test_every_bad_row_is_listed(db):
     body = "bad,X,,,,,\nok@example.com,Ok,,,,,\ny@example.com,Y,,,,,not-a-date\n"
     with pytest.raises(ValidationError) as error:
-        services.import_people_csv((HEADER + body).encode())
+        importing.import_people_csv((HEADER + body).encode())
     assert [(r.row, sorted(r.fields)) for r in error.value.rows] == [(2, ["email"]), (4, ["hired_on"])]
 
 
 def test_file_that_is_not_utf8_is_rejected(db):
     before = snapshot(db)
     with pytest.raises(ValidationError, match="UTF-8"):
-        services.import_people_csv((HEADER + "x@example.com,Nicolò,,,,,\n").encode("latin-1"))
+        importing.import_people_csv((HEADER + "x@example.com,Nicolò,,,,,\n").encode("latin-1"))
     assert snapshot(db) == before
 
 
 def test_file_without_required_columns_is_rejected(db):
     with pytest.raises(ValidationError, match="missing columns: name"):
-        services.import_people_csv(b"email\nx@example.com\n")
+        importing.import_people_csv(b"email\nx@example.com\n")
 
 
 def test_upload_page_lists_errors_and_imports_nothing(client, factory, auth, db):

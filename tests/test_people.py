@@ -3,8 +3,8 @@
 import pytest
 import sqlalchemy as sa
 
-from errors import ValidationError
-from people import services
+from errors import Forbidden, ValidationError
+from people import directory, timezones
 from people.models import Person
 
 
@@ -111,7 +111,7 @@ def test_editing_a_manager_into_a_cycle_is_refused(client, hr, factory, db):
 def test_a_person_cannot_manage_themselves(factory):
     person = factory.person("me@example.com")
     with pytest.raises(ValidationError) as error:
-        services.update_person(person, {"email": person.email, "name": person.name, "manager_email": person.email})
+        directory.update_person(person, {"email": person.email, "name": person.name, "manager_email": person.email})
     assert error.value.fields == {"manager_email": "A person cannot be their own manager."}
 
 
@@ -130,6 +130,45 @@ def test_hr_cannot_deactivate_themselves(client, hr, db):
     assert b"You cannot deactivate yourself." in response.data
     db.session.refresh(hr)
     assert hr.active
+
+
+def test_create_person_refuses_a_taken_email_and_changes_nobody(db, factory):
+    existing = factory.person("taken@example.com", name="Taken")
+    with pytest.raises(ValidationError) as error:
+        directory.create_person({"email": " TAKEN@example.com", "name": "Someone Else"})
+    assert error.value.fields == {"email": "Another person already has this e-mail."}
+    db.session.refresh(existing)
+    assert existing.name == "Taken"
+    person = directory.create_person({"email": "new@example.com", "name": "New"})
+    assert person.id is not None and person.email == "new@example.com"
+
+
+def test_nobody_deactivates_themselves_but_may_deactivate_others_or_reactivate(db, factory):
+    hr, other = factory.person("hr@example.com", role="hr_admin"), factory.person("other@example.com")
+    with pytest.raises(Forbidden, match="You cannot deactivate yourself"):
+        directory.set_active(hr, False, by=hr)
+    db.session.refresh(hr)
+    assert hr.active
+    directory.set_active(other, False, by=hr)
+    directory.set_active(hr, True, by=hr)
+    assert (hr.active, other.active) == (True, False)
+
+
+def test_a_new_person_is_in_the_configured_time_zone(app, db):
+    app.config["POLSO_DEFAULT_TIMEZONE"] = "America/New_York"
+    db.session.add(Person(email="plain@example.com", name="Plain"))
+    db.session.commit()
+    (imported,) = directory.upsert_people([{"email": "imported@example.com", "name": "Imported"}])
+    plain = db.session.scalar(sa.select(Person).where(Person.email == "plain@example.com"))
+    assert plain.timezone == imported.timezone == "America/New_York"
+
+
+def test_a_person_is_in_their_own_time_zone_else_the_company_one(app, factory):
+    app.config["POLSO_DEFAULT_TIMEZONE"] = "Asia/Tokyo"
+    person = factory.person("p@example.com", timezone="America/New_York")
+    assert timezones.person_zone(person).key == timezones.timezone_name(person) == "America/New_York"
+    person.timezone = ""
+    assert timezones.person_zone(person).key == timezones.timezone_name(person) == "Asia/Tokyo"
 
 
 def test_editing_a_missing_person_is_404(client, hr):
@@ -170,7 +209,7 @@ def test_manager_is_anyone_with_active_reports(factory):
     assert not boss.is_manager
     report = factory.person("r@example.com", manager=boss)
     assert boss.is_manager
-    services.set_active(report, False)
+    directory.set_active(report, False)
     assert not boss.is_manager
 
 
