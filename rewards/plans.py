@@ -23,7 +23,7 @@ import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
 import inputs
-from errors import Forbidden, NotFound, ValidationError
+from errors import Forbidden, ValidationError, get_or_raise
 from extensions import db
 from people.models import Person
 from rewards.models import Milestone, MilestoneEvent, MilestonePlan
@@ -133,17 +133,13 @@ def create_plan(data: Mapping[str, Any], creator: Person, now: datetime, *, loca
 
 
 def get_plan(plan_id: int) -> MilestonePlan:
-    plan = db.session.get(MilestonePlan, plan_id)
-    if plan is None:
-        raise NotFound(_("No such milestone plan."))
-    return plan
+    """:raise NotFound: no such plan."""
+    return get_or_raise(MilestonePlan, plan_id, _("No such milestone plan."))
 
 
 def get_milestone(milestone_id: int) -> Milestone:
-    milestone = db.session.get(Milestone, milestone_id)
-    if milestone is None:
-        raise NotFound(_("No such milestone."))
-    return milestone
+    """:raise NotFound: no such milestone."""
+    return get_or_raise(Milestone, milestone_id, _("No such milestone."))
 
 
 def can_view(plan: MilestonePlan, person: Person) -> bool:
