@@ -1,6 +1,7 @@
-"""The API's plumbing: bearer-token authentication, JSON bodies and the error format.
+"""The API's plumbing: bearer-token authentication, JSON bodies, pagination and the error format.
 
-Every error leaves as ``{"error": {"code", "message", "fields"?}}``.
+Every error leaves as ``{"error": {"code", "message", "fields"?}}``. What a request may hold is
+declared with the endpoint (``api.spec.operation``) and checked before its handler runs.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from flask import g, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from api import validation
-from errors import Forbidden, ServiceError, ValidationError
+from errors import Forbidden, ServiceError
 from people import signin
 
 
@@ -65,32 +65,14 @@ def json_body() -> dict[str, Any]:
     return data
 
 
-def require_fields(data: dict[str, Any], *names: str) -> None:
-    missing = {name: _("This field is required.") for name in names if data.get(name) in (None, "")}
-    if missing:
-        raise ValidationError(_("Some fields are not valid."), missing)
+def query() -> Any:
+    """The query parameters as the operation's ``query`` model read them (checked before the handler)."""
+    return request.context.query
 
 
 def page_args() -> tuple[int, int]:
-    """``page`` (default 1) and ``per_page`` (default 50, at most 200) from the query string.
-
-    :raise ValidationError: naming each one that is not a whole number in range.
-    """
-    errors = {}
-    values = {}
-    for name, default, high in (("page", 1, None), ("per_page", 50, 200)):
-        raw = request.args.get(name, str(default))
-        try:
-            value = int(raw)
-            if value < 1 or (high and value > high):
-                raise ValueError
-            values[name] = value
-        except ValueError:
-            errors[name] = (_("Must be a whole number from 1 to %(high)s.", high=high) if high
-                            else _("Must be a whole number of at least 1."))
-    if errors:
-        raise ValidationError(_("Some fields are not valid."), errors)
-    return values["page"], values["per_page"]
+    """``page`` (default 1) and ``per_page`` (default 50, at most 200), as checked by the operation's query model."""
+    return query().page, query().per_page
 
 
 def paginated(pagination, items: list) -> dict[str, Any]:
@@ -115,7 +97,6 @@ def token_required(*roles: str):
             if roles and person.role not in roles:
                 raise Forbidden(_("Your role does not allow this."))
             g.api_user = person
-            validation.validate_request()
             return view(*args, **kwargs)
 
         return wrapped

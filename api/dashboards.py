@@ -2,15 +2,94 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import g, jsonify, request
-from flask_babel import gettext as _
+from pydantic import Field
 
 import inputs
 from api import bp, core
-from api.openapi import error_responses
+from api.spec import Output, Query, QueryInt, operation, responses
 from dashboards import services
 from dashboards import trend as trends
-from errors import ValidationError
+
+
+class ENPSResult(Output):
+    """eNPS on the -100..100 scale with its confidence interval; the floats are null when n is 0."""
+
+    n: int
+    promoters: int
+    passives: int
+    detractors: int
+    score: float | None
+    ci_low: float | None
+    ci_high: float | None
+    margin_of_error: float | None
+
+
+class QuestionResult(Output):
+    """A likert question's favourability, a choice question's counts per option, or suppressed (no numbers)."""
+
+    question_id: int
+    kind: Literal["enps", "likert", "choice", "text"]
+    suppressed: bool
+    reason: str = Field(None, description="Why it is suppressed: below_k.")
+    n: int = None
+    favorable: float | None = None
+    neutral: float | None = None
+    unfavorable: float | None = None
+    mean: float | None = None
+    counts: list[int] = Field(None, description="Choice questions: answers per option, in the options' order.")
+
+
+class ParticipationResult(Output):
+    responses: int
+    invited: int
+    rate: float | None = Field(description="0..100, null when nobody was invited.")
+
+
+class GroupResult(Output):
+    """Results, or {suppressed: true, reason, min_group_size} with no numbers at all."""
+
+    suppressed: bool
+    reason: str = Field(None, description="Why nothing is shown: below_k, round_open, ...")
+    min_group_size: int = Field(None, description="The survey's k, when suppressed.")
+    n: int = None
+    enps: ENPSResult | None = None
+    questions: list[QuestionResult] = None
+    participation: ParticipationResult = None
+
+
+class RoundResults(GroupResult):
+    round_id: int
+
+
+class DepartmentResult(GroupResult):
+    department_id: int
+    name: str
+
+
+class TrendPoint(Output):
+    round_id: int
+    closes_at: str = Field(json_schema_extra={"format": "date-time"})
+    company: GroupResult
+    significant_change: bool = Field(description="The company eNPS changed significantly since the round before.")
+    departments: list[DepartmentResult] = Field(None, description="With group_by=department.")
+
+
+class Trend(Output):
+    survey_id: int
+    min_group_size: int
+    points: list[TrendPoint]
+
+
+class ResultsQuery(Query):
+    department_id: QueryInt = None
+    manager_id: QueryInt = None
+
+
+class TrendQuery(Query):
+    group_by: Literal["department"] = None
 
 
 def enps_json(result) -> dict:
@@ -49,7 +128,10 @@ def _int_arg(name: str) -> int | None:
 
 @bp.get("/rounds/<int:round_id>/results")
 @core.token_required()
+@operation(query=ResultsQuery, responses=responses({200: RoundResults}, 401, 403, 404,
+                                                   e403="Not allowed to see these results"))
 def round_results(round_id: int):
+    """Results of a closed round for the company, a department subtree or a manager's team"""
     round_ = services.get_round(round_id)
     scope = services.scope_for(g.api_user, _int_arg("department_id"), _int_arg("manager_id"), round_=round_)
     if round_.status != "closed":
@@ -61,12 +143,12 @@ def round_results(round_id: int):
 
 @bp.get("/surveys/<int:survey_id>/trend")
 @core.token_required()
+@operation(query=TrendQuery, responses=responses({200: Trend}, 401, 403, 404,
+                                                 e403="Not allowed to see these results"))
 def survey_trend(survey_id: int):
+    """Company eNPS per closed round, optionally by department (hr_admin)"""
     survey = services.get_survey(survey_id)
-    group_by = request.args.get("group_by")
-    if group_by not in (None, "", "department"):
-        raise ValidationError(_("Some fields are not valid."), {"group_by": _("Must be department or empty.")})
-    trend = trends.survey_trend(survey, g.api_user, by_department=group_by == "department")
+    trend = trends.survey_trend(survey, g.api_user, by_department=core.query().group_by == "department")
     k = survey.min_group_size
     points = []
     for point in trend.points:
@@ -77,32 +159,3 @@ def survey_trend(survey_id: int):
                                    for d in point.departments]
         points.append(item)
     return jsonify({"survey_id": survey.id, "min_group_size": survey.min_group_size, "points": points})
-
-
-_GROUP = {"type": "object", "description": "Results, or {suppressed: true, reason} with no numbers.",
-          "properties": {"suppressed": {"type": "boolean"}, "reason": {"type": "string"},
-                         "n": {"type": "integer"}, "enps": {"$ref": "#/components/schemas/ENPSResult"},
-                         "questions": {"type": "array", "items": {"type": "object"}},
-                         "participation": {"type": "object"}}}
-OPENAPI_SCHEMAS = {
-    "ENPSResult": {"type": ["object", "null"], "properties": {
-        k: {"type": ["number", "null"]} for k in ("n", "promoters", "passives", "detractors", "score", "ci_low",
-                                                  "ci_high", "margin_of_error")}},
-    "GroupResult": _GROUP,
-}
-_ERR = error_responses(401, 403, 404, 422, e403="Not allowed to see these results")
-OPENAPI_PATHS = {
-    "/rounds/{round_id}/results": {"get": {
-        "summary": "Results of a closed round for the company, a department subtree or a manager's team",
-        "parameters": [{"name": "round_id", "in": "path", "required": True, "schema": {"type": "integer"}},
-                       {"name": "department_id", "in": "query", "schema": {"type": "integer"}},
-                       {"name": "manager_id", "in": "query", "schema": {"type": "integer"}}],
-        "responses": {"200": {"description": "Results or suppressed", "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/GroupResult"}}}}, **_ERR}}},
-    "/surveys/{survey_id}/trend": {"get": {
-        "summary": "Company eNPS per closed round, optionally by department (hr_admin)",
-        "parameters": [{"name": "survey_id", "in": "path", "required": True, "schema": {"type": "integer"}},
-                       {"name": "group_by", "in": "query", "schema": {"enum": ["department"]}}],
-        "responses": {"200": {"description": "Points", "content": {"application/json": {
-            "schema": {"type": "object"}}}}, **_ERR}}},
-}

@@ -3,19 +3,95 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from flask import jsonify, request, url_for
 from flask_babel import gettext as _
+from pydantic import Field
 
 from api import bp, core
-from errors import ValidationError
+from api.spec import Input, Int, Output, Query, operation, query_int, responses
 from extensions import db
 from people import directory, signin
-from people.models import Department, Person
+from people.models import Department as DepartmentRow
+from people.models import Person
+
+ROLES = Literal["employee", "hr_admin"]
+KINDS = Literal["employee", "contractor"]
+LOCALES = Literal["en", "it"]
 
 
-def department_json(dept: Department) -> dict:
+class TokenInput(Input):
+    email: str
+    password: str
+
+
+class Token(Output):
+    token: str
+    token_type: Literal["Bearer"]
+
+
+class DepartmentInput(Input):
+    name: Annotated[str, Field(max_length=120)]
+    parent_id: Int | None = None
+
+
+class Department(Output):
+    id: int
+    name: str
+    parent_id: int | None
+
+
+class DepartmentList(Output):
+    items: list[Department]
+
+
+class EmployeeInput(Input):
+    email: str = Field(json_schema_extra={"format": "email"})
+    name: Annotated[str, Field(max_length=120)]
+    department_id: Int | None = None
+    department: str | None = Field(None, description="Department name, created if missing.")
+    manager_email: str | None = Field(None, json_schema_extra={"format": "email"})
+    role: ROLES = None
+    kind: KINDS = None
+    hired_on: str | None = Field(None, json_schema_extra={"format": "date"})
+    locale: LOCALES | None = None
+    timezone: str | None = None
+    active: bool = None
+
+
+class Employee(Output):
+    id: int
+    email: str = Field(json_schema_extra={"format": "email"})
+    name: str
+    department_id: int | None
+    manager_email: str | None
+    role: ROLES
+    kind: KINDS
+    active: bool
+    hired_on: str | None = Field(json_schema_extra={"format": "date"})
+    locale: LOCALES | None
+    timezone: str
+
+
+class PageQuery(Query):
+    page: query_int(1) = 1  # type: ignore[valid-type]
+    per_page: query_int(1, 200) = 50  # type: ignore[valid-type]
+
+
+class Page(Output):
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+
+class EmployeePage(Page):
+    items: list[Employee]
+
+
+def department_json(dept: DepartmentRow) -> dict:
     return {"id": dept.id, "name": dept.name, "parent_id": dept.parent_id}
 
 
@@ -36,12 +112,10 @@ def employee_json(person: Person) -> dict:
 
 
 @bp.post("/auth/token")
+@operation(json=TokenInput, public=True, responses=responses({201: Token}, 400, 401, 429))
 def auth_token():
+    """Exchange e-mail and password for a bearer token"""
     data = core.json_body()
-    core.require_fields(data, "email", "password")
-    if not isinstance(data["email"], str) or not isinstance(data["password"], str):
-        raise ValidationError(_("Some fields are not valid."), {
-            k: _("Must be text.") for k in ("email", "password") if not isinstance(data[k], str)})
     now = datetime.now(UTC)
     person = signin.authenticate(data["email"], data["password"], request.remote_addr, now)
     if person is None:
@@ -51,14 +125,18 @@ def auth_token():
 
 @bp.get("/departments")
 @core.token_required("hr_admin")
+@operation(responses=responses({200: DepartmentList}, 401, 403))
 def departments_list():
-    departments = db.session.scalars(sa.select(Department).order_by(Department.id))
+    """List departments (hr_admin)"""
+    departments = db.session.scalars(sa.select(DepartmentRow).order_by(DepartmentRow.id))
     return jsonify({"items": [department_json(d) for d in departments]})
 
 
 @bp.post("/departments")
 @core.token_required("hr_admin")
+@operation(json=DepartmentInput, responses=responses({201: Department}, 400, 401, 403))
 def departments_create():
+    """Create a department (hr_admin)"""
     data = core.json_body()
     dept = directory.create_department(data.get("name"), data.get("parent_id"))
     return jsonify(department_json(dept)), 201
@@ -66,7 +144,9 @@ def departments_create():
 
 @bp.get("/employees")
 @core.token_required("hr_admin")
+@operation(query=PageQuery, responses=responses({200: EmployeePage}, 401, 403))
 def employees_list():
+    """List people, paginated (hr_admin)"""
     page, per_page = core.page_args()
     stmt = sa.select(Person).order_by(Person.id)
     pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
@@ -75,13 +155,12 @@ def employees_list():
 
 @bp.post("/employees")
 @core.token_required("hr_admin")
+@operation(json=EmployeeInput, responses=responses({200: Employee, 201: Employee}, 400, 401, 403,
+                                                   d200="Updated", d201="Created"))
 def employees_upsert():
+    """Create or update a person by e-mail (hr_admin)"""
     data = core.json_body()
-    core.require_fields(data, "email", "name")
-    unknown = sorted(set(data) - set(directory.PERSON_FIELDS))
-    if unknown:
-        raise ValidationError(_("Some fields are not valid."), {k: _("Unknown field.") for k in unknown})
-    existed = isinstance(data.get("email"), str) and bool(directory.people_by_email([data["email"].strip().lower()]))
+    existed = bool(directory.people_by_email([data["email"].strip().lower()]))
     (person,) = directory.upsert_people([data])
     response = jsonify(employee_json(person))
     response.status_code = 200 if existed else 201

@@ -9,15 +9,156 @@ transitions the state machine allows (409) and which fields are valid (422).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from flask import g, jsonify, request, url_for
-from flask_babel import gettext as _
+from pydantic import Field
 
 from api import bp, core
-from api.openapi import error_responses, json_content, ref
-from errors import ValidationError
+from api.people import Page, PageQuery
+from api.spec import Input, Int, Output, operation, responses
 from rewards import editing, ledger, money, overview, plans, transitions
-from rewards.models import Milestone, MilestoneEvent, MilestonePlan, Payout
+from rewards import models as rows
+
+STATE = Literal["draft", "agreed", "submitted", "changes_requested", "approved", "paid", "cancelled"]
+Date = Annotated[str, Field(json_schema_extra={"format": "date"})]
+DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Text = Annotated[str, Field(max_length=5000)]
+Title = Annotated[str, Field(max_length=200)]
+Version = Annotated[Int, Field(ge=0)]
+
+
+class MilestoneInput(Input):
+    title: Title
+    criteria: Text = Field(description="Measurable acceptance criteria.")
+    amount_minor: Annotated[int, Field(ge=1, le=10**12)] = Field(
+        description="Minor units of the plan currency (cents for EUR): 150000 is 1,500.00.")
+    due_on: Date = Field(description="Not before the plan's starts_on.")
+
+
+class MilestonePlanInput(Input):
+    recipient_email: str = Field(json_schema_extra={"format": "email"}, description="An employee or contractor.")
+    approver_email: str = Field(json_schema_extra={"format": "email"}, description="Not the recipient.")
+    currency: str = Field(pattern="^[A-Za-z]{3}$", description="ISO 4217 code; lower case is read as upper case.")
+    title: Title | None = None
+    starts_on: Date = Field(None, description="Default: today.")
+    payment_terms_days: Annotated[int, Field(ge=0, le=365)] = 14
+    milestones: Annotated[list[MilestoneInput], Field(min_length=1, max_length=24)] = Field(
+        description="In payment order.")
+
+
+class MilestoneEditInput(MilestoneInput):
+    """An edited milestone is a new one that may name the draft it changes."""
+
+    id: Int = Field(None, description="A draft milestone of the plan to change; leave it out to add a milestone.")
+
+
+class MilestonePlanEditInput(Input):
+    milestones: Annotated[list[MilestoneEditInput], Field(min_length=1, max_length=24)] = Field(
+        description="Every milestone the plan keeps, in payment order. Draft milestones left out are cancelled "
+                    "(milestones are never deleted).")
+    note: Text = Field(None, description="Why; kept on every event written.")
+    terms_version: Version = Field(None, description="The plan's terms_version as read; 409 if someone changed it "
+                                                     "since.")
+
+
+class MilestoneActionInput(Input):
+    """submit: note and evidence_url required; request-changes: note (the reason) required; pay: reference required;
+    agree, approve, cancel: note optional; agree: terms_version optional (the plan's, as read: 409 if HR changed the
+    terms since). An empty body is {}."""
+
+    note: Text = None
+    terms_version: Version = None
+    evidence_url: Annotated[str, Field(max_length=2000)] = Field(None, json_schema_extra={"format": "uri"})
+    reference: Title = None
+
+
+class Milestone(Output):
+    id: int
+    plan_id: int
+    position: int
+    title: str
+    criteria: str
+    amount_minor: int
+    amount: str
+    currency: str
+    due_on: Date
+    state: STATE
+    recipient_agreed: bool
+    approver_agreed: bool
+    evidence_note: str | None
+    evidence_url: str | None
+    approved_at: DateTime | None
+    payment_due_at: DateTime | None
+    overdue: bool = Field(description="Approved and unpaid past the payment terms.")
+    state_changed_at: DateTime
+
+
+class MilestoneEvent(Output):
+    """One append-only history row."""
+
+    id: int
+    milestone_id: int
+    action: Literal["create", "agree", "submit", "approve", "request-changes", "pay", "cancel", "edit"] = Field(
+        description="edit: HR changed the draft terms; the note says what changed, old → new.")
+    from_state: STATE | None
+    to_state: STATE
+    actor_email: str
+    at: DateTime
+    note: str | None
+    evidence_url: str | None
+
+
+class MilestonePayout(Output):
+    """One append-only ledger row."""
+
+    id: int
+    milestone_id: int
+    amount_minor: int
+    amount: str
+    currency: str
+    paid_on: Date
+    paid_at: DateTime
+    reference: str
+    recorded_by_email: str
+
+
+class MilestonePlan(Output):
+    id: int
+    title: str | None
+    label: str
+    recipient_email: str
+    recipient_name: str
+    recipient_kind: Literal["employee", "contractor"]
+    approver_email: str
+    approver_name: str
+    currency: str
+    starts_on: Date
+    payment_terms_days: int
+    created_at: DateTime
+    status: Literal["awaiting_agreement", "active", "completed", "cancelled"]
+    milestones: list[Milestone]
+    paid_total: int = Field(description="Sum of the plan's payouts (the ledger), in minor units of the plan currency.")
+    paid_total_amount: str = Field(description='The same as a decimal, e.g. "3000.00".')
+    planned_total: int = Field(description="Sum of the milestones not cancelled, minor units.")
+    planned_total_amount: str
+    terms_version: int = Field(None, description="Changes whenever HR sets the terms (create, edit, cancel). Send it "
+                                                 "with agree: if the terms changed since, the agreement is refused "
+                                                 "(409). Only in the single-plan answers.")
+    events: list[MilestoneEvent] = Field(None, description="Oldest first. Only in the single-plan answers.")
+    payouts: list[MilestonePayout] = Field(None, description="Only in the single-plan answers.")
+
+
+class MilestonePlanPage(Page):
+    items: list[MilestonePlan]
+
+
+class MilestonePlansQuery(PageQuery):
+    role: Literal["recipient", "approver"] = None
+
+
+_403 = "Not allowed for the caller (wrong role or wrong person, self-approval included)"
+_409 = "The state machine does not allow this now (the message says why)"
 
 
 def _money(amount_minor: int, currency: str) -> dict:
@@ -29,7 +170,7 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def milestone_json(milestone: Milestone, now: datetime) -> dict:
+def milestone_json(milestone: rows.Milestone, now: datetime) -> dict:
     plan = milestone.plan
     return {
         "id": milestone.id, "plan_id": plan.id, "position": milestone.position, "title": milestone.title,
@@ -46,19 +187,19 @@ def milestone_json(milestone: Milestone, now: datetime) -> dict:
     }
 
 
-def event_json(event: MilestoneEvent) -> dict:
+def event_json(event: rows.MilestoneEvent) -> dict:
     return {"id": event.id, "milestone_id": event.milestone_id, "action": event.action,
             "from_state": event.from_state, "to_state": event.to_state, "actor_email": event.actor.email,
             "at": event.at.isoformat(), "note": event.note, "evidence_url": event.evidence_url}
 
 
-def payout_json(payout: Payout) -> dict:
+def payout_json(payout: rows.Payout) -> dict:
     return {"id": payout.id, "milestone_id": payout.milestone_id, **_money(payout.amount_minor, payout.currency),
             "paid_on": payout.paid_on.isoformat(), "paid_at": payout.paid_at.isoformat(),
             "reference": payout.reference, "recorded_by_email": payout.recorded_by.email}
 
 
-def plan_json(plan: MilestonePlan, now: datetime, *, full: bool = True, paid: int | None = None) -> dict:
+def plan_json(plan: rows.MilestonePlan, now: datetime, *, full: bool = True, paid: int | None = None) -> dict:
     paid = ledger.paid_total(plan) if paid is None else paid
     planned = ledger.planned_total(plan)
     body = {
@@ -89,7 +230,10 @@ def _optional_body() -> dict:
 
 @bp.post("/milestone-plans")
 @core.token_required("hr_admin")
+@operation(json=MilestonePlanInput, responses=responses(
+    {201: MilestonePlan}, 400, 401, 403, e403=_403, d201="The plan with its milestone ids"))
 def milestone_plans_create():
+    """Create a milestone plan in draft (hr_admin); the recipient and approver then agree"""
     data = core.json_body()
     now = datetime.now(UTC)
     plan = plans.create_plan(data, g.api_user, now)
@@ -101,21 +245,17 @@ def milestone_plans_create():
 
 @bp.get("/milestone-plans")
 @core.token_required()
+@operation(query=MilestonePlansQuery, responses=responses(
+    {200: MilestonePlanPage}, 401, d200="A page of plans, without events and payouts; a page past the last one has "
+                                        "no items"))
 def milestone_plans_list():
-    """Plans the caller may see, oldest first, a page at a time: all for hr_admin, else those they receive or
-    approve; ``role`` narrows them to the caller's as recipient or approver."""
+    """Plans the caller may see, oldest first, paginated (all for hr_admin; else those they receive or approve)
+
+    ``role`` narrows them to the caller's plans as recipient or approver.
+    """
     person = g.api_user
-    errors: dict[str, str] = {}
-    role = request.args.get("role") or None
-    if role not in (None, "recipient", "approver"):
-        errors["role"] = _("Must be one of: %(choices)s.", choices="recipient, approver")
-    try:
-        page, per_page = core.page_args()
-    except ValidationError as error:
-        errors |= error.fields
-    if errors:
-        raise ValidationError(_("Some fields are not valid."), errors)
-    pagination = plans.visible_plans(person, role, page, per_page)
+    page, per_page = core.page_args()
+    pagination = plans.visible_plans(person, core.query().role, page, per_page)
     paid = ledger.paid_totals(p.id for p in pagination.items)
     now = datetime.now(UTC)
     return jsonify(core.paginated(pagination, [plan_json(p, now, full=False, paid=paid[p.id])
@@ -124,15 +264,26 @@ def milestone_plans_list():
 
 @bp.get("/milestone-plans/<int:plan_id>")
 @core.token_required()
+@operation(responses=responses({200: MilestonePlan}, 401, 403, 404, e403=_403))
 def milestone_plans_get(plan_id: int):
+    """A plan with its milestones, events, payouts and paid total (recipient, approver, hr_admin)"""
     plan = plans.visible_plan(plan_id, g.api_user)
     return jsonify(plan_json(plan, datetime.now(UTC)))
 
 
 @bp.put("/milestone-plans/<int:plan_id>/milestones")
 @core.token_required("hr_admin")
+@operation(json=MilestonePlanEditInput, responses=responses(
+    {200: MilestonePlan}, 400, 401, 403, 404, 409, e403="Not hr_admin, or the caller's own plan",
+    e409="The terms are locked: the recipient or the approver has agreed", d200="The plan as it now is"))
 def milestone_plans_edit(plan_id: int):
-    """Replace a plan's milestones while nobody has agreed to them (``rewards.editing.edit_plan``)."""
+    """Correct a plan's milestones before anyone has agreed to them (hr_admin)
+
+    Replaces the plan's milestones with the list sent, validated as when the plan is created: an item with an id
+    changes that draft milestone, one without adds a milestone, a draft milestone left out is cancelled. Each change
+    appends an event (edit, create or cancel). Once the recipient or the approver has agreed to any milestone of the
+    plan its terms are locked and this is 409; an HR administrator cannot edit a plan they receive (403).
+    """
     plans.get_plan(plan_id)  # 404 before anything about the body
     data = core.json_body()
     editing.edit_plan(plan_id, data, g.api_user, datetime.now(UTC))
@@ -141,194 +292,18 @@ def milestone_plans_edit(plan_id: int):
 
 @bp.post("/milestones/<int:milestone_id>/<action>")
 @core.token_required()
+@operation(json=MilestoneActionInput, body_required=False, responses=responses(
+    {200: Milestone}, 400, 401, 403, 404, 409, e403=_403, e409=_409, d200="The milestone in its new state"))
 def milestone_action(milestone_id: int, action: str):
+    """Move a milestone through the state machine
+
+    agree (recipient or approver; agreed once both have), submit (recipient, from agreed or changes_requested),
+    approve and request-changes (approver, from submitted), pay (hr_admin, from approved, after every earlier
+    milestone is paid), cancel (hr_admin, from draft or agreed). The wrong person gets 403, a transition the machine
+    does not allow 409.
+    """
     transitions.milestone_to_act_on(milestone_id, action, g.api_user)
     data = _optional_body()
     now = datetime.now(UTC)
     milestone = transitions.perform(milestone_id, action, g.api_user, data, now)
     return jsonify(milestone_json(milestone, now))
-
-
-# --- OpenAPI ----------------------------------------------------------------------------
-
-
-def _errors(*codes: int) -> dict:
-    return error_responses(
-        *codes, e403="Not allowed for the caller (wrong role or wrong person, self-approval included)",
-        e409="The state machine does not allow this now (the message says why)")
-
-
-def _id(name: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
-
-
-STATE_ENUM = {"enum": ["draft", "agreed", "submitted", "changes_requested", "approved", "paid", "cancelled"]}
-
-OPENAPI_SCHEMAS: dict = {
-    "MilestoneInput": {
-        "type": "object", "required": ["title", "criteria", "amount_minor", "due_on"],
-        "properties": {
-            "title": {"type": "string", "maxLength": 200},
-            "criteria": {"type": "string", "maxLength": 5000, "description": "Measurable acceptance criteria."},
-            "amount_minor": {"type": "integer", "minimum": 1, "maximum": 10**12,
-                             "description": "Minor units of the plan currency (cents for EUR): 150000 is 1,500.00."},
-            "due_on": {"type": "string", "format": "date", "description": "Not before the plan's starts_on."},
-        },
-    },
-    "MilestonePlanInput": {
-        "type": "object", "required": ["recipient_email", "approver_email", "currency", "milestones"],
-        "additionalProperties": False,
-        "properties": {
-            "recipient_email": {"type": "string", "format": "email", "description": "An employee or contractor."},
-            "approver_email": {"type": "string", "format": "email", "description": "Not the recipient."},
-            "currency": {"type": "string", "pattern": "^[A-Za-z]{3}$",
-                         "description": "ISO 4217 code; lower case is read as upper case."},
-            "title": {"type": ["string", "null"], "maxLength": 200},
-            "starts_on": {"type": "string", "format": "date", "description": "Default: today."},
-            "payment_terms_days": {"type": "integer", "minimum": 0, "maximum": 365, "default": 14},
-            "milestones": {"type": "array", "items": ref("MilestoneInput"), "minItems": 1, "maxItems": 24,
-                           "description": "In payment order."},
-        },
-    },
-    "Milestone": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"}, "plan_id": {"type": "integer"}, "position": {"type": "integer"},
-            "title": {"type": "string"}, "criteria": {"type": "string"}, "amount_minor": {"type": "integer"},
-            "amount": {"type": "string"}, "currency": {"type": "string"},
-            "due_on": {"type": "string", "format": "date"}, "state": STATE_ENUM,
-            "recipient_agreed": {"type": "boolean"}, "approver_agreed": {"type": "boolean"},
-            "evidence_note": {"type": ["string", "null"]}, "evidence_url": {"type": ["string", "null"]},
-            "approved_at": {"type": ["string", "null"], "format": "date-time"},
-            "payment_due_at": {"type": ["string", "null"], "format": "date-time"},
-            "overdue": {"type": "boolean", "description": "Approved and unpaid past the payment terms."},
-            "state_changed_at": {"type": "string", "format": "date-time"},
-        },
-    },
-    "MilestoneEvent": {
-        "type": "object", "description": "One append-only history row.",
-        "properties": {"id": {"type": "integer"}, "milestone_id": {"type": "integer"},
-                       "action": {"enum": ["create", "agree", "submit", "approve", "request-changes", "pay",
-                                           "cancel", "edit"],
-                                  "description": "edit: HR changed the draft terms; the note says what changed, "
-                                                 "old → new."},
-                       "from_state": {"oneOf": [STATE_ENUM, {"type": "null"}]}, "to_state": STATE_ENUM,
-                       "actor_email": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
-                       "note": {"type": ["string", "null"]}, "evidence_url": {"type": ["string", "null"]}},
-    },
-    "MilestonePayout": {
-        "type": "object", "description": "One append-only ledger row.",
-        "properties": {"id": {"type": "integer"}, "milestone_id": {"type": "integer"},
-                       "amount_minor": {"type": "integer"}, "amount": {"type": "string"},
-                       "currency": {"type": "string"}, "paid_on": {"type": "string", "format": "date"},
-                       "paid_at": {"type": "string", "format": "date-time"}, "reference": {"type": "string"},
-                       "recorded_by_email": {"type": "string"}},
-    },
-    "MilestonePlan": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"}, "title": {"type": ["string", "null"]}, "label": {"type": "string"},
-            "recipient_email": {"type": "string"}, "recipient_name": {"type": "string"},
-            "recipient_kind": {"enum": ["employee", "contractor"]},
-            "approver_email": {"type": "string"}, "approver_name": {"type": "string"},
-            "currency": {"type": "string"}, "starts_on": {"type": "string", "format": "date"},
-            "payment_terms_days": {"type": "integer"}, "created_at": {"type": "string", "format": "date-time"},
-            "status": {"enum": ["awaiting_agreement", "active", "completed", "cancelled"]},
-            "milestones": {"type": "array", "items": ref("Milestone")},
-            "terms_version": {"type": "integer", "description": "Changes whenever HR sets the terms (create, edit, "
-                              "cancel). Send it with agree: if the terms changed since, the agreement is refused "
-                              "(409). Only in the single-plan answers."},
-            "events": {"type": "array", "items": ref("MilestoneEvent"), "description": "Oldest first."},
-            "payouts": {"type": "array", "items": ref("MilestonePayout")},
-            "paid_total": {"type": "integer", "description": "Sum of the plan's payouts (the ledger), in minor "
-                                                             "units of the plan currency."},
-            "paid_total_amount": {"type": "string", "description": "The same as a decimal, e.g. \"3000.00\"."},
-            "planned_total": {"type": "integer", "description": "Sum of the milestones not cancelled, minor units."},
-            "planned_total_amount": {"type": "string"},
-        },
-    },
-}
-# An edited milestone is a new one that may name the draft it changes: its own schema, not an allOf,
-# so that a misspelt field is refused here as it is when creating.
-OPENAPI_SCHEMAS["MilestoneEditInput"] = {
-    **OPENAPI_SCHEMAS["MilestoneInput"],
-    "properties": {**OPENAPI_SCHEMAS["MilestoneInput"]["properties"],
-                   "id": {"type": "integer", "description": "A draft milestone of the plan to change; "
-                                                            "leave it out to add a milestone."}},
-}
-OPENAPI_SCHEMAS |= {
-    "MilestonePlanEditInput": {
-        "type": "object", "required": ["milestones"], "additionalProperties": False,
-        "properties": {
-            "milestones": {"type": "array", "items": ref("MilestoneEditInput"), "minItems": 1, "maxItems": 24,
-                           "description": "Every milestone the plan keeps, in payment order. Draft milestones "
-                                          "left out are cancelled (milestones are never deleted)."},
-            "note": {"type": "string", "maxLength": 5000, "description": "Why; kept on every event written."},
-            "terms_version": {"type": "integer", "minimum": 0,
-                              "description": "The plan's terms_version as read; 409 if someone changed it since."},
-        },
-    },
-    "MilestoneActionInput": {
-        "type": "object", "additionalProperties": False,
-        "description": "submit: note and evidence_url required; request-changes: note (the reason) required; "
-                       "pay: reference required; agree, approve, cancel: note optional; agree: terms_version "
-                       "optional (the plan's, as read: 409 if HR changed the terms since). An empty body is {}.",
-        "properties": {"note": {"type": "string", "maxLength": 5000},
-                       "terms_version": {"type": "integer", "minimum": 0},
-                       "evidence_url": {"type": "string", "format": "uri", "maxLength": 2000},
-                       "reference": {"type": "string", "maxLength": 200}},
-    },
-}
-
-OPENAPI_PATHS: dict = {
-    "/milestone-plans": {
-        "post": {"summary": "Create a milestone plan in draft (hr_admin); the recipient and approver then agree",
-                 "requestBody": {"required": True, **json_content(ref("MilestonePlanInput"))},
-                 "responses": {"201": {"description": "The plan with its milestone ids",
-                                       **json_content(ref("MilestonePlan"))},
-                               **_errors(400, 401, 403, 422)}},
-        "get": {"summary": "Plans the caller may see, oldest first, paginated (all for hr_admin; else those they "
-                           "receive or approve)",
-                "parameters": [
-                    {"name": "role", "in": "query", "schema": {"enum": ["recipient", "approver"]}},
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-                    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
-                                                                    "default": 50}}],
-                "responses": {"200": {"description": "A page of plans, without events and payouts; a page past "
-                                                     "the last one has no items", **json_content({
-                    "type": "object", "properties": {
-                        "items": {"type": "array", "items": ref("MilestonePlan")},
-                        "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                        "total": {"type": "integer"}, "pages": {"type": "integer"}}})},
-                    **_errors(401, 422)}},
-    },
-    "/milestone-plans/{plan_id}": {"get": {
-        "summary": "A plan with its milestones, events, payouts and paid total (recipient, approver, hr_admin)",
-        "parameters": [_id("plan_id")],
-        "responses": {"200": {"description": "The plan", **json_content(ref("MilestonePlan"))},
-                      **_errors(401, 403, 404)}}},
-    "/milestone-plans/{plan_id}/milestones": {"put": {
-        "summary": "Correct a plan's milestones before anyone has agreed to them (hr_admin)",
-        "description": "Replaces the plan's milestones with the list sent, validated as when the plan is created: "
-                       "an item with an id changes that draft milestone, one without adds a milestone, a draft "
-                       "milestone left out is cancelled. Each change appends an event (edit, create or cancel). "
-                       "Once the recipient or the approver has agreed to any milestone of the plan its terms are "
-                       "locked and this is 409; an HR administrator cannot edit a plan they receive (403).",
-        "parameters": [_id("plan_id")],
-        "requestBody": {"required": True, **json_content(ref("MilestonePlanEditInput"))},
-        "responses": {"200": {"description": "The plan as it now is", **json_content(ref("MilestonePlan"))},
-                      **error_responses(400, 401, 403, 404, 409, 422, e403="Not hr_admin, or the caller's own plan",
-                                        e409="The terms are locked: the recipient or the approver has agreed")}}},
-    "/milestones/{milestone_id}/{action}": {"post": {
-        "summary": "Move a milestone through the state machine",
-        "description": "agree (recipient or approver; agreed once both have), submit (recipient, from agreed or "
-                       "changes_requested), approve and request-changes (approver, from submitted), pay (hr_admin, "
-                       "from approved, after every earlier milestone is paid), cancel (hr_admin, from draft or "
-                       "agreed). The wrong person gets 403, a transition the machine does not allow 409.",
-        "parameters": [_id("milestone_id"), {"name": "action", "in": "path", "required": True, "schema": {
-            "enum": ["agree", "submit", "approve", "request-changes", "pay", "cancel"]}}],
-        "requestBody": {"required": False, **json_content(ref("MilestoneActionInput"))},
-        "responses": {"200": {"description": "The milestone in its new state", **json_content(ref("Milestone"))},
-                      **_errors(400, 401, 403, 404, 409, 422)}}},
-}
-
