@@ -5,9 +5,6 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-# Only until app.py's register_commands (committed with another change) imports it from ``cli``.
-from cli import pulses_cli  # noqa: F401
-
 anonymity_cli = AppGroup("anonymity", help="Checks of the anonymity promise.")
 
 
