@@ -29,6 +29,7 @@ from flask import current_app, has_app_context
 from dbtypes import UTCDateTime
 from extensions import db
 from people.models import utcnow
+from people.timezones import default_timezone
 from surveys.library import fill_company
 
 CADENCES = ("weekly", "biweekly", "monthly", "quarterly", "once")
@@ -73,7 +74,7 @@ class Survey(db.Model):
     open_days: so.Mapped[int] = so.mapped_column(default=5)
     remind_days_before_close: so.Mapped[int] = so.mapped_column(default=2)
     # Rounds open at 09:00 in this time zone, so they follow daylight-saving changes.
-    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Europe/Rome")
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default=default_timezone)
     audience_department_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("departments.id", ondelete="RESTRICT"), index=True)
     min_group_size: so.Mapped[int] = so.mapped_column(default=5)

@@ -204,3 +204,28 @@ def test_hr_archives_on_the_page(client, hr, db):
     db.session.refresh(survey)
     assert survey.status == "archived"
     assert "Archived" in client.get("/surveys").get_data(as_text=True)
+
+
+JUST_AFTER_MIDNIGHT_IN_ROME = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)  # 00:30 on 3 March in Rome
+
+
+def test_a_new_survey_without_a_start_date_starts_today_in_its_time_zone_not_in_utc(db):
+    survey = building.create_survey({"title": "P", "cadence": "weekly", "questions": likert(1)},
+                                    JUST_AFTER_MIDNIGHT_IN_ROME)
+    assert (survey.timezone, survey.starts_on) == ("Europe/Rome", date(2026, 3, 3))
+    later = building.create_survey({"title": "Q", "cadence": "weekly", "questions": likert(1),
+                                    "timezone": "America/New_York"}, JUST_AFTER_MIDNIGHT_IN_ROME)
+    assert later.starts_on == date(2026, 3, 2)  # 18:30 on 2 March in New York
+    building.update_survey(survey, {"starts_on": ""}, JUST_AFTER_MIDNIGHT_IN_ROME)
+    assert survey.starts_on == date(2026, 3, 3)
+
+
+def test_a_survey_is_in_the_configured_time_zone_unless_given_one(app, db):
+    app.config["POLSO_DEFAULT_TIMEZONE"] = "Asia/Tokyo"
+    created = building.create_survey({"title": "P", "cadence": "weekly", "questions": likert(1)},
+                                     JUST_AFTER_MIDNIGHT_IN_ROME)
+    assert (created.timezone, created.starts_on) == ("Asia/Tokyo", date(2026, 3, 3))
+    bare = Survey(title="Bare", cadence="once", starts_on=date(2026, 3, 3))
+    db.session.add(bare)
+    db.session.commit()
+    assert bare.timezone == "Asia/Tokyo"
