@@ -134,15 +134,9 @@ def _manager_map() -> dict[str, str | None]:
 
 
 def _in_cycle(start: str, managers: Mapping[str, str | None]) -> bool:
-    seen = {start}
-    current = managers.get(start)
-    while current is not None:
-        if current in seen:
-            # A loop not through ``start`` is reported on the rows that form it.
-            return current == start
-        seen.add(current)
-        current = managers.get(current)
-    return False
+    """Whether going up from ``start``'s manager (e-mail → manager's e-mail) comes back to ``start``."""
+    # A loop not through ``start`` is reported on the rows that form it.
+    return start in org.ancestors(managers, managers.get(start))
 
 
 @dataclass

@@ -17,14 +17,16 @@ Reads only. May import: the models and the session.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
 from extensions import db
 from people.models import Department, Person
 
-Parents = Mapping[int, int | None]
+# Nodes are ids, or any hashable key: an import checks its rows' reporting line by e-mail.
+Parents = Mapping[Any, Hashable | None]
 
 
 # --- Any tree, as a parent map ---------------------------------------------------------

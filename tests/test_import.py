@@ -123,3 +123,11 @@ def test_cli_import_reports_errors_and_exit_code(runner, tmp_path, db):
     path.write_text(HEADER + "x@example.com,X,,,,,\n")
     result = runner.invoke(args=["people", "import", str(path)])
     assert result.exit_code == 0 and "Imported 1 people." in result.output
+
+
+def test_a_reporting_loop_is_reported_on_the_rows_that_form_it(db):
+    # c reports into the loop a ↔ b without being part of it.
+    body = "c@example.com,C,,a@example.com,,,\na@example.com,A,,b@example.com,,,\nb@example.com,B,,a@example.com,,,\n"
+    with pytest.raises(ValidationError) as error:
+        importing.import_people_csv((HEADER + body).encode())
+    assert [(r.row, sorted(r.fields)) for r in error.value.rows] == [(3, ["manager_email"]), (4, ["manager_email"])]
