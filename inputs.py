@@ -62,6 +62,12 @@ def _absent(value: Any, field: str, required: bool) -> bool:
 
 # --- one value --------------------------------------------------------------------------------
 
+def is_int(value: Any) -> bool:
+    """Whether ``value`` is a whole number as a request means one: an int, never a bool (``True`` is
+    an int in Python, never in JSON)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def read_int(value: Any, field: str, *, low: int = 0, high: int = MAX_INT, required: bool = True,
              from_text: bool | None = None) -> int | None:
     """A whole number in ``low..high``: a JSON integer, or digits from a form or a URL.
@@ -80,7 +86,7 @@ def read_int(value: Any, field: str, *, low: int = 0, high: int = MAX_INT, requi
         if not (digits.isascii() and digits.isdigit()) or len(text) > 12:
             raise invalid(field, _whole_number_message(low, high))
         value = int(text)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    if not is_int(value) or not low <= value <= high:
         raise invalid(field, _whole_number_message(low, high))
     return value
 

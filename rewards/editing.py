@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+import inputs
 from errors import Conflict, Forbidden, ValidationError
 from extensions import db
 from people.models import Person
@@ -78,7 +79,7 @@ def _clean_edit(data: Mapping[str, Any], plan: MilestonePlan, milestones: list[M
     ids: list[int | None] = []
     for index, item in enumerate(raw if isinstance(raw, list) and len(raw) <= MAX_MILESTONES else []):
         ident = item.get("id") if isinstance(item, Mapping) else None
-        if ident is not None and (isinstance(ident, bool) or not isinstance(ident, int) or ident not in drafts):
+        if ident is not None and (not inputs.is_int(ident) or ident not in drafts):
             errors[f"milestones.{index}.id"] = _("Not a draft milestone of this plan.")
         elif ident is not None and ident in ids:
             errors[f"milestones.{index}.id"] = _("This milestone is listed twice.")

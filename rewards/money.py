@@ -20,6 +20,7 @@ from babel.numbers import format_decimal as babel_format_decimal
 from flask_babel import format_currency
 from flask_babel import gettext as _
 
+import inputs
 from rewards.models import MAX_AMOUNT_MINOR
 
 # Digits with the locale's separators (and a sign, so "-5" is refused for being negative): no exponents, no NaN.
@@ -82,7 +83,7 @@ def _check_minor(value: int, name: str, errors: dict[str, str]) -> int | None:
 
 
 def clean_amount_minor(raw: Any, name: str, errors: dict[str, str]) -> int | None:
-    if isinstance(raw, bool) or not isinstance(raw, int):
+    if not inputs.is_int(raw):
         errors[name] = _("Must be a whole number of minor units (cents), for example 150000 for 1,500.00.")
         return None
     return _check_minor(raw, name, errors)

@@ -68,7 +68,7 @@ def clean_version(value: Any, field: str, errors: dict[str, str]) -> int | None:
         return None
     if isinstance(value, str) and (number := digits_value(value)) is not None:
         value = number
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2 ** 63:
+    if not inputs.is_int(value) or not 0 <= value < 2 ** 63:
         errors[field] = _("Must be the terms_version of the plan you read (a whole number).")
         return None
     return value

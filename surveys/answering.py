@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+import inputs
 from errors import Conflict, ValidationError
 from extensions import db
 from surveys import ballots
@@ -23,7 +24,7 @@ _DIGITS = re.compile(r"^\s*-?\d+\s*$")
 def _parse_int(value: Any, *, from_form: bool) -> int | None:
     if from_form and isinstance(value, str) and _DIGITS.match(value):
         return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if inputs.is_int(value):
         return value
     return None
 
