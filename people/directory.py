@@ -282,6 +282,15 @@ def update_person(person: Person, raw: Mapping[str, Any]) -> Person:
     return person
 
 
+def update_settings(person: Person, values: Mapping[str, Any]) -> Person:
+    """A person's own settings: ``locale`` (``None`` for the browser's) and ``timezone`` (blank keeps theirs).
+
+    Nothing else of theirs changes, whatever ``values`` holds. :raise ValidationError: a value is not valid.
+    """
+    own = {name: values[name] for name in ("locale", "timezone") if name in values}
+    return update_person(person, {"email": person.email, "name": person.name, **own})
+
+
 def set_active(person: Person, active: bool, *, by: Person | None = None) -> None:
     """Activate or deactivate ``person``; ``by``, who asks, may not deactivate themselves.
 

@@ -95,8 +95,7 @@ def set_language(code: str):
     if code in LANGUAGES and EmptyForm().validate_on_submit():
         session["locale"] = code
         if current_user.is_authenticated:
-            directory.update_person(current_user, {"email": current_user.email, "name": current_user.name,
-                                                  "locale": code})
+            directory.update_settings(current_user, {"locale": code})
     return redirect(_safe_next(request.form.get("next")))
 
 
@@ -107,9 +106,8 @@ def settings():
     form.locale.data = form.locale.data or ""
     if form.validate_on_submit():
         try:
-            directory.update_person(current_user, {"email": current_user.email, "name": current_user.name,
-                                                  "locale": form.locale.data or None,
-                                                  "timezone": form.timezone.data or None})
+            directory.update_settings(current_user, {"locale": form.locale.data or None,
+                                                     "timezone": form.timezone.data or None})
         except ValidationError as error:
             _apply_field_errors(form, error)
         else:

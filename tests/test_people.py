@@ -171,6 +171,16 @@ def test_a_person_is_in_their_own_time_zone_else_the_company_one(app, factory):
     assert timezones.person_zone(person).key == timezones.timezone_name(person) == "Asia/Tokyo"
 
 
+def test_own_settings_change_only_language_and_time_zone(db, factory):
+    person = factory.person("p@example.com", name="Pat", timezone="Europe/Rome")
+    directory.update_settings(person, {"locale": "it", "timezone": "", "name": "Other", "role": "hr_admin"})
+    db.session.refresh(person)
+    assert (person.locale, person.timezone, person.name, person.role) == ("it", "Europe/Rome", "Pat", "employee")
+    with pytest.raises(ValidationError) as error:
+        directory.update_settings(person, {"timezone": "Mars/Olympus"})
+    assert set(error.value.fields) == {"timezone"}
+
+
 def test_editing_a_missing_person_is_404(client, hr):
     assert client.get("/people/99999/edit").status_code == 404
 
