@@ -59,6 +59,8 @@ HTML = {
     "dashboards.methodology": ("GET", "/methodology", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "dashboards.anonymity_doc": ("GET", "/methodology/anonymity", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200,
                                                                        HR: 200}),
+    "audit.index": ("GET", "/audit", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "audit.export": ("GET", "/audit.csv", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
 }
 
 API = {
