@@ -15,10 +15,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-import sqlalchemy as sa
-
-from extensions import db
-from people.models import Department, Person
+from people import org
+from people.models import Person
 from scoring.segments import Segment, generalise
 
 Trees = dict[str, dict[int, int]]
@@ -37,8 +35,8 @@ def org_trees(more_managers: Iterable[int] = ()) -> Trees:
 
     The manager tree holds everyone who manages someone, and ``more_managers`` too.
     """
-    departments = dict(db.session.execute(sa.select(Department.id, Department.parent_id)).all())
-    boss = dict(db.session.execute(sa.select(Person.id, Person.manager_id)).all())
+    departments = org.department_parents()
+    boss = org.manager_parents()
     managers = {m for m in boss.values() if m is not None} | set(more_managers)
     return {
         "department": {d: p if p in departments else -1 for d, p in departments.items()},
