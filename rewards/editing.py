@@ -6,7 +6,7 @@ correct its milestones (``edit_plan``); each change is an event too (``edit``, `
 terms (also by a database trigger).
 
 May import: ``rewards.plans`` (below it), ``rewards.money``, ``rewards.validators``,
-``rewards.notifications``, the models and the session; not the state machine.
+``rewards.notifications``, ``audit``, the models and the session; not the state machine.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+import audit
 import inputs
 from errors import Conflict, Forbidden, ValidationError
 from extensions import db
@@ -151,6 +152,8 @@ def edit_plan(plan_id: int, data: Mapping[str, Any], editor: Person, now: dateti
             for person, role in ((plan.recipient, "recipient"), (plan.approver, "approver")):
                 queue_mail("reward_plan", person, plan, None, f"reward-plan:{plan.id}:{person.id}:{events[-1].id}",
                            now, role=role, changed=True)
+            audit.record("plan.edited", actor=editor, target=plan, now=now,
+                         summary=f"plan {plan.id}: {len(events)} changes to its milestones' terms")
         db.session.commit()
     except IntegrityError:  # a concurrent edit took a position first
         db.session.rollback()

@@ -8,8 +8,8 @@ the terms, so nobody agrees to terms changed after they read them.
 Every refusal raises from ``errors`` before anything is written: ``Forbidden`` (403) for the wrong
 person, ``NotFound`` (404), ``ValidationError`` (422) naming each bad field.
 
-May import: ``rewards.money``, ``rewards.validators``, ``rewards.notifications``, the models and
-the session; not the state machine, editing, the overview or the reminders (they import this).
+May import: ``rewards.money``, ``rewards.validators``, ``rewards.notifications``, ``audit``, the models
+and the session; not the state machine, editing, the overview or the reminders (they import this).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
+import audit
 import inputs
 from errors import Forbidden, ValidationError, get_or_raise
 from extensions import db
@@ -125,6 +126,9 @@ def create_plan(data: Mapping[str, Any], creator: Person, now: datetime, *, loca
         for person, role in ((recipient, "recipient"), (approver, "approver")):
             queue_mail("reward_plan", person, plan, None, f"reward-plan:{plan.id}:{person.id}", now, role=role,
                        changed=False)
+        audit.record("plan.created", actor=creator, target=plan, now=now,
+                     summary=f"plan {plan.id} for {recipient.email}, approver {approver.email}: "
+                             f"{len(rows)} milestones in {currency}")
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -19,8 +19,8 @@ plan that was not cancelled is paid. Each transition is claimed with a condition
 row lock on PostgreSQL), and ``milestone_payouts`` has UNIQUE(milestone_id), so concurrent requests
 yield exactly one transition and at most one payout per milestone.
 
-May import: ``rewards.plans``, ``rewards.validators``, ``rewards.notifications``, the models and the
-session; not editing, the overview or the reminders.
+May import: ``rewards.plans``, ``rewards.money``, ``rewards.validators``, ``rewards.notifications``, ``audit``,
+the models and the session; not editing, the overview or the reminders.
 """
 
 from __future__ import annotations
@@ -35,10 +35,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+import audit
 from errors import Conflict, Forbidden, NotFound, ValidationError
 from extensions import db
 from people.models import Person
 from rewards.models import FINAL_STATES, Milestone, MilestoneEvent, MilestonePlan, Payout
+from rewards.money import decimal_text
 from rewards.notifications import notify
 from rewards.plans import can_view, get_milestone, terms_version
 from rewards.validators import MAX_REFERENCE, MAX_TEXT, clean_text, clean_url, clean_version, join_notes, local_today
@@ -81,6 +83,9 @@ MACHINE: dict[str, Transition] = {
     "cancel": Transition(("draft", "agreed"), "cancelled", "hr"),
 }
 ACTIONS = tuple(MACHINE)
+AUDIT_ACTIONS = {"agree": "milestone.agreed", "submit": "milestone.submitted", "approve": "milestone.approved",
+                 "request-changes": "milestone.changes_requested", "pay": "milestone.paid",
+                 "cancel": "milestone.cancelled"}
 
 
 def _check_actor(action: str, plan: MilestonePlan, actor: Person) -> None:
@@ -220,6 +225,7 @@ def perform(milestone_id: int, action: str, actor: Person, data: Mapping[str, An
         # an edit may have committed between the check above and the agreement.
         _check_terms_seen(plan.id, seen)
         notify(milestone, plan, event, actor, now)
+        _audit(milestone, plan, event, actor, values, now)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -279,6 +285,17 @@ def _apply(milestone: Milestone, plan: MilestonePlan, action: str, actor: Person
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def _audit(milestone: Milestone, plan: MilestonePlan, event: MilestoneEvent, actor: Person,
+           values: dict[str, Any], now: datetime) -> None:
+    # States, the amount and the payment reference; never the evidence or the approver's note.
+    summary = (f"plan {plan.id}, milestone {milestone.position} “{milestone.title}”: "
+               f"{event.from_state} → {event.to_state}")
+    if event.action == "pay":
+        summary += (f"; {decimal_text(milestone.amount_minor, plan.currency)} {plan.currency}, "
+                    f"reference {values['reference']}")
+    audit.record(AUDIT_ACTIONS[event.action], actor=actor, target=milestone, summary=summary, now=now)
 
 
 def _check_terms_seen(plan_id: int, seen: int | None) -> None:

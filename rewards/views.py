@@ -12,10 +12,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+import audit
 import inputs
 from dashboards.display import score_text
 from dashboards.services import company_enps_trend, enps_surveys_by_rounds
 from errors import Conflict, ValidationError
+from extensions import db
 from form_errors import place_errors
 from people.auth import hr_required
 from people.forms import EmptyForm
@@ -338,7 +340,12 @@ def payouts_csv():
     except ValidationError as error:
         return Response("\n".join(f"{k}: {v}" for k, v in error.fields.items()) + "\n", status=422,
                         mimetype="text/plain")
-    body = write_csv(payout_history.payouts_table(start, end), str(get_locale() or "en"))
+    table = payout_history.payouts_table(start, end)
+    body = write_csv(table, str(get_locale() or "en"))
     period = [*(("from", start) if start else ()), *(("to", end) if end else ())]
+    audit.record("export.downloaded", actor=current_user._get_current_object(), now=_now(),
+                 summary=", ".join([f"payouts CSV: rows={len(table.rows)}", *([f"from={start}"] if start else []),
+                                     *([f"to={end}"] if end else [])]))
+    db.session.commit()
     return download(body, file_name("payouts", *period, extension="csv"))
 

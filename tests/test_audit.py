@@ -16,8 +16,12 @@ from sqlalchemy.exc import DBAPIError
 import audit
 from audit.models import AuditEvent
 from audit.services import ACTIONS
+from rewards import editing, transitions
+from tests import rewards_support as support
+from tests.rewards_support import EVIDENCE, NOW, drive, make_plan
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+parties = support.parties  # a fixture
 
 
 def events(db, action: str | None = None) -> list[AuditEvent]:
@@ -265,3 +269,88 @@ def test_downloading_the_csv_is_recorded(db, client, hr, logged):
 def test_bad_csv_filters_are_a_422(client, hr):
     login(client, hr.email)
     assert client.get("/audit.csv?from=yesterday").status_code == 422
+
+
+# --- what is wired so far ------------------------------------------------------------------
+
+def test_creating_a_plan_is_recorded(db, parties):
+    plan = make_plan(parties, count=2)
+    [event] = events(db, "plan.created")
+    assert (event.actor_id, event.target_type, event.target_id, event.at) == (
+        parties["hr_admin"].id, "milestone_plan", plan.id, NOW)
+    assert event.summary == f"plan {plan.id} for rita@example.com, approver approver@example.com: 2 milestones in EUR"
+
+
+def test_editing_a_plan_is_recorded(db, parties):
+    plan = make_plan(parties)
+    first = plan.milestones[0]
+    editing.edit_plan(plan.id, {"milestones": [{"id": first.id, "title": "Ship the beta", "criteria": first.criteria,
+                                                "amount_minor": first.amount_minor,
+                                                "due_on": first.due_on.isoformat()}]}, parties["hr_admin"], NOW)
+    [event] = events(db, "plan.edited")
+    assert (event.target_type, event.target_id, event.actor_id) == ("milestone_plan", plan.id, parties["hr_admin"].id)
+
+
+def test_a_plan_sent_back_unchanged_records_nothing(db, parties):
+    plan = make_plan(parties)
+    first = plan.milestones[0]
+    editing.edit_plan(plan.id, {"milestones": [{"id": first.id, "title": first.title, "criteria": first.criteria,
+                                                "amount_minor": first.amount_minor,
+                                                "due_on": first.due_on.isoformat()}]}, parties["hr_admin"], NOW)
+    assert events(db, "plan.edited") == []
+
+
+def test_every_milestone_transition_is_recorded_with_its_actor(db, parties):
+    plan = make_plan(parties)
+    milestone_id = plan.milestones[0].id
+    drive(parties, milestone_id, "paid")
+    got = [(e.action, e.actor_id, e.target_type, e.target_id) for e in events(db) if e.action.startswith("milestone.")]
+    assert got == [("milestone.agreed", parties["recipient"].id, "milestone", milestone_id),
+                   ("milestone.agreed", parties["approver"].id, "milestone", milestone_id),
+                   ("milestone.submitted", parties["recipient"].id, "milestone", milestone_id),
+                   ("milestone.approved", parties["approver"].id, "milestone", milestone_id),
+                   ("milestone.paid", parties["hr_admin"].id, "milestone", milestone_id)]
+    paid = events(db, "milestone.paid")[0]
+    assert paid.summary == (f"plan {plan.id}, milestone 1 “Milestone 1”: approved → paid; 1000.00 EUR, "
+                            "reference PAY-2026-03")
+
+
+def test_a_milestone_record_never_holds_the_evidence_or_a_note(db, parties):
+    plan = make_plan(parties)
+    drive(parties, plan.milestones[0].id, "changes_requested")
+    text = " ".join(e.summary for e in events(db))
+    assert EVIDENCE["note"] not in text and EVIDENCE["evidence_url"] not in text and "last week" not in text
+    assert events(db, "milestone.changes_requested")[0].actor_id == parties["approver"].id
+
+
+def test_cancelling_is_recorded(db, parties):
+    plan = make_plan(parties)
+    transitions.perform(plan.milestones[0].id, "cancel", parties["hr_admin"], {}, NOW)
+    [event] = events(db, "milestone.cancelled")
+    assert event.summary.endswith("draft → cancelled")
+
+
+def test_a_refused_transition_records_nothing(db, parties):
+    plan = make_plan(parties)
+    before = len(events(db))
+    with pytest.raises(transitions.Forbidden):
+        transitions.perform(plan.milestones[0].id, "cancel", parties["recipient"], {}, NOW)
+    assert len(events(db)) == before
+
+
+def test_a_milestone_action_from_the_page_records_the_address(db, client, parties):
+    plan = make_plan(parties)
+    login(client, parties["recipient"].email)
+    client.post(f"/rewards/milestones/{plan.milestones[0].id}/agree", data={},
+                environ_base={"REMOTE_ADDR": "192.0.2.44"})
+    [event] = events(db, "milestone.agreed")
+    assert (event.actor_id, event.remote_addr) == (parties["recipient"].id, "192.0.2.44")
+
+
+def test_downloading_the_payouts_csv_is_recorded(db, client, parties):
+    plan = make_plan(parties)
+    drive(parties, plan.milestones[0].id, "paid")
+    login(client, parties["hr_admin"].email)
+    assert client.get("/rewards/payouts.csv?from=2026-01-01").status_code == 200
+    [event] = events(db, "export.downloaded")
+    assert event.actor_id == parties["hr_admin"].id and event.summary == "payouts CSV: rows=1, from=2026-01-01"
