@@ -92,7 +92,8 @@ def table(filters: Filters) -> Table:
     zone = ZoneInfo(filters.zone)
     columns = [_("Time (%(zone)s)", zone=filters.zone), _("Actor"), _("Action code"), _("Action"),
                _("Target type"), _("Target id"), _("Summary"), _("Address")]
-    rows = [[event.at.astimezone(zone), event.actor_email or _("Polso"), event.action, action_label(event.action),
+    automatic = _("Polso (automatic)")
+    rows = [[event.at.astimezone(zone), event.actor_email or automatic, event.action, action_label(event.action),
              event.target_type, event.target_id, event.summary, event.remote_addr]
             for event in db.session.scalars(select(filters))]
     return Table(columns, rows, _("Audit log"))
