@@ -284,3 +284,33 @@ def test_a_wrong_type_in_an_answer_fails_the_check(client, db, factory, check, m
     with pytest.raises(AssertionError, match="colour"):
         check("POST", "/departments", 201, hr, json={"name": "Sales"})
 
+
+
+def test_every_operation_is_named_and_every_answer_typed(check):
+    """Each operation has its own operationId; each answer but a 204 has a schema, errors the shared one;
+    no schema is a bare object that says nothing of its fields."""
+    operations = [(path, method, op) for path, item in check.document["paths"].items() for method, op in item.items()]
+    ids = [op.get("operationId") for _path, _method, op in operations]
+    assert None not in ids and len(set(ids)) == len(ids)
+    for path, method, op in operations:
+        for status, answer in op["responses"].items():
+            if status == "204":
+                assert "content" not in answer, (path, method)
+                continue
+            schema = answer["content"]["application/json"]["schema"]
+            if status.startswith("4"):
+                assert schema == {"$ref": "#/components/schemas/Error"}, (path, method, status)
+            else:
+                assert "$ref" in schema, (path, method, status)
+
+    def bare(node, where):
+        if isinstance(node, dict):
+            if node.get("type") == "object" and not ({"properties", "additionalProperties"} & set(node)):
+                yield where
+            for key, value in node.items():
+                yield from bare(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from bare(value, f"{where}[{index}]")
+
+    assert list(bare(check.document["components"]["schemas"], "schemas")) == []
