@@ -91,6 +91,21 @@ def read_int(value: Any, field: str, *, low: int = 0, high: int = MAX_INT, requi
     return value
 
 
+def form_int(value: Any) -> Any:
+    """A form field's text as the API would send it: the whole number its digits spell, else as it came.
+
+    Forms send only text; a page's ``to_data`` passes number fields through this, so a service gets
+    the same typed values from a page as from the API (an int, or something it refuses by name).
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text[:1] in "+-" else text
+        if digits.isascii() and digits.isdigit() and len(text) <= 12:
+            return int(text)
+        return None if not text else value
+    return value
+
+
 def _whole_number_message(low: int, high: int) -> str:
     if high >= MAX_INT:
         return _("Must be a whole number of at least %(low)s.", low=low)

@@ -1,8 +1,9 @@
-"""Forms for one-on-one pages: the fields a page shows and sends, as text.
+"""Forms for one-on-one pages: the fields a page shows and sends.
 
-The services read every value (``oneonones.reading`` and the readers of ``inputs``), whether
-it came from these forms or from the API, so the forms check nothing themselves and a rule
-is never written twice; their errors come back from the services, by field.
+Each ``to_data`` hands the service what the API would send: number fields as ints
+(``inputs.form_int``), the rest as text. The services read every value (``oneonones.reading``
+and the readers of ``inputs``) the same way from both, so the forms check nothing themselves
+and a rule is never written twice; their errors come back from the services, by field.
 """
 
 from datetime import date, time
@@ -12,6 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.widgets import DateInput, NumberInput, TimeInput
 
+from inputs import form_int
 from oneonones.models import MAX_DURATION, MAX_ITEM_LENGTH, MAX_NOTE_LENGTH, MIN_DURATION
 
 
@@ -55,7 +57,7 @@ class ScheduleForm(FlaskForm):
 
     def to_data(self) -> dict:
         return {"cadence": self.cadence.data, "starts_on": self.starts_on.data, "start_time": self.start_time.data,
-                "duration_minutes": self.duration_minutes.data, "timezone": self.timezone.data}
+                "duration_minutes": form_int(self.duration_minutes.data), "timezone": self.timezone.data}
 
 
 class NewSeriesForm(ScheduleForm):
@@ -74,7 +76,7 @@ class MoveForm(FlaskForm):
 
     def to_data(self) -> dict:
         return {"starts_on": self.starts_on.data, "start_time": self.start_time.data,
-                "duration_minutes": self.duration_minutes.data}
+                "duration_minutes": form_int(self.duration_minutes.data)}
 
 
 class AgendaForm(FlaskForm):

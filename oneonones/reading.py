@@ -53,19 +53,13 @@ def read_time(value: Any, field: str) -> time:
     raise invalid(field, _("Must be a time of day such as 09:30."))
 
 
-def read_duration(value: Any, field: str, default: int, *, from_text: bool) -> int:
-    """A meeting's length in whole minutes, ``MIN_DURATION`` to ``MAX_DURATION``; ``default`` when absent."""
-    minutes = read_int(value, field, low=MIN_DURATION, high=MAX_DURATION, required=False, from_text=from_text)
-    return default if minutes is None else minutes
+def read_duration(value: Any, field: str, default: int) -> int:
+    """A meeting's length in whole minutes, ``MIN_DURATION`` to ``MAX_DURATION``; ``default`` when absent.
 
-
-def from_form(data: Mapping[str, Any]) -> bool:
-    """Whether ``data`` came from the page's form, where every value is text (else JSON's types).
-
-    The two dialects are told apart by how the start is given: the form sends a wall-clock
-    ``starts_on`` + ``start_time``, the API an instant ``starts_at``.
+    An int, from the API or a page alike (pages pass their text through ``inputs.form_int``).
     """
-    return "starts_at" not in data
+    minutes = read_int(value, field, low=MIN_DURATION, high=MAX_DURATION, required=False, from_text=False)
+    return default if minutes is None else minutes
 
 
 def _gap_message(change: clock.Change, wall: datetime, zone: str, locale: str) -> str:
@@ -137,7 +131,7 @@ def clean_schedule(data: Mapping[str, Any], default_tz: str, now: datetime, loca
         "cadence": collect(errors, read_choice, data.get("cadence"), "cadence", CADENCES),
         "timezone": collect(errors, read_timezone, data.get("timezone") or default_tz, "timezone"),
         "duration_minutes": collect(errors, read_duration, data.get("duration_minutes"), "duration_minutes",
-                                    DEFAULT_DURATION, from_text=from_form(data)),
+                                    DEFAULT_DURATION),
     }
     starts_at, field = read_start(data, values["timezone"], locale, errors, repeats=True)
     if starts_at is not None and starts_at <= now:
@@ -152,8 +146,7 @@ def clean_schedule(data: Mapping[str, Any], default_tz: str, now: datetime, loca
 def clean_move(data: Mapping[str, Any], zone: str, default_duration: int, locale: str,
                errors: dict[str, str]) -> tuple[tuple[datetime, datetime] | None, str]:
     """A moved meeting's new ``(start, end)`` in UTC and the field its start was read from."""
-    duration = collect(errors, read_duration, data.get("duration_minutes"), "duration_minutes", default_duration,
-                       from_text=from_form(data))
+    duration = collect(errors, read_duration, data.get("duration_minutes"), "duration_minutes", default_duration)
     begins, field = read_start(data, zone, locale, errors, repeats=False)
     if begins is None or duration is None:
         return None, field

@@ -321,3 +321,20 @@ def test_read_list_says_whether_the_list_is_missing_or_too_long(value, message):
         read_list(value, "questions", most=2, empty="none", too_many="many")
     assert refused.value.fields == {"questions": message}
     assert read_list([1, 2], "questions", most=2, empty="none", too_many="many") == [1, 2]
+
+
+@pytest.mark.parametrize(("text", "typed"), [("60", 60), (" 45 ", 45), ("-3", -3), ("", None), ("   ", None),
+                                              ("sixty", "sixty"), ("6O", "6O"), ("²", "²"), ("1" * 13, "1" * 13),
+                                              (None, None), (30, 30)])
+def test_form_int_gives_the_api_s_types_and_leaves_the_rest_for_the_service_to_refuse(text, typed):
+    from inputs import form_int
+
+    assert form_int(text) == typed
+
+
+def test_a_pages_duration_and_the_apis_are_read_alike():
+    from oneonones.reading import read_duration
+
+    assert read_duration(60, "duration_minutes", 30) == 60
+    with pytest.raises(ValidationError):
+        read_duration("60", "duration_minutes", 30)  # text is the page's to turn into a number
