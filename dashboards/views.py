@@ -12,19 +12,18 @@ from flask_login import current_user, login_required
 
 import inputs
 from dashboards import display, exports, figures, services
-from dashboards.plotly_assets import PLOTLY_DIR, guarded_style_ids, plotly_css
+from dashboards.plotly_assets import PLOTLY_DIR, plotly_css
 from errors import Conflict, Forbidden
 from people.auth import hr_required, manager_required
 from people.directory import department_choices
 from people.forms import EmptyForm
 from scoring import COMMENT_THRESHOLD, MIN_DRIVER_N
 from spreadsheets import download
-from surveys import services as survey_services
+from surveys.building import recent_rounds
 
 bp = Blueprint("dashboards", __name__)
 # What the anonymity promise covers and what it does not; the Methodology page links to it.
 ANONYMITY_DOC = Path(__file__).resolve().parents[1] / "docs" / "anonymity.md"
-bp.add_app_template_global(guarded_style_ids, "plotly_guarded_style_ids")
 bp.add_app_template_global(display.favorability_class, "favorability_class")
 
 
@@ -153,7 +152,7 @@ def _empty_results():
     if survey_id is None and with_results:
         return redirect(url_for("dashboards.results", **{**request.args.to_dict(), "survey": with_results[0].id}))
     now = datetime.now(UTC)
-    open_round = next((r for r in survey_services.recent_rounds(survey, limit=5) if r.is_open(now)), None) \
+    open_round = next((r for r in recent_rounds(survey, limit=5) if r.is_open(now)), None) \
         if survey is not None else None
     k = survey.min_group_size if survey is not None else current_app.config["POLSO_MIN_GROUP_SIZE"]
     return render_template("dashboards/empty.html", survey=survey, open_round=open_round,

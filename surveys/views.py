@@ -25,12 +25,12 @@ from wtforms import SelectChoice
 
 import inputs
 from errors import Conflict, NotFound, ValidationError
-from extensions import db
 from form_errors import place_errors
 from mail import services as mail
 from people.auth import hr_required
 from people.forms import EmptyForm
 from people.services import department_choices
+from people.timezones import person_zone
 from surveys import answering, building, invitations, links, rounds
 from surveys.forms import LibraryPickForm, QuestionForm, SurveySettingsForm, cadence_choices, kind_choices
 from surveys.library import ENPS_ANCHORS_EN, ENPS_ANCHORS_IT, LIKERT_LABELS_EN, LIKERT_LABELS_IT
@@ -86,7 +86,7 @@ def survey_list():
 def survey_new():
     form = _settings_form()
     if request.method == "GET":
-        form.starts_on.data = _now().date()
+        form.starts_on.data = _now().astimezone(person_zone(current_user)).date()  # HR's today, not UTC's
         form.library_keys.data = ["enps"]
     if form.validate_on_submit():
         data = form.to_data()
@@ -203,9 +203,7 @@ def survey_action(survey_id: int, action: str):
         building.archive_survey(survey)
         flash(_("The survey was archived: no new rounds will open."), "success")
     elif action == "unarchive":
-        # Rounds open again from the next due date on; what was archived keeps its history.
-        survey.status = "active"
-        db.session.commit()
+        building.unarchive_survey(survey)
         flash(_("The survey is active again: rounds open on its schedule."), "success")
     else:
         try:

@@ -220,6 +220,17 @@ def test_a_new_survey_without_a_start_date_starts_today_in_its_time_zone_not_in_
     assert survey.starts_on == date(2026, 3, 3)
 
 
+def test_the_new_survey_page_offers_today_in_the_hr_persons_time_zone(client, hr, db, monkeypatch):
+    from surveys import views
+
+    monkeypatch.setattr(views, "_now", lambda: JUST_AFTER_MIDNIGHT_IN_ROME)
+    page = client.get("/surveys/new").get_data(as_text=True)
+    assert 'value="2026-03-03"' in page
+    hr.timezone = "America/New_York"
+    db.session.commit()
+    assert 'value="2026-03-02"' in client.get("/surveys/new").get_data(as_text=True)
+
+
 def test_a_survey_is_in_the_configured_time_zone_unless_given_one(app, db):
     app.config["POLSO_DEFAULT_TIMEZONE"] = "Asia/Tokyo"
     created = building.create_survey({"title": "P", "cadence": "weekly", "questions": likert(1)},
