@@ -208,11 +208,10 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from cli import pulses_cli
+    from cli import anonymity_cli, pulses_cli
     from dashboards.cli import results_cli
     from demo import demo_cli
     from people.cli import people_cli, users_cli
-    from surveys.cli import anonymity_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(people_cli)

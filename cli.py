@@ -1,4 +1,5 @@
-"""App-level commands: ``flask pulses tick`` runs every feature's periodic work (see ``tasks.tick``) from cron."""
+"""App-level commands: ``flask pulses tick`` runs every feature's periodic work (see ``tasks.tick``) from cron;
+``flask anonymity audit`` checks this instance's storage against the anonymity rules (``anonymity_audit``)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,24 @@ def tick(now: datetime):
     click.echo(f"{now.isoformat()}: opened {len(report.opened)} round(s), invited {report.invited}, "
                f"reminded {report.reminded}, closed {len(report.closed)}, mixed {report.mixed} answer(s){others}; "
                f"e-mail sent {mail.sent}, failed {mail.failed}.")
+
+
+anonymity_cli = AppGroup("anonymity", help="Checks of the anonymity promise.")
+
+
+@anonymity_cli.command("audit")
+def audit_command():
+    """Check this instance's storage and stored results against the anonymity rules (docs/anonymity.md).
+
+    Prints one line per check; exits 1 if any fails.
+    """
+    import anonymity_audit
+
+    checks = anonymity_audit.run()
+    for check in checks:
+        click.echo(check.line())
+    failed = [c.name for c in checks if not c.ok]
+    click.echo(f"{len(checks) - len(failed)} of {len(checks)} checks passed"
+               + (f"; failed: {', '.join(failed)}." if failed else "."))
+    if failed:
+        raise SystemExit(1)

@@ -1,5 +1,8 @@
 """``flask --app app anonymity audit``: check a live instance against the storage rules.
 
+It reads what every package stores (ballots and responses, stored results, the outbox), so it
+sits at the top with the other app-level commands and no package imports it.
+
 Each check reads the database as an administrator could and reports what it
 found; :func:`run` returns them all, and the command exits 1 if any failed.
 What the checks cannot see (a live observer of the database server, the
