@@ -193,5 +193,5 @@ def responses_create(round_id: int):
     if errors:
         raise ValidationError(_("Some answers are not valid."), errors)
     invitation = invitations.invitation_for(g.api_user, round_id)
-    answering.submit_response(invitation, raw, datetime.now(UTC), from_form=False)
+    answering.submit_response(invitation, raw, datetime.now(UTC))
     return jsonify({"status": "recorded"}), 201

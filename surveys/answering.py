@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,31 +17,24 @@ from surveys.models import MAX_COMMENT_LENGTH, Invitation, Question, Round
 
 ENPS_RANGE = (0, 10)
 LIKERT_RANGE = (1, 5)
-_DIGITS = re.compile(r"^\s*-?\d+\s*$")
 
 
-def _parse_int(value: Any, *, from_form: bool) -> int | None:
-    if from_form and isinstance(value, str) and _DIGITS.match(value):
-        return int(value)
-    if inputs.is_int(value):
-        return value
-    return None
-
-
-def validate_answers(questions: Sequence[Question], raw: Mapping[Any, Any], *,
-                     from_form: bool) -> dict[int, tuple[int | None, str | None]]:
+def validate_answers(questions: Sequence[Question],
+                     answers: Mapping[Any, Any]) -> dict[int, tuple[int | None, str | None]]:
     """Check answers against their questions; return question id → (int value, text value).
 
-    ``raw`` maps question ids (ints, or their decimal strings) to values.
-    Skipped questions (no value, or an empty one) are left out, unless required.
+    ``answers`` maps question ids (ints) to values as the API sends them: an int for a scale
+    question, text for a choice or a comment (the answer page turns its fields into the same,
+    ``surveys.forms.answers_from_form``). Skipped questions (no value, or an empty one) are left
+    out, unless required.
     :raise ValidationError: with a field ``answers.<question id>`` for each problem.
     """
     by_id = {q.id: q for q in questions}
     errors: dict[str, str] = {}
     values: dict[int, tuple[int | None, str | None]] = {}
     given: dict[int, Any] = {}
-    for key, value in raw.items():
-        qid = _parse_int(key, from_form=True)
+    for key, value in answers.items():
+        qid = key if inputs.is_int(key) else None
         if qid is None or qid not in by_id:
             errors[f"answers.{key}"] = _("Not a question of this survey.")
         else:
@@ -56,7 +48,7 @@ def validate_answers(questions: Sequence[Question], raw: Mapping[Any, Any], *,
             continue
         if question.kind in ("enps", "likert"):
             low, high = ENPS_RANGE if question.kind == "enps" else LIKERT_RANGE
-            number = _parse_int(value, from_form=from_form)
+            number = value if inputs.is_int(value) else None
             if number is None or not low <= number <= high:
                 errors[name] = _("Choose a whole number from %(low)s to %(high)s.", low=low, high=high)
             else:
@@ -81,7 +73,7 @@ def validate_answers(questions: Sequence[Question], raw: Mapping[Any, Any], *,
     return values
 
 
-def submit_response(invitation: Invitation, raw: Mapping[Any, Any], now: datetime, *, from_form: bool) -> None:
+def submit_response(invitation: Invitation, answers: Mapping[Any, Any], now: datetime) -> None:
     """Cast one anonymous ballot for this invitation and mark the invitation used, atomically.
 
     The invitation is claimed with a conditional update (``answered`` false →
@@ -96,7 +88,7 @@ def submit_response(invitation: Invitation, raw: Mapping[Any, Any], now: datetim
         raise Conflict(_("This survey round is closed."))
     if invitation.answered:
         raise Conflict(_("You have already answered this survey."))
-    values = validate_answers(round_.survey.questions, raw, from_form=from_form)
+    values = validate_answers(round_.survey.questions, answers)
     try:
         claimed = db.session.execute(sa.update(Invitation).where(
             Invitation.id == invitation.id, Invitation.answered.is_(False)).values(answered=True))

@@ -1,5 +1,10 @@
-"""Forms for HR's survey builder. Answers are read by the service, not a form class,
-since a survey's questions are only known at run time."""
+"""Forms for HR's survey builder, and the answer page's fields as typed answers.
+
+Answers have no form class, since a survey's questions are only known at run time:
+``answers_from_form`` gives the service what the API would send, and the service reads both.
+"""
+
+from collections.abc import Mapping, Sequence
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -16,6 +21,9 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from inputs import form_int
+from surveys.models import Question
 
 
 def cadence_choices():
@@ -75,3 +83,19 @@ class LibraryPickForm(FlaskForm):
     library_key = SelectField(_l("Question from the library"))
     required = BooleanField(_l("An answer is required"))
     submit = SubmitField(_l("Add from library"))
+
+
+def answers_from_form(questions: Sequence[Question], formdata: Mapping[str, str]) -> dict[int, int | str]:
+    """The answer page's fields (``q<question id>``) as the API sends answers: question id → value.
+
+    Scale answers (eNPS, Likert) become ints where their text is a whole number (``inputs.form_int``);
+    choices and comments stay text. ``answering.validate_answers`` then reads both alike.
+    """
+    scales = {q.id for q in questions if q.kind in ("enps", "likert")}
+    answers: dict[int, int | str] = {}
+    for key, value in formdata.items():
+        digits = key[1:]
+        if key.startswith("q") and digits.isascii() and digits.isdigit() and len(digits) <= 12:
+            question_id = int(digits)
+            answers[question_id] = form_int(value) if question_id in scales else value
+    return answers

@@ -32,7 +32,14 @@ from people.forms import EmptyForm
 from people.services import department_choices
 from people.timezones import person_zone
 from surveys import answering, building, invitations, links, rounds
-from surveys.forms import LibraryPickForm, QuestionForm, SurveySettingsForm, cadence_choices, kind_choices
+from surveys.forms import (
+    LibraryPickForm,
+    QuestionForm,
+    SurveySettingsForm,
+    answers_from_form,
+    cadence_choices,
+    kind_choices,
+)
 from surveys.library import ENPS_ANCHORS_EN, ENPS_ANCHORS_IT, LIKERT_LABELS_EN, LIKERT_LABELS_IT
 
 bp = Blueprint("surveys", __name__)
@@ -275,14 +282,13 @@ def _answer_page(invitation, *, token: str | None = None):
     values: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        raw = {key[1:]: value for key, value in request.form.items() if key.startswith("q") and key[1:].isdigit()}
-        values = dict(raw)
+        values = {key[1:]: value for key, value in request.form.items() if key.startswith("q") and key[1:].isdigit()}
     if request.method == "POST" and not EmptyForm().validate_on_submit():
         # The form expired (its CSRF token is old or gone): nothing is stored, the page comes back as filled in.
         status = 400
     elif request.method == "POST":
         try:
-            answering.submit_response(invitation, raw, now, from_form=True)
+            answering.submit_response(invitation, answers_from_form(survey.questions, request.form), now)
         except ValidationError as error:
             errors = error.fields
         except Conflict:

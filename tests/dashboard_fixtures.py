@@ -49,7 +49,7 @@ def closed(org, db):
             answers = {q["enps"]: SCORES[group], q["likert"]: 1 if group == "tiny" else 4}
             if group == "tiny":
                 answers[q["text"]] = "TINY-SECRET-COMMENT"
-            answering.submit_response(invitation, answers, NOW + timedelta(hours=1), from_form=False)
+            answering.submit_response(invitation, answers, NOW + timedelta(hours=1))
     round_ = db.session.get(Round, round_id)
     tasks.tick(round_.closes_at)
     db.session.refresh(round_)

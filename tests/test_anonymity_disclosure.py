@@ -36,8 +36,7 @@ def run_round(answers, week=0):
         values = {enps_q: score}
         if choice is not None:
             values[choice_q] = choice
-        answering.submit_response(invitations.invitation_for(person, round_id), values, at + timedelta(hours=1),
-                                      from_form=False)
+        answering.submit_response(invitations.invitation_for(person, round_id), values, at + timedelta(hours=1))
     tasks.tick(db.session.get(Round, round_id).closes_at)
     return round_id
 
@@ -111,7 +110,7 @@ def test_one_on_one_talking_points_repeat_no_figure_the_guard_hides(factory, db)
         values = {enps_q: 7}
         if person in kids or person is direct[2]:  # one direct member answers the optional driver
             values[likert_q] = 1 if person is direct[2] else 5
-        answering.submit_response(invitations.invitation_for(person, round_id), values, NOW, from_form=False)
+        answering.submit_response(invitations.invitation_for(person, round_id), values, NOW)
     tasks.tick(db.session.get(Round, round_id).closes_at)
     counts = []
     for manager in (head, lead):
@@ -168,8 +167,7 @@ def test_a_move_during_the_round_changes_nothing_in_it(client, factory, db, api_
     db.session.commit()
     question = building.get_survey(db.session.get(Round, round_id).survey_id).questions[0].id
     for person in movers:
-        answering.submit_response(invitations.invitation_for(person, round_id), {question: 6}, NOW + timedelta(hours=1),
-                                      from_form=False)
+        answering.submit_response(invitations.invitation_for(person, round_id), {question: 6}, NOW + timedelta(hours=1))
     tasks.tick(db.session.get(Round, round_id).closes_at)
     headers = api_token("hr@example.com")
     before = results(client, headers, round_id, department_id=old.id)

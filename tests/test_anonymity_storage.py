@@ -43,8 +43,7 @@ def answered(factory, db):
     order = []
     for index, person in enumerate(people):
         invitation = invitations.invitation_for(person, round_id)
-        answering.submit_response(invitation, {question: index % 11}, NOW + timedelta(minutes=index),
-                                  from_form=False)
+        answering.submit_response(invitation, {question: index % 11}, NOW + timedelta(minutes=index))
         order.append(invitation.id)
         if index == 6:
             # a tick while answers arrive: the first seven are one batch
@@ -129,10 +128,10 @@ def test_closing_writes_the_whole_round_again_as_one_shuffled_batch(db, factory)
     round_ = rounds.open_round_now(survey, NOW)
     for person in people[:7]:
         answering.submit_response(invitations.invitation_for(person, round_.id), {survey.questions[0].id: 5},
-                                     NOW, from_form=False)
+                                     NOW)
     rounds.mix_ballots(on_close=tasks.store_results)
     answering.submit_response(invitations.invitation_for(people[7], round_.id), {survey.questions[0].id: 0},
-                                 NOW, from_form=False)
+                                 NOW)
     before = set(db.session.scalars(sa.select(Response.id)))
     tasks.tick(round_.closes_at)
     after = set(db.session.scalars(sa.select(Response.id)))
@@ -154,7 +153,7 @@ CRASH = textwrap.dedent("""
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": sys.argv[1]})
     with app.app_context():
         invitation = db.session.get(Invitation, int(sys.argv[2]))
-        answering.submit_response(invitation, {int(sys.argv[3]): 9}, datetime.now(UTC), from_form=False)
+        answering.submit_response(invitation, {int(sys.argv[3]): 9}, datetime.now(UTC))
         os.kill(os.getpid(), signal.SIGKILL)  # dies right after the ballot is committed
 """)
 
@@ -188,8 +187,7 @@ def test_concurrent_double_submit_stores_one_response_before_and_after_mixing(ap
     def submit():
         with app.app_context():
             try:
-                answering.submit_response(db.session.get(Invitation, invitation_id), {question: 7}, NOW,
-                                          from_form=False)
+                answering.submit_response(db.session.get(Invitation, invitation_id), {question: 7}, NOW)
                 return "stored"
             except Conflict:
                 return "refused"
@@ -211,8 +209,7 @@ def test_a_singleton_segment_is_stored_generalised(db, factory):
     survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}]}, NOW)
     round_ = rounds.open_round_now(survey, NOW)
-    answering.submit_response(invitations.invitation_for(loner, round_.id), {survey.questions[0].id: 0}, NOW,
-                                 from_form=False)
+    answering.submit_response(invitations.invitation_for(loner, round_.id), {survey.questions[0].id: 0}, NOW)
     tasks.tick(round_.closes_at)
     stored = db.session.execute(sa.select(Response.department_id, Response.manager_id, Response.tenure_band)).all()
     assert stored != [(design.id, boss.id, "5y+")]
@@ -369,7 +366,7 @@ def test_a_copy_of_the_database_cannot_read_a_waiting_ballot(db, factory):
     enps, text = (q.id for q in survey.questions)
     for index, person in enumerate(people[:4]):
         answering.submit_response(invitations.invitation_for(person, round_.id),
-                                     {enps: index, text: f"SECRET-{index}"}, NOW, from_form=False)
+                                     {enps: index, text: f"SECRET-{index}"}, NOW)
     rounds.mix_ballots(on_close=tasks.store_results)
     dump = db.session.execute(sa.text("SELECT * FROM ballots")).all()
     assert len(dump) == 4
@@ -392,8 +389,7 @@ def test_ballots_sealed_under_another_key_stay_in_the_box(app, db, factory):
     survey = building.create_survey({"title": "Pulse", "cadence": "once", "questions": [
         {"library_key": "enps", "required": True}]}, NOW)
     round_ = rounds.open_round_now(survey, NOW)
-    answering.submit_response(invitations.invitation_for(person, round_.id), {survey.questions[0].id: 4}, NOW,
-                                 from_form=False)
+    answering.submit_response(invitations.invitation_for(person, round_.id), {survey.questions[0].id: 4}, NOW)
     app.config["POLSO_BALLOT_KEY"] = "a different key"
     assert rounds.mix_ballots(on_close=tasks.store_results) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 1

@@ -149,5 +149,5 @@ def test_get_or_raise_finds_the_row_or_refuses_with_the_message_given(db):
     db.session.add(department)
     db.session.commit()
     assert get_or_raise(Department, department.id, "No such department.") is department
-    with pytest.raises(NotFound, match="No such department."):
+    with pytest.raises(NotFound, match=r"No such department\."):
         get_or_raise(Department, department.id + 1, "No such department.")

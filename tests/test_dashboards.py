@@ -372,7 +372,7 @@ def straddling(factory, db):
     question = survey.questions[0].id
     for person in people:
         answering.submit_response(invitations.invitation_for(person, round_id), {question: 0 if person in two else 9},
-                                      NOW + timedelta(hours=1), from_form=False)
+                                      NOW + timedelta(hours=1))
     round_ = db.session.get(Round, round_id)
     tasks.tick(round_.closes_at)
     return {"round": round_, "sales": sales, "ops": ops, "mia": mia, "max": max_}

@@ -105,7 +105,7 @@ def test_response_keeps_the_segment_when_k_invited_people_share_it(client, setup
         {"library_key": "enps", "required": True}]}, NOW)
     round_ = rounds.open_round_now(survey, NOW)
     invitation = invitations.invitation_for(setup["person"], round_.id)
-    answering.submit_response(invitation, {survey.questions[0].id: 8}, NOW, from_form=False)
+    answering.submit_response(invitation, {survey.questions[0].id: 8}, NOW)
     mix_all()
     stored_response = db.session.scalar(sa.select(Response).where(Response.round_id == round_.id))
     assert stored_response.department_id == setup["dept"].id
@@ -334,3 +334,16 @@ def test_closing_time_is_shown_in_the_invited_persons_time_zone(client, setup, d
     html = client.get(f"/s/{setup['token']}").get_data(as_text=True)
     expected = format_datetime(setup["round"].closes_at, "medium", tzinfo=ZoneInfo("America/New_York"), locale="en")
     assert expected in html
+
+
+def test_the_answer_page_hands_the_service_the_apis_types(db):
+    from surveys.forms import answers_from_form
+
+    survey = building.create_survey({"title": "Typed", "cadence": "weekly", "questions": [
+        {"library_key": "enps"}, {"kind": "choice", "text": "Floor?", "options": ["1", "2"]},
+        {"kind": "text", "text": "Anything else?"}]}, NOW)
+    enps, floor, comment = survey.questions
+    sent = {f"q{enps.id}": " 9 ", f"q{floor.id}": "2", f"q{comment.id}": "42", "q²": "1", "csrf_token": "x",
+            f"q{enps.id}x": "3"}
+    assert answers_from_form(survey.questions, sent) == {enps.id: 9, floor.id: "2", comment.id: "42"}
+    assert answers_from_form(survey.questions, {f"q{enps.id}": "nine"}) == {enps.id: "nine"}  # refused by name

@@ -68,7 +68,7 @@ def test_reminder_email_is_not_sent_to_someone_who_answered(app, db, factory, sm
     round_id = tick(OPEN + timedelta(minutes=1)).opened[0]
     ada = db.session.scalar(sa.select(Person).where(Person.email == "ada@example.com"))
     invitation = invitations.invitation_for(ada, round_id)
-    answering.submit_response(invitation, {survey.questions[0].id: 10}, OPEN + timedelta(hours=2), from_form=False)
+    answering.submit_response(invitation, {survey.questions[0].id: 10}, OPEN + timedelta(hours=2))
     remind_at = building.recent_rounds(survey)[0].remind_at
     assert remind_at.date() == date(2026, 3, 5)
     smtp.envelopes.clear()

@@ -133,7 +133,7 @@ def test_reminder_goes_once_and_only_to_those_who_have_not_answered(db, org):
     weekly()
     round_id = tick(DURING).opened[0]
     answered = invitations.invitation_for(org["seller"], round_id)
-    answering.submit_response(answered, {answered.round.survey.questions[0].id: 9}, DURING, from_form=False)
+    answering.submit_response(answered, {answered.round.survey.questions[0].id: 9}, DURING)
     remind_at = db.session.get(Round, round_id).remind_at
     assert tick(remind_at - timedelta(minutes=1), send_mail=False).reminded == 0
     assert tick(remind_at, send_mail=False).reminded == 2
