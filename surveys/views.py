@@ -28,8 +28,8 @@ from errors import Conflict, NotFound, ValidationError
 from form_errors import place_errors
 from mail import services as mail
 from people.auth import hr_required
+from people.directory import department_choices
 from people.forms import EmptyForm
-from people.services import department_choices
 from people.timezones import person_zone
 from surveys import answering, building, invitations, links, rounds
 from surveys.forms import (
