@@ -210,12 +210,15 @@ def register_template_helpers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from cli import anonymity_cli, pulses_cli
     from dashboards.cli import results_cli
-    from demo import demo_cli
+    from demo import DEMO_LOGINS, DEMO_PASSWORD, demo_cli
     from people.cli import people_cli, users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(people_cli)
     app.cli.add_command(demo_cli)
+    # The sign-in page lists the demo logins in development; it reads them here, since no page imports demo.
+    app.config.setdefault("POLSO_DEMO_LOGINS", DEMO_LOGINS)
+    app.config.setdefault("POLSO_DEMO_PASSWORD", DEMO_PASSWORD)
     app.cli.add_command(pulses_cli)
     app.cli.add_command(results_cli)
     app.cli.add_command(anonymity_cli)

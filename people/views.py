@@ -40,16 +40,16 @@ def _apply_field_errors(form, error: ValidationError) -> None:
 
 def _demo_logins() -> dict | None:
     """In development only, the demo accounts that exist here, so that trying Polso needs no terminal."""
-    if current_app.config.get("POLSO_ENV") != "development":
+    config = current_app.config
+    if config.get("POLSO_ENV") != "development" or not config.get("POLSO_DEMO_LOGINS"):
         return None
-    from demo import DEMO_LOGINS, DEMO_PASSWORD
-
+    demo_logins, demo_password = config["POLSO_DEMO_LOGINS"], config["POLSO_DEMO_PASSWORD"]
     labels = {"HR administrator": _("HR administrator"), "Manager of a team": _("Manager of a team"),
               "Employee": _("Employee")}
     existing = set(db.session.scalars(sa.select(Person.email).where(
-        Person.email.in_([email for email, _label in DEMO_LOGINS]), Person.active)))
-    logins = [(email, labels.get(label, label)) for email, label in DEMO_LOGINS if email in existing]
-    return {"password": DEMO_PASSWORD, "logins": logins} if logins else None
+        Person.email.in_([email for email, _label in demo_logins]), Person.active)))
+    logins = [(email, labels.get(label, label)) for email, label in demo_logins if email in existing]
+    return {"password": demo_password, "logins": logins} if logins else None
 
 
 @bp.route("/login", methods=["GET", "POST"])
