@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 
 from audit.models import MAX_ADDRESS, MAX_SUMMARY, MAX_TARGET_TYPE, AuditEvent
 from extensions import db
-from people.models import Person
+
+if TYPE_CHECKING:  # the audit log sits below people, who write to it: a person is only a type here
+    from people.models import Person
 
 #: Every action the log records, with its label for the page and the CSV. A new call site adds its code here.
 ACTIONS = {
