@@ -5,16 +5,20 @@ holds them one after the other (the first column names the section), an XLSX fil
 Whether a group or a question is shown is the guard's stored verdict as ``dashboards.services``
 hands it over; a hidden one carries the page's words for why (``reason``) and no number. Headers,
 sections and reasons are in the request's language; the files are written by ``spreadsheets``.
+Each download is recorded in the audit log (:func:`record_download`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
 
+import audit
 from dashboards.services import Dashboard, GroupResult
+from people.models import Person
 from spreadsheets import Cell, Table, file_name, write_csv, write_xlsx
 
 COLUMNS = ("section", "round", "group", "question", "status", "n", "enps", "ci_low", "ci_high", "promoters",
@@ -110,3 +114,11 @@ def results_file_name(dash: Dashboard, extension: str) -> str:
         group = dash.scope_label
     closes_on = dash.rounds[-1].closes_at.date() if dash.rounds else None
     return file_name(dash.survey.title, group, closes_on, extension=extension)
+
+
+def record_download(dash: Dashboard, extension: str, by: Person, now: datetime) -> None:
+    """Add the download to the audit log in the current transaction (which survey, which group); the caller commits."""
+    group = "company" if dash.scope.cut == "company" else f"{dash.scope.cut} “{dash.scope_label}”"
+    audit.record("export.downloaded", actor=by, target=dash.survey, now=now,
+                 summary=f"results {extension.upper()} of survey {dash.survey.id} “{dash.survey.title}”: {group}, "
+                         f"rounds={len(dash.rounds)}")

@@ -14,6 +14,7 @@ import inputs
 from dashboards import display, exports, figures, services
 from dashboards.plotly_assets import PLOTLY_DIR, plotly_css
 from errors import Conflict, Forbidden
+from extensions import db
 from people.auth import hr_required, manager_required
 from people.directory import department_choices
 from people.forms import EmptyForm
@@ -183,6 +184,8 @@ def export(fmt: str):
     write = exports.results_csv if fmt == "csv" else exports.results_xlsx
     # The page's own words for hidden results, so the file says what the page says.
     body = write(dash, str(get_locale() or "en"), hidden_reason)
+    exports.record_download(dash, fmt, current_user._get_current_object(), datetime.now(UTC))
+    db.session.commit()
     return download(body, exports.results_file_name(dash, fmt))
 
 

@@ -224,6 +224,7 @@ def test_the_pager_keeps_the_filters(app, client, hr, logged):
 def test_hr_navigation_links_the_log(client, hr, factory):
     login(client, hr.email)
     assert 'href="/audit"' in client.get("/").get_data(as_text=True)
+    assert 'href="/audit" aria-current="page">Audit log</a>' in client.get("/audit").get_data(as_text=True)
     employee = factory.person("e@example.com")
     client.post("/logout")
     login(client, employee.email)
@@ -354,3 +355,13 @@ def test_downloading_the_payouts_csv_is_recorded(db, client, parties):
     assert client.get("/rewards/payouts.csv?from=2026-01-01").status_code == 200
     [event] = events(db, "export.downloaded")
     assert event.actor_id == parties["hr_admin"].id and event.summary == "payouts CSV: rows=1, from=2026-01-01"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_downloading_a_results_export_is_recorded(db, client, org, closed, fmt):
+    login(client, "boss@example.com")
+    assert client.get(f"/results/export.{fmt}", query_string={"team": org["boss"].id}).status_code == 200
+    [event] = events(db, "export.downloaded")
+    assert (event.actor_id, event.target_type, event.target_id) == (org["boss"].id, "survey", closed["survey"].id)
+    assert event.summary.startswith(f"results {fmt.upper()} of survey {closed['survey'].id} “Pulse”: manager ")
+
