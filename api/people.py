@@ -10,6 +10,7 @@ from flask import jsonify, request, url_for
 from flask_babel import gettext as _
 from pydantic import Field
 
+import inputs
 from api import bp, core
 from api.spec import Input, Int, Output, Query, operation, query_int, responses
 from extensions import db
@@ -160,7 +161,7 @@ def employees_list():
 def employees_upsert():
     """Create or update a person by e-mail (hr_admin)"""
     data = core.json_body()
-    existed = bool(directory.people_by_email([data["email"].strip().lower()]))
+    existed = bool(directory.people_by_email([inputs.email_key(data["email"])]))
     (person,) = directory.upsert_people([data])
     response = jsonify(employee_json(person))
     response.status_code = 200 if existed else 201

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from dashboards import results
 from dashboards.models import RoundResult, SharedRound
 from dashboards.results import Counts
-from errors import Conflict, Forbidden, NotFound
+from errors import Conflict, Forbidden, NotFound, get_or_raise
 from extensions import db
 from people import org
 from people.models import Department, Person
@@ -231,10 +231,7 @@ def shared_rounds(survey: Survey) -> list[Round]:
 
 
 def get_survey(survey_id: int) -> Survey:
-    survey = db.session.get(Survey, survey_id)
-    if survey is None:
-        raise NotFound(_("No such survey."))
-    return survey
+    return get_or_raise(Survey, survey_id, _("No such survey."))
 
 
 def team_choices(viewer: Person) -> list[tuple[int, str]]:
@@ -252,10 +249,7 @@ def latest_shared_round() -> Round | None:
 
 
 def get_round(round_id: int) -> Round:
-    round_ = db.session.get(Round, round_id)
-    if round_ is None:
-        raise NotFound(_("No such round."))
-    return round_
+    return get_or_raise(Round, round_id, _("No such round."))
 
 
 # --- Dashboard --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
 import inputs
-from errors import Forbidden, NotFound, ValidationError
+from errors import Forbidden, ValidationError, get_or_raise
 from extensions import db
 from people import org
 from people.models import KINDS, ROLES, Department, Person
@@ -39,7 +39,7 @@ def normalize_email(value: Any) -> str:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError:
         raise ValueError(_("Not a valid e-mail address.")) from None
-    return result.normalized.lower()
+    return inputs.email_key(result.normalized)
 
 
 def _text(value: Any) -> str | None:
@@ -346,14 +346,11 @@ def search_people(query: str | None, page: int, per_page: int, *, include_inacti
 
 
 def get_person(person_id: int) -> Person:
-    person = db.session.get(Person, person_id)
-    if person is None:
-        raise NotFound(_("No such person."))
-    return person
+    return get_or_raise(Person, person_id, _("No such person."))
 
 
 def _refuse_taken_email(email: Any) -> None:
-    key = email.strip().lower() if isinstance(email, str) else ""
+    key = inputs.email_key(email)
     if key and db.session.scalar(sa.select(Person.id).where(Person.email == key)):
         raise ValidationError(_("Some fields are not valid."), {"email": _("Another person already has this e-mail.")})
 

@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
+import inputs
 from errors import TooManyAttempts
 from extensions import db
 from people.models import ApiToken, LoginAttempt, Person
@@ -39,7 +40,7 @@ def authenticate(email: str, password: str, remote_addr: str | None, now: dateti
     """
     cfg = current_app.config
     window_start = now - timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
-    key = (email or "").strip().lower()
+    key = inputs.email_key(email)
     addr = remote_addr[:64] if remote_addr else None
     # Recorded and committed before the count, so that parallel attempts each see the others: of any number
     # arriving at once, only the first LOGIN_MAX_FAILURES to commit can count themselves within the limit.
