@@ -98,6 +98,7 @@ def register_extensions(app: Flask) -> None:
     import oneonones.models  # noqa: F401
     import people.auth  # registers the user loader
     import rewards.models  # noqa: F401
+    import scim.models  # noqa: F401
     import surveys.models  # noqa: F401
     people.auth.no_store_private_responses(app)
 
@@ -110,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     from oneonones.views import bp as oneonones_bp
     from people.views import bp as people_bp
     from rewards.views import bp as rewards_bp
+    from scim.views import bp as scim_bp
     from surveys.views import bp as surveys_bp
 
     app.register_blueprint(home_bp)
@@ -120,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(scim_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -212,6 +215,7 @@ def register_commands(app: Flask) -> None:
     from dashboards.cli import results_cli
     from demo import DEMO_LOGINS, DEMO_PASSWORD, demo_cli
     from people.cli import people_cli, users_cli
+    from scim.cli import scim_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(people_cli)
@@ -222,6 +226,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(pulses_cli)
     app.cli.add_command(results_cli)
     app.cli.add_command(anonymity_cli)
+    app.cli.add_command(scim_cli)
 
 
 def configure_logger(app: Flask) -> None:

@@ -47,6 +47,13 @@ ACTIONS = {
     "milestone.changes_requested": _l("Requested changes to a milestone"),
     "milestone.paid": _l("Recorded a milestone's payout"),
     "milestone.cancelled": _l("Cancelled a milestone"),
+    "scim.user.created": _l("Added a person through SCIM provisioning"),
+    "scim.user.updated": _l("Changed a person through SCIM provisioning"),
+    "scim.user.deactivated": _l("Deactivated a person through SCIM provisioning"),
+    "scim.user.reactivated": _l("Reactivated a person through SCIM provisioning"),
+    "scim.user.deleted": _l("Deleted a person through SCIM provisioning (deactivated)"),
+    "scim.token.created": _l("Made a SCIM provisioning token"),
+    "scim.token.revoked": _l("Revoked a SCIM provisioning token"),
 }
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")

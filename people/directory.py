@@ -249,7 +249,10 @@ def upsert_people(rows: list[Mapping[str, Any]], *, first_row: int = 1,
 
 
 def update_person(person: Person, raw: Mapping[str, Any]) -> Person:
-    """Change one person's fields (the e-mail included), or raise ``ValidationError``."""
+    """Change one person's fields (the e-mail included), or raise ``ValidationError``.
+
+    A ``department`` (a name, as in imports) is found ignoring case, or created if missing.
+    """
     values, errors = clean_person(raw)
     email = values.get("email")
     if email and email != person.email and db.session.scalar(
@@ -276,6 +279,8 @@ def update_person(person: Person, raw: Mapping[str, Any]) -> Person:
             setattr(person, name, values[name])
     if values.get("timezone"):
         person.timezone = values["timezone"]
+    if "department" in values:
+        person.department_id = _department_id(values["department"], create=True)
     if "manager_email" in values:
         person.manager_id = manager.id if manager else None
     db.session.commit()

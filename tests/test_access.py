@@ -83,7 +83,25 @@ API = {
     "api.openapi": ("GET", "/api/v1/openapi.json", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
 }
 
-TABLE = {**HTML, **API, **access_oneonones.TABLE, **access_rewards.TABLE}
+# SCIM takes only its own bearer tokens (``scim token create``; tests/test_scim.py): a session or an API
+# token opens nothing there.
+NOBODY = {ANON: 401, EMPLOYEE: 401, MANAGER: 401, HR: 401}
+SCIM = {
+    "scim.user_list": ("GET", "/scim/v2/Users", NOBODY),
+    "scim.user_create": ("POST", "/scim/v2/Users", NOBODY),
+    "scim.user": ("GET", "/scim/v2/Users/{report}", NOBODY),
+    "scim.user_replace": ("PUT", "/scim/v2/Users/{report}", NOBODY),
+    "scim.user_patch": ("PATCH", "/scim/v2/Users/{report}", NOBODY),
+    "scim.user_delete": ("DELETE", "/scim/v2/Users/{report}", NOBODY),
+    "scim.service_provider_config": ("GET", "/scim/v2/ServiceProviderConfig", NOBODY),
+    "scim.resource_types": ("GET", "/scim/v2/ResourceTypes", NOBODY),
+    "scim.resource_type": ("GET", "/scim/v2/ResourceTypes/User", NOBODY),
+    "scim.schemas": ("GET", "/scim/v2/Schemas", NOBODY),
+    "scim.schema": ("GET", "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", NOBODY),
+    "scim.elsewhere": ("GET", "/scim/v2/Groups", NOBODY),
+}
+
+TABLE = {**HTML, **API, **SCIM, **access_oneonones.TABLE, **access_rewards.TABLE}
 CASES = [(endpoint, role) for endpoint, (_m, _p, expected) in TABLE.items() for role in expected]
 
 
