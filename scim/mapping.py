@@ -10,7 +10,7 @@ The correspondence:
   one they made; ``displayName`` is read only as a last resort, and never given back.
 - ``active`` is whether the person may sign in and is invited to surveys.
 - ``locale`` is read as its language when Polso speaks it (``it-IT`` → ``it``), else as no
-  preference (the browser's language); ``timezone`` is an IANA zone name.
+  preference (the browser's language); ``timezone`` is an IANA zone name (none: the company's).
 - enterprise ``department`` is a Polso department by name, created if missing (as the CSV import
   does); ``manager.value`` is the manager's SCIM ``id``, which is their Polso id; an e-mail address
   is accepted there too.
@@ -28,6 +28,7 @@ from scim2_models import Email, EnterpriseUser, InvalidValueException, Manager, 
 from extensions import db
 from people.directory import normalize_email
 from people.models import Person
+from people.timezones import default_timezone
 from scim.models import ScimUser
 from settings import LANGUAGES
 
@@ -119,7 +120,8 @@ def person_fields(user: User, *, before: User | None = None) -> dict[str, Any]:
     so one left empty is cleared. Without it (a POST or a PUT) an attribute the body leaves out is not
     asserted, and Polso keeps what it has (RFC 7644 §3.5.1 allows either), so a client that does not
     manage departments or managers never wipes HR's; an explicit ``null`` clears it.
-    ``active`` is in the result only when asserted. A ``timezone`` left empty keeps the person's zone.
+    ``active`` is in the result only when asserted and not empty (every person is active or not). A
+    ``timezone`` asserted empty is the company's zone (``POLSO_DEFAULT_TIMEZONE``), as for a new person.
     :raise InvalidValueException: a manager that names nobody.
     """
     everything = before is not None
@@ -129,7 +131,7 @@ def person_fields(user: User, *, before: User | None = None) -> dict[str, Any]:
     if _asserted(user, "locale", everything):
         values["locale"] = _language(user.locale)
     if _asserted(user, "timezone", everything):
-        values["timezone"] = user.timezone
+        values["timezone"] = user.timezone or default_timezone()
     extension = user[EnterpriseUser]
     if extension is None:
         if everything:

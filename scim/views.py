@@ -60,10 +60,14 @@ def _locate(person_id: int) -> str:
     return url_for("scim.user", user_id=str(person_id), _external=True)
 
 
-def _dump(user, context: Context = Context.RESOURCE_QUERY_RESPONSE) -> dict[str, Any]:
-    parameters = ResponseParameters[USER].model_validate(
+def _parameters() -> ResponseParameters:
+    """The query's ``attributes`` and ``excludedAttributes`` (RFC 7644 §3.9)."""
+    return ResponseParameters[USER].model_validate(
         {"attributes": request.args.get("attributes"), "excludedAttributes": request.args.get("excludedAttributes")})
-    return user.model_dump(scim_ctx=context, response_parameters=parameters)
+
+
+def _dump(user, context: Context = Context.RESOURCE_QUERY_RESPONSE) -> dict[str, Any]:
+    return user.model_dump(scim_ctx=context, response_parameters=_parameters())
 
 
 def _resource(person) -> Any:
@@ -103,17 +107,31 @@ def _read_patch() -> PatchOp:
     return PatchOp[USER].model_validate(body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY)
 
 
-@bp.get("/Users")
-def user_list():
-    """A page of Users, filtered by ``userName eq "…"`` (or externalId, id); ``startIndex`` is 1-based."""
-    search = SearchRequest.model_validate({key: request.args[key] for key in ("filter", "startIndex", "count")
-                                           if key in request.args}, scim_policy=POLICY)
+def _search(search: SearchRequest, parameters: ResponseParameters):
     count = min(discovery.MAX_RESULTS if search.count is None else search.count, discovery.MAX_RESULTS)
     start = search.start_index or 1
     total, people = users.find(search.filter.ast if search.filter else None, start, count)
     page = ListResponse[USER](total_results=total, start_index=start, items_per_page=len(people),
                               resources=[_resource(person) for person in people])
-    return protocol.respond(_dump(page, Context.SEARCH_RESPONSE))
+    return protocol.respond(page.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=parameters))
+
+
+@bp.get("/Users")
+def user_list():
+    """A page of Users, filtered by ``userName eq "…"`` (or externalId, id); ``startIndex`` is 1-based."""
+    search = SearchRequest.model_validate({key: request.args[key] for key in ("filter", "startIndex", "count")
+                                           if key in request.args}, scim_policy=POLICY)
+    return _search(search, _parameters())
+
+
+@bp.post("/Users/.search")
+@bp.post("/.search")
+def user_search():
+    """The same search with its parameters in a SearchRequest body (RFC 7644 §3.4.3); Users are all there is."""
+    body = protocol.json_body()
+    search = SearchRequest.model_validate(body, scim_ctx=Context.SEARCH_REQUEST, scim_policy=POLICY)
+    return _search(search, ResponseParameters[USER].model_validate(
+        {"attributes": body.get("attributes"), "excludedAttributes": body.get("excludedAttributes")}))
 
 
 @bp.post("/Users")

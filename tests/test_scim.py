@@ -122,6 +122,24 @@ def test_listing_is_paginated_with_a_one_based_start_index(scim, factory):
     assert (body["totalResults"], body.get("Resources", [])) == (5, [])
 
 
+def test_searching_with_a_post(scim, factory):
+    factory.person("ada@example.com")
+    factory.person("bob@example.com")
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+              "filter": 'userName eq "bob@example.com"', "attributes": ["userName"]}
+    for path in ("/Users/.search", "/.search"):
+        status, body = scim("POST", path, search)
+        assert (status, body["totalResults"]) == (200, 1)
+        assert body["Resources"][0]["userName"] == "bob@example.com" and "name" not in body["Resources"][0]
+
+
+def test_removing_the_time_zone_gives_the_company_zone(app, db, scim, factory):
+    ada = factory.person("ada@example.com", timezone="Asia/Tokyo")
+    status, body = scim("PATCH", f"/Users/{ada.id}", {"schemas": [PATCH], "Operations": [
+        {"op": "remove", "path": "timezone"}]})
+    assert (status, body["timezone"]) == (200, app.config["POLSO_DEFAULT_TIMEZONE"])
+
+
 def test_an_unsupported_filter_is_refused(scim):
     status, body = scim("GET", '/Users?filter=title sw "x"')
     assert (status, body["scimType"]) == (400, "invalidFilter")
