@@ -89,6 +89,7 @@ NOBODY = {ANON: 401, EMPLOYEE: 401, MANAGER: 401, HR: 401}
 SCIM = {
     "scim.user_list": ("GET", "/scim/v2/Users", NOBODY),
     "scim.user_create": ("POST", "/scim/v2/Users", NOBODY),
+    "scim.user_search": ("POST", "/scim/v2/Users/.search", NOBODY),
     "scim.user": ("GET", "/scim/v2/Users/{report}", NOBODY),
     "scim.user_replace": ("PUT", "/scim/v2/Users/{report}", NOBODY),
     "scim.user_patch": ("PATCH", "/scim/v2/Users/{report}", NOBODY),
