@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from extensions import db
 from oneonones import schedule
 from oneonones.models import ActionItem, AgendaItem, OccurrenceException, PrivateNote, Series
+from people import org
 from people.models import Person
 
 SLOTS_PER_DAY = 4  # 09-13 or 14-18, an hour each
@@ -44,11 +45,10 @@ def seed(rng: random.Random, today: date) -> dict[str, int]:
             reports.setdefault(p.manager_id, []).append(p.id)
     demo_pair = {p.id for p in people if p.email in ("manager@polso.example", "employee@polso.example")}
 
+    line = {p.id: p.manager_id for p in people}
+
     def depth(person_id: int) -> int:
-        steps, current = 0, by_id[person_id].manager_id
-        while current is not None and steps < 50:
-            steps, current = steps + 1, by_id[current].manager_id if current in by_id else None
-        return steps
+        return len(org.ancestors(line, person_id)) - 1  # levels of active managers above
 
     series_rows = []
     for manager_id in sorted(reports):

@@ -27,7 +27,7 @@ LAYERS: dict[str, int] = {
     "surveys": 4,
     "dashboards": 5,
     "oneonones": 6, "rewards": 6,  # peers: neither imports the other
-    **dict.fromkeys(("api", "home", "error_pages", "expired_forms"), 7),  # the web layer
+    **dict.fromkeys(("api", "scim", "home", "error_pages", "expired_forms"), 7),  # the web layer
     **dict.fromkeys(("tasks", "cli", "demo", "app", "anonymity_audit"), 8),  # the assembly
 }
 FEATURES, WEB, ASSEMBLY = 3, 7, 8
