@@ -14,6 +14,7 @@ from wtforms import SelectChoice
 import inputs
 from errors import Forbidden, TooManyAttempts, ValidationError
 from extensions import db
+from form_errors import place_errors
 from people import directory, importing, signin
 from people.auth import hr_required
 from people.forms import EmptyForm, ImportForm, LoginForm, PersonForm, SettingsForm
@@ -30,12 +31,9 @@ def _safe_next(target: str | None) -> str:
 
 
 def _apply_field_errors(form, error: ValidationError) -> None:
-    for name, message in error.fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "danger")
+    """Each field message on its field; one no field shows as a notice."""
+    for message in place_errors(form, error.fields):
+        flash(message, "danger")
 
 
 def _demo_logins() -> dict | None:
