@@ -21,10 +21,13 @@ May import: ``people`` (models and directory), ``scim.models``, scim2-models.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from scim2_models import Email, EnterpriseUser, InvalidValueException, Manager, Meta, Name, User
 
+import inputs
+from errors import ValidationError
 from extensions import db
 from people.directory import normalize_email
 from people.models import Person
@@ -64,6 +67,14 @@ def to_resource(person: Person, link: ScimUser | None, locate: Locate) -> User:
     return user
 
 
+def person_id(text: object) -> int | None:
+    """The Polso id a SCIM ``id`` names, or None when it cannot name a row ("x", "²", 40 digits)."""
+    try:
+        return inputs.read_id(str(text).strip(), "id")
+    except ValidationError:
+        return None
+
+
 def _language(locale: str | None) -> str | None:
     if not locale:
         return None
@@ -76,8 +87,8 @@ def _manager_email(value: str | None) -> str | None:
     if value is None or not str(value).strip():
         return None
     value = str(value).strip()
-    if value.isdigit():
-        manager = db.session.get(Person, int(value))
+    if value.isascii() and value.isdigit():
+        manager = db.session.get(Person, person_id(value) or 0)
         if manager is None:
             raise InvalidValueException(detail=f"manager: no user with id {value}")
         return manager.email
@@ -144,16 +155,36 @@ def person_fields(user: User, *, before: User | None = None) -> dict[str, Any]:
     return values
 
 
-def keep_client_fields(link: ScimUser, user: User, name: str | None, *, everything: bool) -> None:
-    """Keep on ``link`` what ``user`` holds that Polso's people table does not: externalId (when asserted,
-    as for :func:`person_fields`) and the name parts, with ``name``, the full name they went into."""
+@dataclass(frozen=True)
+class ClientFields:
+    """What a SCIM User holds that Polso's people table does not, checked; kept on ``ScimUser``."""
+
+    external_id: str | None
+    external_id_asserted: bool
+    given_name: str | None
+    family_name: str | None
+
+    def keep(self, link: ScimUser, name: str | None) -> None:
+        """Write them on ``link``; ``name`` is the full name the parts went into."""
+        if self.external_id_asserted:
+            link.external_id = self.external_id
+        link.given_name, link.family_name = self.given_name, self.family_name
+        link.name_parts_of = name if (self.given_name or self.family_name) else None
+
+
+def client_fields(user: User, *, everything: bool) -> ClientFields:
+    """``user``'s externalId (asserted or not, as for :func:`person_fields`) and name parts.
+
+    :raise errors.ValidationError: one of them is too long, or holds NUL or a line break.
+    """
     given, family = _parts(user.name)
-    for label, value, limit in (("externalId", user.external_id, MAX_EXTERNAL_ID),
-                                ("name.givenName", given, MAX_NAME_PART),
-                                ("name.familyName", family, MAX_NAME_PART)):
-        if value is not None and len(value) > limit:
-            raise InvalidValueException(detail=f"{label}: at most {limit} characters")
-    if _asserted(user, "external_id", everything):
-        link.external_id = user.external_id
-    link.given_name, link.family_name = given, family
-    link.name_parts_of = name if (given or family) else None
+    errors: dict[str, str] = {}
+    external_id = inputs.collect(errors, inputs.read_text, user.external_id, "externalId",
+                                 max_length=MAX_EXTERNAL_ID, required=False, single_line=True)
+    given = inputs.collect(errors, inputs.read_text, given, "name.givenName", max_length=MAX_NAME_PART,
+                           required=False, single_line=True)
+    family = inputs.collect(errors, inputs.read_text, family, "name.familyName", max_length=MAX_NAME_PART,
+                            required=False, single_line=True)
+    if errors:
+        raise ValidationError("Some fields are not valid.", errors)
+    return ClientFields(external_id, _asserted(user, "external_id", everything), given, family)

@@ -34,7 +34,8 @@ FILTERABLE = {"username": Person.email, "externalid": ScimUser.external_id, "id"
 
 def get(resource_id: str) -> Person:
     """The person SCIM knows as ``resource_id``. :raise NotFoundException: none, or deleted through SCIM."""
-    person = db.session.get(Person, int(resource_id)) if resource_id.isdigit() else None
+    number = mapping.person_id(resource_id)
+    person = db.session.get(Person, number) if number else None
     link = db.session.get(ScimUser, person.id) if person else None
     if person is None or (link is not None and link.deleted_at is not None):
         raise NotFoundException(detail=f"No User {resource_id}.")
@@ -70,8 +71,9 @@ def create(user, now: datetime) -> Person:
     _refuse_taken(user.user_name)
     values = mapping.person_fields(user)
     values.setdefault("active", True)
+    kept = mapping.client_fields(user, everything=False)
     person = directory.create_person(values)
-    mapping.keep_client_fields(_link(person, now), user, person.name, everything=False)
+    kept.keep(_link(person, now), person.name)
     audit.record("scim.user.created", actor=None, target=person, summary=f"{person.email} (SCIM)", now=now)
     db.session.commit()
     return person
@@ -86,9 +88,9 @@ def replace(person: Person, user, now: datetime, *, before=None) -> Person:
     _refuse_taken(user.user_name, person)
     values = mapping.person_fields(user, before=before)
     active = values.pop("active", None)
-    link = _link(person, now)
+    kept = mapping.client_fields(user, everything=before is not None)
     changed = _changes(person, values)
-    mapping.keep_client_fields(link, user, values.get("name"), everything=before is not None)
+    kept.keep(_link(person, now), values.get("name"))
     if changed:
         audit.record("scim.user.updated", actor=None, target=person,
                      summary=f"{person.email} (SCIM): {', '.join(changed)}", now=now)
@@ -154,8 +156,11 @@ def _where(filter_ast) -> Any:
     if column is None or path.sub_attr or filter_ast.op != CompareOperator.eq:
         raise InvalidFilterException(detail='Polso filters Users by userName, externalId or id, with "eq" only.')
     value = filter_ast.value
+    if "\x00" in str(value):
+        return sa.false()  # nothing stored holds NUL (and PostgreSQL refuses it in a query)
     if column is Person.id:
-        return Person.id == int(value) if str(value).isdigit() else sa.false()
+        number = mapping.person_id(value)
+        return Person.id == number if number else sa.false()
     if column is Person.email:
         return Person.email == str(value).strip().lower()
     return ScimUser.external_id == str(value)

@@ -97,7 +97,10 @@ def test_getting_a_user(scim, factory):
     assert status == 200 and body["userName"] == "ada@example.com" and body["active"] is True
     assert body["name"] == {"formatted": "Ada Lovelace"}
     assert scim("GET", "/Users/999999")[0] == 404
-    assert scim("GET", "/Users/not-a-number")[0] == 404
+    assert scim("GET", '/Users?filter=externalId eq "a\\u0000b"')[1]["totalResults"] == 0
+    for nonsense in ("not-a-number", "²", "9" * 40, "0", "-1"):
+        assert scim("GET", f"/Users/{nonsense}")[0] == 404
+        assert scim("GET", f'/Users?filter=id eq "{nonsense}"')[1]["totalResults"] == 0
 
 
 def test_filtering_by_user_name_ignores_case(scim, factory):
@@ -381,6 +384,13 @@ def test_a_revoked_token_is_refused(db, scim):
      "invalidValue"),
     ({"schemas": [CORE, ENTERPRISE], "userName": "x@example.com", "name": {"formatted": "X"},
       ENTERPRISE: {"manager": {"value": "424242"}}}, "invalidValue"),
+    ({"schemas": [CORE, ENTERPRISE], "userName": "x@example.com", "name": {"formatted": "X"},
+      ENTERPRISE: {"manager": {"value": "9" * 40}}}, "invalidValue"),
+    ({"schemas": [CORE, ENTERPRISE], "userName": "x@example.com", "name": {"formatted": "X"},
+      ENTERPRISE: {"manager": {"value": "²"}}}, "invalidValue"),
+    ({"schemas": [CORE], "userName": "x@example.com", "name": {"formatted": "X"}, "externalId": "a\u0000b"},
+     "invalidValue"),
+    ({"schemas": [CORE], "userName": "x@example.com", "name": {"givenName": "X" * 121}}, "invalidValue"),
 ])
 def test_bad_bodies_are_refused_with_a_scim_type(db, scim, body, scim_type):
     status, answer = scim("POST", "/Users", body)
