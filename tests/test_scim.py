@@ -345,6 +345,16 @@ def test_a_person_deactivated_by_scim_cannot_sign_in(db, client, scim, factory):
     assert response.status_code == 401
 
 
+def test_deactivating_by_scim_ends_the_sessions_a_person_has(db, client, scim, auth, factory):
+    ada = factory.person("ada@example.com")
+    assert auth.login("ada@example.com").status_code == 302
+    assert client.get("/settings").status_code == 200
+    scim("PATCH", f"/Users/{ada.id}", {"schemas": [PATCH], "Operations": [
+        {"op": "replace", "value": {"active": False}}]})
+    response = client.get("/settings")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
 def test_a_person_deactivated_by_scim_is_not_invited_to_a_new_round(db, scim, factory):
     people = [factory.person(f"p{i}@example.com") for i in range(6)]
     scim("PUT", f"/Users/{people[0].id}", user_body(people[0].email, active=False))
