@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from scim2_models import InvalidFilterException, InvalidValueException, NotFoundException, PatchOp, UniquenessException
 
 import audit
@@ -177,6 +178,10 @@ def find(filter_ast, start_index: int, count: int) -> tuple[int, list[Person]]:
     stmt = (sa.select(Person).outerjoin(ScimUser, ScimUser.person_id == Person.id)
             .where(ScimUser.deleted_at.is_(None), _where(filter_ast)))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-    people = list(db.session.scalars(stmt.order_by(Person.id).offset(max(start_index, 1) - 1).limit(count)))
+    page = (stmt.options(so.selectinload(Person.department), so.selectinload(Person.manager))
+            .order_by(Person.id).offset(max(start_index, 1) - 1).limit(count))
+    people = list(db.session.scalars(page))
+    # Their SCIM records, loaded in one query: the resources read them from the session.
+    list(db.session.scalars(sa.select(ScimUser).where(ScimUser.person_id.in_([p.id for p in people]))))
     return total, people
 
