@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import inputs
 import settings
@@ -30,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     check_config(app)
     register_extensions(app)
     inputs.init_app(app)  # before the blueprints: their <int:…> rules use its converter
+    trust_proxies(app)
     register_blueprints(app)
     static_files.init_app(app)  # compressed, fingerprinted static files
     register_errorhandlers(app)
@@ -84,6 +86,15 @@ def select_timezone() -> str | None:
         return current_user.timezone
     # A page opened by a personal link (no session) sets the invited person's zone.
     return g.get("timezone")
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind ``POLSO_TRUSTED_PROXIES`` proxies, the client's address and scheme come from the
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` they set (Werkzeug's ProxyFix), and only from them:
+    with 0, the default, a client's own forwarded headers are ignored."""
+    hops = app.config["POLSO_TRUSTED_PROXIES"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_extensions(app: Flask) -> None:

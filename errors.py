@@ -54,8 +54,11 @@ class Conflict(ServiceError):
 
 
 class TooManyAttempts(ServiceError):
+    """Refused for now; ``retry_after`` (seconds), when set, is sent as the ``Retry-After`` header."""
+
     status = 429
     code = "too_many_attempts"
+    retry_after: int | None = None
 
 
 def get_or_raise(model: type[T], ident: object, message: str) -> T:

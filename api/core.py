@@ -35,7 +35,10 @@ def error_response(status: int, code: str, message: str, fields: dict[str, str] 
 
 
 def handle_service_error(error: ServiceError):
-    return error_response(error.status, error.code, error.message, error.fields or None)
+    response = error_response(error.status, error.code, error.message, error.fields or None)
+    if getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def handle_http_error(error: HTTPException):

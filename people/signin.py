@@ -1,4 +1,5 @@
-"""Signing in: passwords checked under a rate limit, and the JSON API's bearer tokens.
+"""Signing in: passwords checked under limits that slow a guesser and never lock a company out, and the
+JSON API's bearer tokens.
 
 May import: the models and the session.
 """
@@ -6,12 +7,14 @@ May import: the models and the session.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -27,46 +30,83 @@ def _dummy_password_hash(method: str) -> str:
     return generate_password_hash(secrets.token_urlsafe(16), method)
 
 
+def backoff(failures: int) -> timedelta:
+    """How long after its latest failure an account's next try must wait, once it has ``failures``.
+
+    Nothing for the first ``LOGIN_MAX_FAILURES``; then ``LOGIN_BACKOFF_SECONDS``, doubling with each
+    further failure, at most ``LOGIN_LOCKOUT_MINUTES``.
+    """
+    cfg = current_app.config
+    extra = failures - cfg["LOGIN_MAX_FAILURES"]
+    if extra < 0:
+        return timedelta(0)
+    longest = timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
+    return min(longest, timedelta(seconds=cfg["LOGIN_BACKOFF_SECONDS"] * 2 ** min(extra, 32)))
+
+
+def _refuse(wait: timedelta) -> TooManyAttempts:
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    refusal = TooManyAttempts(_("Too many failed sign-in attempts. Try again in %(wait)s.",
+                                wait=format_timedelta(timedelta(seconds=seconds), threshold=2)))
+    refusal.retry_after = seconds
+    return refusal
+
+
 def authenticate(email: str, password: str, remote_addr: str | None, now: datetime) -> Person | None:
     """Return the person for these credentials, or None.
 
-    Failed attempts are recorded; after ``LOGIN_MAX_FAILURES`` failures for the
-    same e-mail or address within ``LOGIN_LOCKOUT_MINUTES`` every attempt is
-    refused until the window has passed. The limit holds for parallel attempts
-    too: however many arrive at once, at most ``LOGIN_MAX_FAILURES`` passwords
-    are checked. A wrong password costs the same time whether or not the
-    account exists or is active.
-    :raise TooManyAttempts: while locked out (checked before the password).
+    Two limits, neither of which can lock a company out:
+
+    - **Per account** (the e-mail typed, whether or not anyone has it, so a refusal says nothing
+      about who exists): after ``LOGIN_MAX_FAILURES`` failures each try must wait ``backoff``
+      after the latest one, and a right password after the wait signs in. A sign-in forgets the
+      account's failures. Failures are remembered for ``LOGIN_FAILURE_HOURS``.
+    - **Per client address**: ``LOGIN_ADDRESS_MAX_FAILURES`` failures within
+      ``LOGIN_LOCKOUT_MINUTES``, high enough for a whole office behind one NAT or proxy (the
+      address is the real client's only through ``POLSO_TRUSTED_PROXIES``).
+
+    The limits hold for parallel attempts too: each is recorded and committed before it counts
+    the others (all of them, earlier or later), so of any number arriving at once at most
+    ``LOGIN_MAX_FAILURES`` check a password.
+    A refused attempt is not a failure (kept, it would stretch the wait for ever). A wrong password
+    costs the same time whether or not the account exists or is active.
+    :raise TooManyAttempts: while either limit holds (checked before the password), with
+        ``retry_after`` in seconds.
     """
     cfg = current_app.config
-    window_start = now - timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
-    key = inputs.email_key(email)
+    key = inputs.email_key(email)[:254]
     addr = remote_addr[:64] if remote_addr else None
-    # Recorded and committed before the count, so that parallel attempts each see the others: of any number
-    # arriving at once, only the first LOGIN_MAX_FAILURES to commit can count themselves within the limit.
-    attempt = LoginAttempt(email=key[:254], remote_addr=addr, at=now)
+    attempt = LoginAttempt(email=key, remote_addr=addr, at=now)
     db.session.add(attempt)
     db.session.flush()
     attempt_id = attempt.id
     db.session.commit()
-    who = [LoginAttempt.email == key[:254]]
-    if addr:
-        who.append(LoginAttempt.remote_addr == addr)
-    attempts = db.session.scalar(
-        sa.select(sa.func.count()).select_from(LoginAttempt).where(sa.or_(*who), LoginAttempt.at > window_start)
-    )
-    if attempts > cfg["LOGIN_MAX_FAILURES"]:
-        # A refused attempt checked nothing, so it is not a failure: kept, it would stretch the lockout forever.
+    remembered = now - timedelta(hours=cfg["LOGIN_FAILURE_HOURS"])
+    earlier = db.session.execute(
+        sa.select(sa.func.count(), sa.func.max(LoginAttempt.at)).where(
+            LoginAttempt.email == key, LoginAttempt.at > remembered, LoginAttempt.id != attempt_id)).one()
+    failures, latest = earlier
+    pause = backoff(failures)
+    wait = latest + pause - now if pause and latest is not None else timedelta(0)
+    if wait > timedelta(0):
         _forget_attempt(attempt_id)
-        raise TooManyAttempts(_("Too many failed sign-in attempts. Try again in %(minutes)s minutes.",
-                                minutes=cfg["LOGIN_LOCKOUT_MINUTES"]))
+        raise _refuse(wait)
+    if addr:
+        window_start = now - timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
+        from_here = db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.remote_addr == addr, LoginAttempt.at > window_start))
+        if from_here > cfg["LOGIN_ADDRESS_MAX_FAILURES"]:
+            _forget_attempt(attempt_id)
+            raise _refuse(timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"]))
     person = db.session.scalar(sa.select(Person).where(Person.email == key)) if key else None
     if person is None or not person.active or person.password_hash is None:
         check_password_hash(_dummy_password_hash(cfg["PASSWORD_HASH_METHOD"]), password or "")
         return None
     if not person.check_password(password or ""):
         return None
-    _forget_attempt(attempt_id)
+    db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == key, LoginAttempt.id <= attempt_id)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
     return person
 
 
@@ -77,14 +117,15 @@ def _forget_attempt(attempt_id: int) -> None:
 
 
 def purge_login_attempts(now: datetime) -> int:
-    """Delete failed sign-ins older than the rate-limit window, commit, and return how many.
+    """Delete failed sign-ins that no limit counts any more, commit, and return how many.
 
-    ``authenticate`` counts only attempts within the last ``LOGIN_LOCKOUT_MINUTES``,
-    so older rows never matter again. Run by ``tick``; safe to run concurrently.
+    ``authenticate`` counts an account's failures for ``LOGIN_FAILURE_HOURS`` and an address's for
+    ``LOGIN_LOCKOUT_MINUTES``, so older rows never matter again. Run by ``tick``; safe to run concurrently.
     """
-    window_start = now - timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+    cfg = current_app.config
+    memory = max(timedelta(hours=cfg["LOGIN_FAILURE_HOURS"]), timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"]))
     result = db.session.execute(
-        sa.delete(LoginAttempt).where(LoginAttempt.at < window_start).execution_options(synchronize_session=False)
+        sa.delete(LoginAttempt).where(LoginAttempt.at < now - memory).execution_options(synchronize_session=False)
     )
     db.session.commit()
     return result.rowcount

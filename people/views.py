@@ -63,7 +63,8 @@ def login():
                                            datetime.now(UTC))
         except TooManyAttempts as exc:
             flash(exc.message, "danger")
-            return render_template("people/login.html", form=form, demo=demo), 429
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+            return render_template("people/login.html", form=form, demo=demo), 429, headers
         if person is None:
             flash(_("E-mail or password is not correct."), "danger")
             status = 401

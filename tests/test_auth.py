@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from errors import TooManyAttempts
 from people.models import LoginAttempt
-from people.signin import authenticate, purge_login_attempts
+from people.signin import authenticate, backoff, purge_login_attempts
 from tests.conftest import PASSWORD
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -41,18 +41,94 @@ def test_deactivated_person_cannot_sign_in(factory, auth):
     assert auth.login("gone@example.com").status_code == 401
 
 
-def test_too_many_failures_lock_the_account_even_with_the_right_password(app, factory, auth):
+def test_after_the_free_failures_even_the_right_password_waits_for_the_backoff(app, factory, auth):
     factory.person("a@example.com")
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert auth.login("a@example.com", "wrong").status_code == 401
     response = auth.login("a@example.com")
     assert response.status_code == 429
     assert b"Too many failed sign-in attempts" in response.data
+    assert 0 < int(response.headers["Retry-After"]) <= app.config["LOGIN_BACKOFF_SECONDS"]
 
 
-def test_purge_deletes_only_login_attempts_older_than_the_rate_limit_window(app, db):
-    window = timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"])
-    ages = [window + timedelta(days=30), window + timedelta(seconds=1), window, window - timedelta(seconds=1),
+def test_the_wait_doubles_with_each_further_failure_up_to_the_longest(app):
+    base, most = app.config["LOGIN_BACKOFF_SECONDS"], app.config["LOGIN_MAX_FAILURES"]
+    waits = [backoff(most + extra).total_seconds() for extra in range(8)]
+    assert [backoff(n) for n in range(most)] == [timedelta(0)] * most
+    assert waits[:3] == [base, 2 * base, 4 * base]
+    assert max(waits) == app.config["LOGIN_LOCKOUT_MINUTES"] * 60 == backoff(10_000).total_seconds()
+
+
+def test_each_wait_is_honoured_and_the_right_password_after_it_signs_in(app, factory, db):
+    factory.person("a@example.com")
+    at = NOW
+    for failures in range(app.config["LOGIN_MAX_FAILURES"] + 3):
+        at += backoff(failures)
+        if failures >= app.config["LOGIN_MAX_FAILURES"]:
+            with pytest.raises(TooManyAttempts) as refused:  # a second early is too early
+                authenticate("a@example.com", PASSWORD, "10.0.0.1", at - timedelta(seconds=1))
+            assert refused.value.retry_after == 1
+        assert authenticate("a@example.com", "wrong", "10.0.0.1", at) is None
+    at += backoff(app.config["LOGIN_MAX_FAILURES"] + 3)
+    assert authenticate("a@example.com", PASSWORD, "10.0.0.1", at).email == "a@example.com"
+    # A sign-in forgets the failures: the next typo is free again.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 0
+    assert authenticate("a@example.com", "wrong", "10.0.0.1", at) is None
+
+
+def test_an_unknown_address_is_slowed_exactly_as_a_real_account(app, factory):
+    factory.person("a@example.com")
+    refusals = []
+    for email in ("a@example.com", "nobody@example.com"):
+        for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+            assert authenticate(email, "wrong", "10.0.0.1", NOW) is None
+        with pytest.raises(TooManyAttempts) as refused:
+            authenticate(email, "wrong", "10.0.0.1", NOW)
+        refusals.append((refused.value.message, refused.value.retry_after))
+    assert refusals[0] == refusals[1]
+
+
+def test_fifty_wrong_passwords_behind_one_proxy_address_do_not_stop_a_colleague(app, factory, auth, db):
+    factory.person("a@example.com")
+    factory.person("colleague@example.com")
+    statuses = [auth.login("a@example.com", f"guess{i}").status_code for i in range(50)]
+    assert statuses == [401] * app.config["LOGIN_MAX_FAILURES"] + [429] * (50 - app.config["LOGIN_MAX_FAILURES"])
+    assert auth.login("a@example.com").status_code == 429  # the backoff holds for the right password too
+    auth.logout()
+    assert auth.login("colleague@example.com").status_code == 302  # same address, another account
+
+
+def test_the_per_address_limit_refuses_past_its_count(app, factory):
+    app.config["LOGIN_ADDRESS_MAX_FAILURES"] = 10
+    for i in range(10):
+        assert authenticate(f"p{i}@example.com", "wrong", "10.0.0.9", NOW) is None
+    with pytest.raises(TooManyAttempts):
+        authenticate("p10@example.com", "wrong", "10.0.0.9", NOW)
+    assert authenticate("p10@example.com", "wrong", "10.0.0.10", NOW) is None  # another address is not held
+
+
+@pytest.mark.parametrize(("trusted", "recorded"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_the_client_address_comes_from_x_forwarded_for_only_through_trusted_proxies(
+        database_uri, monkeypatch, trusted, recorded):
+    from app import create_app
+    from extensions import db as _db
+    from tests.conftest import _config
+
+    monkeypatch.setenv("POLSO_TRUSTED_PROXIES", str(trusted))
+    app = create_app(_config(database_uri))
+    with app.app_context():
+        _db.create_all()
+        client = app.test_client()
+        client.post("/login", data={"email": "x@example.com", "password": "wrong"},
+                    headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9"})
+        assert _db.session.scalars(sa.select(LoginAttempt.remote_addr)).all() == [recorded]
+        _db.session.remove()
+        _db.drop_all()
+
+
+def test_purge_deletes_only_login_attempts_no_limit_counts(app, db):
+    memory = timedelta(hours=app.config["LOGIN_FAILURE_HOURS"])
+    ages = [memory + timedelta(days=30), memory + timedelta(seconds=1), memory, memory - timedelta(seconds=1),
             timedelta(0)]
     db.session.add_all([LoginAttempt(email="a@example.com", remote_addr="10.0.0.1", at=NOW - age) for age in ages])
     db.session.commit()
@@ -60,27 +136,18 @@ def test_purge_deletes_only_login_attempts_older_than_the_rate_limit_window(app,
     assert purge_login_attempts(NOW) == 2
 
     kept = db.session.scalars(sa.select(LoginAttempt.at).order_by(LoginAttempt.at)).all()
-    assert kept == [NOW - window, NOW - window + timedelta(seconds=1), NOW]
+    assert kept == [NOW - memory, NOW - memory + timedelta(seconds=1), NOW]
     assert purge_login_attempts(NOW) == 0
 
 
-def test_rate_limit_still_holds_after_a_purge_and_ends_with_its_window(app, factory, db):
+def test_the_wait_still_holds_after_a_purge(app, factory, db):
     factory.person("a@example.com")
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert authenticate("a@example.com", "wrong", "10.0.0.1", NOW) is None
-    soon = NOW + timedelta(minutes=1)
-
+    soon = NOW + timedelta(seconds=1)
     assert purge_login_attempts(soon) == 0
     with pytest.raises(TooManyAttempts):
         authenticate("a@example.com", PASSWORD, "10.0.0.1", soon)
-
-    after = NOW + timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"], seconds=1)
-    assert purge_login_attempts(after) == app.config["LOGIN_MAX_FAILURES"]
-    assert authenticate("a@example.com", PASSWORD, "10.0.0.1", after).email == "a@example.com"
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-        assert authenticate("a@example.com", "wrong", "10.0.0.1", after) is None
-    with pytest.raises(TooManyAttempts):
-        authenticate("a@example.com", PASSWORD, "10.0.0.1", after)
 
 
 def test_sign_out_ends_the_session(client, factory, auth):
