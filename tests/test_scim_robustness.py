@@ -6,7 +6,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
+from people.models import Person
 from scim import tokens
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -71,3 +73,14 @@ def test_no_query_is_answered_with_a_crash(send, path):
     for query in QUERIES:
         response = send("GET", path + query)
         assert response.status_code < 500 and response.mimetype == "application/scim+json", (query, response.data)
+
+
+@pytest.mark.parametrize("path", ["/Users", "/Users/.search", "/.search", "/Groups"])
+def test_a_nul_byte_in_a_form_or_query_is_refused_before_the_view(db, client, path):
+    raw = tokens.create_token(datetime.now(UTC))[1]
+    headers = {"Authorization": f"Bearer {raw}"}
+    for response in (client.post(f"/scim/v2{path}", headers=headers, data={"userName": "a\x00b"}),
+                     client.get(f"/scim/v2{path}?filter=a%00b", headers=headers)):
+        assert response.status_code == 400 and response.mimetype == "application/scim+json"
+        assert response.get_json(force=True)["scimType"] == "invalidValue"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 0
