@@ -235,6 +235,13 @@ def test_delete_deactivates_and_then_answers_404(db, scim, factory):
     assert actions(db) == ["scim.user.deleted"]
 
 
+def test_scim_needs_no_csrf_token(app, db, scim):
+    app.config["WTF_CSRF_ENABLED"] = True  # as in production: pages' forms need one, SCIM clients have none
+    assert scim("POST", "/Users", user_body())[0] == 201
+    assert scim("PATCH", f"/Users/{person(db, 'ada@example.com').id}", {"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": "active", "value": False}]})[0] == 200
+
+
 # --- What Microsoft Entra ID and Okta send ------------------------------------------------------
 
 def test_entra_id_provisioning(db, scim, factory):
