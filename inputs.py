@@ -8,7 +8,8 @@ the same values:
 
 - ids and integers are whole numbers within the database's 32-bit range (SQLite would store
   larger ones, PostgreSQL refuses them from 2**31), never booleans;
-- text is a string without NUL (PostgreSQL cannot store it, SQLite would), within its length,
+- text is a string without NUL (PostgreSQL cannot store it, SQLite would) or other control
+  characters (tabs and line breaks aside), within its length,
   and single-line where a line break makes no sense (names, titles);
 - dates and date-times lie between 1900 and 2199, far from where date arithmetic overflows;
   date-times carry their UTC offset.
@@ -20,6 +21,7 @@ and a JSON body nested deeper than :data:`MAX_JSON_DEPTH` is a 400 before a pars
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from functools import cache
@@ -44,6 +46,8 @@ MAX_DATE = date(2199, 12, 31)
 MAX_JSON_DEPTH = 32
 MAX_EMAIL = 254  # RFC 5321's limit on a forward path
 MAX_URL = 2000
+# C0 controls but tab, LF and CR; DEL; C1 controls. Invisible on a page, they break terminals, CSVs and e-mail.
+_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def invalid(field: str, message: str) -> ValidationError:
@@ -133,7 +137,8 @@ def read_bool(value: Any, field: str, *, default: bool | None = None) -> bool:
 
 def read_text(value: Any, field: str, *, max_length: int, required: bool = True, single_line: bool = False,
               strip: bool = True) -> str | None:
-    """A string without NUL, at most ``max_length`` characters once stripped.
+    """A string without NUL or other control characters (tabs and line breaks aside), at most
+    ``max_length`` characters once stripped.
 
     ``single_line`` also refuses CR and LF (a name or title with a line break would break
     e-mail headers, CSV rows and calendar lines). Empty text is "no value": ``None`` is
@@ -153,6 +158,8 @@ def read_text(value: Any, field: str, *, max_length: int, required: bool = True,
         raise invalid(field, _("Contains a character that cannot be stored (NUL)."))
     if single_line and ("\n" in value or "\r" in value):
         raise invalid(field, _("Must be a single line."))
+    if _CONTROL.search(value):
+        raise invalid(field, _("Contains a control character, which cannot be shown."))
     if len(value) > max_length:
         raise invalid(field, _("At most %(n)s characters.", n=max_length))
     return value

@@ -93,7 +93,7 @@ def test_read_int_reads_digits_and_bounds():
 
 
 @pytest.mark.parametrize("value", ["a\x00b", "line\nbreak", "x" * 121, 5, ["a"], {"a": 1}, "bell\x07", "esc\x1b[2J",
-                                   "del\x7f", "c1\x85"])
+                                   "del\x7fx", "c1\x85x"])
 def test_read_text_refuses_nul_line_breaks_length_and_types(value):
     with pytest.raises(ValidationError) as refused:
         read_text(value, "name", max_length=120, single_line=True)
