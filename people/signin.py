@@ -18,6 +18,7 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
+import audit
 import inputs
 from errors import TooManyAttempts
 from extensions import db
@@ -106,6 +107,7 @@ def authenticate(email: str, password: str, remote_addr: str | None, now: dateti
         return None
     db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == key, LoginAttempt.id <= attempt_id)
                        .execution_options(synchronize_session=False))
+    audit.record("signin.password", actor=person, target=person, summary=person.email, now=now, remote_addr=addr)
     db.session.commit()
     return person
 

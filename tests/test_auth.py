@@ -173,3 +173,14 @@ def test_session_cookie_is_http_only(client, factory, auth):
     response = auth.login("a@example.com")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_password_sign_in_is_in_the_audit_log_with_its_address_and_a_failure_is_not(app, factory, auth, db):
+    from audit.models import AuditEvent
+
+    factory.person("a@example.com")
+    assert auth.login("a@example.com", "wrong").status_code == 401
+    assert db.session.scalars(sa.select(AuditEvent)).all() == []  # a failure names nobody who exists
+    assert auth.login("a@example.com").status_code == 302
+    event = db.session.scalars(sa.select(AuditEvent)).one()
+    assert (event.action, event.actor_email, event.remote_addr) == ("signin.password", "a@example.com", "127.0.0.1")
