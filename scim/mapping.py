@@ -43,15 +43,20 @@ MAX_EXTERNAL_ID = 255
 Locate = Callable[[int], str]
 
 
-def to_resource(person: Person, link: ScimUser | None, locate: Locate) -> User:
-    """``person`` as SCIM shows them; ``locate`` gives a person id's URL (``meta.location``, ``$ref``)."""
-    parts = link is not None and link.name_parts_of == person.name
+def to_resource(person: Person, link: ScimUser | None, locate: Locate, *, split_name: bool = False) -> User:
+    """``person`` as SCIM shows them; ``locate`` gives a person id's URL (``meta.location``, ``$ref``).
+
+    With ``split_name``, a name no client gave parts for is split at its first space (for a PATCH of
+    one part, so that ``givenName`` alone changes the given name and keeps the rest).
+    """
+    given, family = (link.given_name, link.family_name) if link and link.name_parts_of == person.name else (None, None)
+    if split_name and not (given or family):
+        given, _space, family = person.name.partition(" ")
     user = USER(
         id=str(person.id),
         external_id=link.external_id if link else None,
         user_name=person.email,
-        name=Name(formatted=person.name, given_name=link.given_name if parts else None,
-                  family_name=link.family_name if parts else None),
+        name=Name(formatted=person.name, given_name=given or None, family_name=family or None),
         emails=[Email(value=person.email, type=Email.Type.work, primary=True)],
         active=person.active,
         locale=person.locale,
@@ -163,21 +168,31 @@ class ClientFields:
     external_id_asserted: bool
     given_name: str | None
     family_name: str | None
+    parts_asserted: bool = True
 
     def keep(self, link: ScimUser, name: str | None) -> None:
         """Write them on ``link``; ``name`` is the full name the parts went into."""
         if self.external_id_asserted:
             link.external_id = self.external_id
-        link.given_name, link.family_name = self.given_name, self.family_name
-        link.name_parts_of = name if (self.given_name or self.family_name) else None
+        if self.parts_asserted:
+            link.given_name, link.family_name = self.given_name, self.family_name
+            link.name_parts_of = name if (self.given_name or self.family_name) else None
 
 
-def client_fields(user: User, *, everything: bool) -> ClientFields:
-    """``user``'s externalId (asserted or not, as for :func:`person_fields`) and name parts.
+def client_fields(user: User, *, before: User | None = None) -> ClientFields:
+    """``user``'s externalId (asserted or not, as for :func:`person_fields`) and name parts; a PATCH
+    (``before``) keeps the parts it does not change, and drops them when it changes only
+    ``name.formatted``, since they were of the old name.
 
     :raise errors.ValidationError: one of them is too long, or holds NUL or a line break.
     """
     given, family = _parts(user.name)
+    parts_asserted = True
+    if before is not None and (given, family) == _parts(before.name):
+        formatted_changed = (user.name.formatted if user.name else None) != (
+            before.name.formatted if before.name else None)
+        parts_asserted = formatted_changed
+        given = family = None
     errors: dict[str, str] = {}
     external_id = inputs.collect(errors, inputs.read_text, user.external_id, "externalId",
                                  max_length=MAX_EXTERNAL_ID, required=False, single_line=True)
@@ -187,4 +202,5 @@ def client_fields(user: User, *, everything: bool) -> ClientFields:
                             required=False, single_line=True)
     if errors:
         raise ValidationError("Some fields are not valid.", errors)
-    return ClientFields(external_id, _asserted(user, "external_id", everything), given, family)
+    return ClientFields(external_id, _asserted(user, "external_id", before is not None), given, family,
+                        parts_asserted)

@@ -72,7 +72,7 @@ def create(user, now: datetime) -> Person:
     _refuse_taken(user.user_name)
     values = mapping.person_fields(user)
     values.setdefault("active", True)
-    kept = mapping.client_fields(user, everything=False)
+    kept = mapping.client_fields(user)
     person = directory.create_person(values)
     kept.keep(_link(person, now), person.name)
     audit.record("scim.user.created", actor=None, target=person, summary=f"{person.email} (SCIM)", now=now)
@@ -89,7 +89,7 @@ def replace(person: Person, user, now: datetime, *, before=None) -> Person:
     _refuse_taken(user.user_name, person)
     values = mapping.person_fields(user, before=before)
     active = values.pop("active", None)
-    kept = mapping.client_fields(user, everything=before is not None)
+    kept = mapping.client_fields(user, before=before)
     changed = _changes(person, values)
     kept.keep(_link(person, now), values.get("name"))
     if changed:
@@ -106,7 +106,7 @@ def patch(person: Person, operations: PatchOp, now: datetime, locate: mapping.Lo
 
     :raise SCIMException: an operation does not apply (scim2-models says which, with its scimType).
     """
-    before = mapping.to_resource(person, link_of(person), locate)
+    before = mapping.to_resource(person, link_of(person), locate, split_name=True)
     patched = before.model_copy(deep=True)
     operations.patch(patched)
     return replace(person, patched, now, before=before)

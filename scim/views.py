@@ -98,7 +98,9 @@ def _read_patch() -> PatchOp:
         if not isinstance(operation, dict):
             continue
         path, value = str(operation.get("path") or ""), operation.get("value")
-        if path.lower() == f"{ENTERPRISE}:manager".lower() and isinstance(value, str | int):
+        if path.lower() == f"{ENTERPRISE}:manager".lower() and str(operation.get("op")).lower() == "remove":
+            operation.pop("value", None)  # the one manager goes, whichever the value names
+        elif path.lower() == f"{ENTERPRISE}:manager".lower() and isinstance(value, str | int):
             operation["value"] = {"value": str(value)}
         elif isinstance(value, dict):
             key = next((k for k in value if k.lower() == f"{ENTERPRISE}:manager".lower()), None)

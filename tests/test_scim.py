@@ -198,6 +198,29 @@ def test_patch_adds_replaces_and_removes(db, scim, factory):
     assert status == 200 and person(db, "ada@example.com").manager_id is None
 
 
+def test_patching_one_part_of_a_name_keeps_the_others(db, scim, factory):
+    ada = factory.person("ada@example.com", name="Ada Lovelace")
+    assert scim("GET", f"/Users/{ada.id}")[1]["name"] == {"formatted": "Ada Lovelace"}  # Polso guesses no parts
+    status, body = scim("PATCH", f"/Users/{ada.id}", {"schemas": [PATCH], "Operations": [
+        {"op": "Replace", "path": "name.givenName", "value": "Augusta"}]})
+    assert body["name"] == {"formatted": "Augusta Lovelace", "givenName": "Augusta", "familyName": "Lovelace"}
+    status, body = scim("PATCH", f"/Users/{ada.id}", {"schemas": [PATCH], "Operations": [
+        {"op": "Replace", "path": "name.formatted", "value": "Countess of Lovelace"}]})
+    assert status == 200 and body["name"] == {"formatted": "Countess of Lovelace"}  # the parts were of the old name
+    bob = factory.person("bob@example.com", name="Bob Smith")
+    body = scim("PATCH", f"/Users/{bob.id}", {"schemas": [PATCH], "Operations": [
+        {"op": "Replace", "path": "locale", "value": "it"}]})[1]
+    assert body["name"] == {"formatted": "Bob Smith"}  # a patch of something else stores no guess
+
+
+def test_removing_the_manager_with_a_value_as_entra_id_may_send_it(db, scim, factory):
+    boss = factory.person("boss@example.com")
+    ada = factory.person("ada@example.com", manager=boss)
+    status = scim("PATCH", f"/Users/{ada.id}", {"schemas": [PATCH], "Operations": [
+        {"op": "Remove", "path": f"{ENTERPRISE}:manager", "value": [{"value": str(boss.id)}]}]})[0]
+    assert status == 200 and person(db, "ada@example.com").manager_id is None
+
+
 def test_a_patch_that_breaks_a_rule_changes_nothing(db, scim, factory):
     ada = factory.person("ada@example.com", name="Ada")
     bob = factory.person("bob@example.com", manager=ada)
