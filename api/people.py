@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from flask import jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 from flask_babel import gettext as _
 from pydantic import Field
 
@@ -162,7 +162,7 @@ def employees_upsert():
     """Create or update a person by e-mail (hr_admin)"""
     data = core.json_body()
     existed = bool(directory.people_by_email([inputs.email_key(data["email"])]))
-    (person,) = directory.upsert_people([data])
+    (person,) = directory.upsert_people([data], by=g.api_user)
     response = jsonify(employee_json(person))
     response.status_code = 200 if existed else 201
     if not existed:

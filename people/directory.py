@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ import sqlalchemy.orm as so
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
+import audit
 import inputs
 from errors import Forbidden, ValidationError, get_or_raise
 from extensions import db
@@ -161,11 +163,13 @@ def _department_id(name_or_id: str | int | None, *, create: bool) -> int | None:
 
 
 def upsert_people(rows: list[Mapping[str, Any]], *, first_row: int = 1,
-                  report_rows: bool | None = None) -> list[Person]:
+                  report_rows: bool | None = None, by: Person | None = None) -> list[Person]:
     """Create or update people keyed by e-mail, all or nothing.
 
     Managers are referenced by e-mail (in the database or earlier/later in
     ``rows``); departments by id, or by name and created on first use.
+    With ``by`` (who does it), each person added or changed is in the audit log, in the same
+    transaction; commands and SCIM (which logs its own) pass none.
     :raise ValidationError: with ``fields`` for a single row, or with
         ``rows`` (a list of ``RowError``) for several; nothing is written.
     """
@@ -216,12 +220,14 @@ def upsert_people(rows: list[Mapping[str, Any]], *, first_row: int = 1,
 
     try:
         people: dict[str, Person] = {}
+        added: set[str] = set()
         for values in cleaned:
             person = db.session.scalar(sa.select(Person).where(Person.email == values["email"]))
             if person is None:
                 person = Person(email=values["email"], role="employee", kind="employee", active=True,
                                 timezone=default_timezone())
                 db.session.add(person)
+                added.add(values["email"])
             for name in ("name", "role", "kind", "hired_on", "locale", "active"):
                 if name in values:
                     setattr(person, name, values[name])
@@ -241,6 +247,14 @@ def upsert_people(rows: list[Mapping[str, Any]], *, first_row: int = 1,
                     else (people.get(manager) or db.session.scalar(
                         sa.select(Person).where(Person.email == manager))).id
                 )
+        if by is not None:
+            now = datetime.now(UTC)
+            for email, person in people.items():
+                audit.record("person.created" if email in added else "person.updated", actor=by, target=person,
+                             summary=f"{email} ({person.role})", now=now)
+            if report_rows:
+                audit.record("people.imported", actor=by, now=now, summary=f"{len(people)} people: {len(added)} "
+                                                                           f"added, {len(people) - len(added)} changed")
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -248,10 +262,11 @@ def upsert_people(rows: list[Mapping[str, Any]], *, first_row: int = 1,
     return list(people.values())
 
 
-def update_person(person: Person, raw: Mapping[str, Any]) -> Person:
+def update_person(person: Person, raw: Mapping[str, Any], *, by: Person | None = None) -> Person:
     """Change one person's fields (the e-mail included), or raise ``ValidationError``.
 
     A ``department`` (a name, as in imports) is found ignoring case, or created if missing.
+    With ``by`` (who does it), the change and the fields it touched are in the audit log.
     """
     values, errors = clean_person(raw)
     email = values.get("email")
@@ -283,6 +298,11 @@ def update_person(person: Person, raw: Mapping[str, Any]) -> Person:
         person.department_id = _department_id(values["department"], create=True)
     if "manager_email" in values:
         person.manager_id = manager.id if manager else None
+    if by is not None:
+        changed = sorted(attribute.key for attribute in sa.inspect(person).attrs if attribute.history.has_changes())
+        audit.record("person.updated", actor=by, target=person, now=datetime.now(UTC),
+                     summary=f"{person.email}: {', '.join(changed) or 'nothing'}"
+                             + (f" (role {person.role})" if "role" in changed else ""))
     db.session.commit()
     return person
 
@@ -304,6 +324,9 @@ def set_active(person: Person, active: bool, *, by: Person | None = None) -> Non
     if by is not None and by.id == person.id and not active:
         raise Forbidden(_("You cannot deactivate yourself."))
     person.active = active
+    if by is not None:
+        audit.record("person.activated" if active else "person.deactivated", actor=by, target=person,
+                     summary=person.email, now=datetime.now(UTC))
     db.session.commit()
 
 
@@ -360,13 +383,13 @@ def _refuse_taken_email(email: Any) -> None:
         raise ValidationError(_("Some fields are not valid."), {"email": _("Another person already has this e-mail.")})
 
 
-def create_person(raw: Mapping[str, Any]) -> Person:
+def create_person(raw: Mapping[str, Any], *, by: Person | None = None) -> Person:
     """Add one new person (HR's "new person" page); unlike ``upsert_people``, never changes someone who exists.
 
     :raise ValidationError: the e-mail is taken, or a field is not valid; nothing is written.
     """
     _refuse_taken_email(raw.get("email"))
-    (person,) = upsert_people([raw])
+    (person,) = upsert_people([raw], by=by)
     return person
 
 

@@ -15,12 +15,13 @@ CSV_COLUMNS = ("email", "name", "department", "manager_email", "role", "kind", "
                "locale", "timezone", "active")
 
 
-def import_people_csv(data: bytes) -> list[Person]:
+def import_people_csv(data: bytes, *, by: Person | None = None) -> list[Person]:
     """Upsert people from a CSV file, all or nothing.
 
     The header names the columns (``email`` and ``name`` required; the
     others of ``CSV_COLUMNS`` optional). Row numbers in errors are the
     file's line numbers, the header being line 1.
+    With ``by``, the import and each person it adds or changes are in the audit log.
     :raise ValidationError: listing every bad row (``error.rows``); nothing is written.
     """
     try:
@@ -47,4 +48,4 @@ def import_people_csv(data: bytes) -> list[Person]:
         rows.append({k: v for k, v in raw.items() if k is not None and v is not None})
     if not rows:
         raise ValidationError(_("The file has no rows."), {"file": _("No rows.")})
-    return upsert_people(rows, first_row=2, report_rows=True)
+    return upsert_people(rows, first_row=2, report_rows=True, by=by)

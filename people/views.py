@@ -143,7 +143,7 @@ def person_new():
     form = _person_form()
     if form.validate_on_submit():
         try:
-            person = directory.create_person(form.to_data())
+            person = directory.create_person(form.to_data(), by=current_user)
         except ValidationError as error:
             _apply_field_errors(form, error)
         else:
@@ -159,7 +159,7 @@ def person_edit(person_id: int):
     form = _person_form(person)
     if form.validate_on_submit():
         try:
-            directory.update_person(person, form.to_data())
+            directory.update_person(person, form.to_data(), by=current_user)
         except ValidationError as error:
             _apply_field_errors(form, error)
         else:
@@ -192,7 +192,7 @@ def people_import():
     status = 200
     if form.validate_on_submit():
         try:
-            people = importing.import_people_csv(form.file.data.read())
+            people = importing.import_people_csv(form.file.data.read(), by=current_user)
         except ValidationError as exc:
             error = exc
             status = 422

@@ -230,3 +230,45 @@ def test_settings_change_language_and_time_zone(client, factory, auth, db):
     assert response.status_code == 302
     db.session.refresh(person)
     assert (person.locale, person.timezone) == ("it", "America/New_York")
+
+
+# --- The audit log of people changes ----------------------------------------------------------
+
+
+def _audit(db):
+    from audit.models import AuditEvent
+
+    return [(e.action, e.actor_email, e.summary) for e in db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action != "signin.password").order_by(AuditEvent.id))]
+
+
+def test_hr_adding_editing_and_deactivating_a_person_is_in_the_audit_log(client, hr, factory, db):
+    client.post("/people/new", data={"name": "New", "email": "new@example.com", "role": "employee",
+                                     "kind": "employee"})
+    person = db.session.scalar(sa.select(Person).where(Person.email == "new@example.com"))
+    client.post(f"/people/{person.id}/edit", data={"name": "New", "email": "new@example.com", "role": "hr_admin",
+                                                   "kind": "employee", "department_id": 0})
+    client.post(f"/people/{person.id}/active", data={"active": "0"})
+    assert _audit(db) == [
+        ("person.created", "hr@example.com", "new@example.com (employee)"),
+        ("person.updated", "hr@example.com", "new@example.com: role (role hr_admin)"),
+        ("person.deactivated", "hr@example.com", "new@example.com"),
+    ]
+
+
+def test_a_refused_change_leaves_no_audit_record(client, hr, factory, db):
+    boss = factory.person("boss@example.com")
+    client.post(f"/people/{boss.id}/edit", data={"name": "Boss", "email": "boss@example.com", "role": "employee",
+                                                 "kind": "employee", "manager_email": "boss@example.com"})
+    assert _audit(db) == []
+
+
+def test_a_csv_import_by_hr_records_the_import_and_each_person(db, factory):
+    from people import importing
+
+    hr = factory.person("hr@example.com", role="hr_admin")
+    factory.person("old@example.com")
+    importing.import_people_csv(b"email,name\nold@example.com,Old\nnew@example.com,New\n", by=hr)
+    assert _audit(db) == [("person.updated", "hr@example.com", "old@example.com (employee)"),
+                          ("person.created", "hr@example.com", "new@example.com (employee)"),
+                          ("people.imported", "hr@example.com", "2 people: 1 added, 1 changed")]
