@@ -139,7 +139,7 @@ def surveys_list():
 @operation(json=SurveyInput, responses=responses({201: Survey}, 400, 401, 403))
 def surveys_create():
     """Create a pulse survey (hr_admin)"""
-    survey = building.create_survey(core.json_body(), datetime.now(UTC))
+    survey = building.create_survey(core.json_body(), datetime.now(UTC), by=g.api_user)
     return jsonify(survey_json(survey)), 201
 
 
@@ -156,7 +156,7 @@ def surveys_get(survey_id: int):
 @operation(responses=responses({201: Round}, 401, 403, 404, 409))
 def rounds_open(survey_id: int):
     """Open a round now and invite the audience (hr_admin)"""
-    round_ = rounds.open_round_now(building.get_survey(survey_id), datetime.now(UTC))
+    round_ = rounds.open_round_now(building.get_survey(survey_id), datetime.now(UTC), by=g.api_user)
     return jsonify(round_json(round_)), 201
 
 

@@ -35,6 +35,7 @@ ACTIONS = {
     "person.invited": _l("Sent a sign-in invitation"),
     "people.imported": _l("Imported people from a file"),
     "survey.created": _l("Created a survey"),
+    "survey.updated": _l("Changed a survey's settings"),
     "round.opened": _l("Opened a round"),
     "results.shared": _l("Shared a round's results with everyone"),
     "results.unshared": _l("Stopped sharing a round's results"),

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+import audit
 import inputs
 from errors import Conflict, NotFound, ValidationError, get_or_raise
 from extensions import db
@@ -149,8 +150,8 @@ def _today(data: Mapping[str, Any], survey: Survey | None, now: datetime) -> dat
     return now.astimezone(ZoneInfo(zone)).date()
 
 
-def create_survey(data: Mapping[str, Any], now: datetime) -> Survey:
-    """Create an active survey with its questions.
+def create_survey(data: Mapping[str, Any], now: datetime, *, by: Person | None = None) -> Survey:
+    """Create an active survey with its questions; with ``by`` (who does it), in the audit log.
 
     :raise ValidationError: naming each bad field; nothing is stored.
     """
@@ -163,6 +164,9 @@ def create_survey(data: Mapping[str, Any], now: datetime) -> Survey:
     survey = Survey(**values, status="active")
     survey.questions = [Question(position=i + 1, **q) for i, q in enumerate(questions)]
     db.session.add(survey)
+    if by is not None:
+        audit.record("survey.created", actor=by, target=survey, now=now,
+                     summary=f"“{survey.title}”, {len(survey.questions)} questions, {survey.cadence}")
     db.session.commit()
     return survey
 
@@ -178,8 +182,10 @@ def _require_editable(survey: Survey) -> None:
         raise Conflict(_("Questions and the group size are locked once the first round has opened."))
 
 
-def update_survey(survey: Survey, data: Mapping[str, Any], now: datetime) -> Survey:
-    """Change a survey's settings; the group size, the audience (and questions) only before its first round."""
+def update_survey(survey: Survey, data: Mapping[str, Any], now: datetime, *, by: Person | None = None) -> Survey:
+    """Change a survey's settings; the group size, the audience (and questions) only before its first round.
+
+    With ``by`` (who does it), the change and the settings it touched are in the audit log."""
     if survey.status == "archived":
         raise Conflict(_("This survey is archived."))
     locked = has_rounds(survey)
@@ -192,8 +198,12 @@ def update_survey(survey: Survey, data: Mapping[str, Any], now: datetime) -> Sur
         errors["audience_department_id"] = _("The audience is locked once the first round has opened.")
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
+    changed = sorted(name for name, value in values.items() if getattr(survey, name) != value)
     for name, value in values.items():
         setattr(survey, name, value)
+    if by is not None and changed:
+        audit.record("survey.updated", actor=by, target=survey, now=now,
+                     summary=f"“{survey.title}”: {', '.join(changed)}")
     db.session.commit()
     return survey
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+import audit
 from errors import Conflict
 from extensions import db
 from people import org
@@ -87,7 +88,7 @@ def check_audience_apart(survey: Survey, people: Iterable[Person], now: datetime
 
 
 def start_round(survey: Survey, opens: datetime, closes: datetime, remind: datetime | None,
-                 now: datetime) -> Round | None:
+                 now: datetime, *, by: Person | None = None) -> Round | None:
     round_id = _insert_round(survey, opens, closes, remind)
     if round_id is None:
         db.session.rollback()
@@ -114,6 +115,9 @@ def start_round(survey: Survey, opens: datetime, closes: datetime, remind: datet
     round_ = db.session.get(Round, round_id)
     for person in people:
         queue_invitation_mail(person, invitations[person.id], round_, "invitation", now)
+    # By HR ("open now") or by Polso on the schedule (``by`` None); the count, never who was invited.
+    audit.record("round.opened", actor=by, target=round_, now=now,
+                 summary=f"“{survey.title}”, {len(people)} invited, closes {closes.date().isoformat()}")
     db.session.commit()
     return round_
 
@@ -123,7 +127,7 @@ def has_open_round(survey: Survey) -> bool:
         sa.select(Round.id).where(Round.survey_id == survey.id, Round.status == "open").limit(1)) is not None
 
 
-def open_round_now(survey: Survey, now: datetime) -> Round:
+def open_round_now(survey: Survey, now: datetime, *, by: Person | None = None) -> Round:
     """Open a round immediately (HR's "open now"), for the survey's usual window length.
 
     :raise Conflict: if the survey is archived or already has an open round.
@@ -135,7 +139,7 @@ def open_round_now(survey: Survey, now: datetime) -> Round:
     opens = now.replace(microsecond=0)
     closes = opens + timedelta(days=survey.open_days)
     remind = closes - timedelta(days=survey.remind_days_before_close) if survey.remind_days_before_close else None
-    round_ = start_round(survey, opens, closes, remind, now)
+    round_ = start_round(survey, opens, closes, remind, now, by=by)
     if round_ is None:
         raise Conflict(_("This survey already has an open round."))
     return round_

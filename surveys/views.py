@@ -100,7 +100,7 @@ def survey_new():
         keys = form.library_keys.data or []
         data["questions"] = [{"library_key": key, "required": key == "enps"} for key in keys]
         try:
-            survey = building.create_survey(data, _now())
+            survey = building.create_survey(data, _now(), by=current_user)
         except ValidationError as error:
             place_errors(form, error.fields, aliases={"questions": "library_keys"}, fallback=form.library_keys)
         else:
@@ -118,7 +118,7 @@ def survey_detail(survey_id: int):
     del settings.library_keys
     if settings.validate_on_submit():
         try:
-            building.update_survey(survey, settings.to_data(), _now())
+            building.update_survey(survey, settings.to_data(), _now(), by=current_user)
         except (ValidationError, Conflict) as error:
             place_errors(settings, error.fields or {"title": error.message}, fallback=settings.title)
         else:
@@ -214,7 +214,7 @@ def survey_action(survey_id: int, action: str):
         flash(_("The survey is active again: rounds open on its schedule."), "success")
     else:
         try:
-            round_ = rounds.open_round_now(survey, _now())
+            round_ = rounds.open_round_now(survey, _now(), by=current_user)
         except Conflict as error:
             flash(error.message, "danger")
         else:

@@ -240,3 +240,34 @@ def test_a_survey_is_in_the_configured_time_zone_unless_given_one(app, db):
     db.session.add(bare)
     db.session.commit()
     assert bare.timezone == "Asia/Tokyo"
+
+
+def test_creating_changing_a_survey_and_opening_a_round_are_in_the_audit_log(client, hr, factory, db):
+    from audit.models import AuditEvent
+
+    factory.person("e@example.com")
+    settings = {"cadence": "weekly", "starts_on": "2026-03-02", "open_days": "5", "remind_days_before_close": "2",
+                "audience_department_id": "0", "min_group_size": "5"}
+    response = client.post("/surveys/new", data={**settings, "title": "Pulse", "library_keys": ["enps"]})
+    assert response.status_code == 302
+    survey = db.session.scalar(sa.select(Survey))
+    assert client.post(f"/surveys/{survey.id}", data={**settings, "title": "Weekly pulse"}).status_code == 302
+    client.post(f"/surveys/{survey.id}/open-round", data={"confirm": "yes"})
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action != "signin.password")
+                                .order_by(AuditEvent.id)).all()
+    assert [(e.action, e.actor_email) for e in events] == [
+        ("survey.created", "hr@example.com"), ("survey.updated", "hr@example.com"),
+        ("round.opened", "hr@example.com")]
+    assert "title" in events[1].summary and "invited" in events[2].summary
+    assert "e@example.com" not in " ".join(e.summary for e in events)  # a count, never who was invited
+
+
+def test_a_round_polso_opens_on_schedule_is_in_the_audit_log_as_automatic(db, factory):
+    from audit.models import AuditEvent
+
+    factory.person("e@example.com")
+    survey = building.create_survey({"title": "P", "cadence": "weekly", "questions": [{"library_key": "enps"}]},
+                                    NOW)
+    rounds.open_round_now(survey, NOW)
+    event = db.session.scalars(sa.select(AuditEvent)).one()  # created by a command: no survey.created
+    assert (event.action, event.actor_id) == ("round.opened", None)
