@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+import audit
 from dashboards import results
 from dashboards.models import RoundResult, SharedRound
 from dashboards.results import Counts
@@ -216,11 +217,17 @@ def share_round(round_: Round, by: Person, now: datetime) -> None:
         raise Conflict(_("Only a closed round can be shared."))
     if not is_shared(round_.id):
         db.session.add(SharedRound(round_id=round_.id, shared_by_id=by.id, shared_at=now))
+        audit.record("results.shared", actor=by, target=round_, now=now,
+                     summary=f"“{round_.survey.title}”, round closed {round_.closes_at.date().isoformat()}")
         db.session.commit()
 
 
-def unshare_round(round_: Round) -> None:
-    db.session.execute(sa.delete(SharedRound).where(SharedRound.round_id == round_.id))
+def unshare_round(round_: Round, by: Person | None = None, now: datetime | None = None) -> None:
+    """Stop sharing a round's results; with ``by`` (who does it) and ``now``, in the audit log."""
+    deleted = db.session.execute(sa.delete(SharedRound).where(SharedRound.round_id == round_.id)).rowcount
+    if deleted and by is not None and now is not None:
+        audit.record("results.unshared", actor=by, target=round_, now=now,
+                     summary=f"“{round_.survey.title}”, round closed {round_.closes_at.date().isoformat()}")
     db.session.commit()
 
 

@@ -210,7 +210,7 @@ def share(round_id: int, action: str):
             else:
                 flash(_("The company results of this round are now visible to every employee."), "success")
         else:
-            services.unshare_round(round_)
+            services.unshare_round(round_, current_user, datetime.now(UTC))
             flash(_("The results of this round are no longer shared."), "success")
     return redirect(back)
 

@@ -318,3 +318,18 @@ class TestExpiredForms:
 
     def test_the_api_still_answers_in_json(self, client):
         assert client.post("/api/v1/auth/token", json={}).is_json
+
+
+def test_sharing_and_unsharing_results_are_in_the_audit_log_and_asking_is_not(client, closed, db):
+    import sqlalchemy as sa
+
+    from audit.models import AuditEvent
+
+    login(client, "hr@example.com")
+    round_id = closed["round"].id
+    client.post(f"/results/rounds/{round_id}/share")  # only asks
+    client.post(f"/results/rounds/{round_id}/share", data={"confirm": "yes"})
+    client.post(f"/results/rounds/{round_id}/unshare")
+    actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.like("results.%"))
+                                 .order_by(AuditEvent.id)).all()
+    assert actions == ["results.shared", "results.unshared"]
