@@ -396,7 +396,7 @@ def test_tick_purges_old_sent_mail_and_old_login_attempts(app, db, runner):
     app.config["MAIL_SENT_RETENTION_DAYS"] = 30
     _sent(db, 1, NOW - timedelta(days=31))
     _sent(db, 2, NOW - timedelta(days=29))
-    window = timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"])
+    window = timedelta(hours=app.config["LOGIN_FAILURE_HOURS"])  # how long a failed sign-in counts
     db.session.add_all([LoginAttempt(email="a@example.com", remote_addr="10.0.0.1", at=at)
                         for at in (NOW - window - timedelta(seconds=1), NOW - window + timedelta(seconds=1))])
     db.session.commit()
