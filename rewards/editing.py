@@ -64,8 +64,8 @@ def can_edit(plan: MilestonePlan, person: Person) -> bool:
     return True
 
 
-def _clean_edit(data: Mapping[str, Any], plan: MilestonePlan, milestones: list[Milestone],
-                locale: str) -> tuple[list[dict[str, Any]], str | None]:
+def _clean_edit(data: Mapping[str, Any], plan: MilestonePlan,
+                milestones: list[Milestone]) -> tuple[list[dict[str, Any]], str | None]:
     """The milestones as ``create_plan`` validates them, each with the ``id`` it changes (None: a new one)."""
     errors: dict[str, str] = {}
     for name in sorted(set(data) - {"milestones", "note", "terms_version"}):
@@ -75,7 +75,7 @@ def _clean_edit(data: Mapping[str, Any], plan: MilestonePlan, milestones: list[M
     if seen is not None and not errors and seen != terms_version(plan.id):
         raise Conflict(_("Someone changed this plan after you opened it. Reload it and make your changes again."))
     raw = data.get("milestones")
-    cleaned = clean_milestones(raw, plan.currency, plan.starts_on, locale, errors)
+    cleaned = clean_milestones(raw, plan.starts_on, errors)
     drafts = {m.id for m in milestones if m.state == "draft"}
     ids: list[int | None] = []
     for index, item in enumerate(raw if isinstance(raw, list) and len(raw) <= MAX_MILESTONES else []):
@@ -116,12 +116,12 @@ def _describe_change(milestone: Milestone, item: Mapping[str, Any], position: in
     return "; ".join(parts)
 
 
-def edit_plan(plan_id: int, data: Mapping[str, Any], editor: Person, now: datetime, *, locale: str = "en") -> int:
+def edit_plan(plan_id: int, data: Mapping[str, Any], editor: Person, now: datetime) -> int:
     """HR replaces a plan's milestones while nobody has agreed to them; returns how many events were written.
 
     ``data``: ``milestones``, the plan's milestones in payment order, each validated as in ``create_plan``
     (optional ``terms_version``: the plan's as the editor read it; refused with 409 if it changed since),
-    (title, criteria, amount_minor or ``amount`` typed in ``locale``, due_on not before the plan starts),
+    (title, criteria, amount_minor, due_on not before the plan starts),
     and optional ``note`` (why; kept on every event). An item with the ``id`` of one of the plan's draft
     milestones changes that milestone (an ``edit`` event, its note saying what changed, old → new); an item
     without ``id`` adds one (a ``create`` event); a draft milestone left out is cancelled (a ``cancel``
@@ -137,7 +137,7 @@ def edit_plan(plan_id: int, data: Mapping[str, Any], editor: Person, now: dateti
             raise Forbidden(_("Only HR edits milestone plans."))
         milestones = _lock_plan(plan.id)
         check_editable(plan, editor, milestones)
-        items, note = _clean_edit(data, plan, milestones, locale)
+        items, note = _clean_edit(data, plan, milestones)
         events = _apply_edit(plan, milestones, items, note, editor, now)
         db.session.add_all(events)
         db.session.flush()

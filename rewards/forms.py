@@ -1,6 +1,8 @@
 """Forms for creating and editing milestone plans and acting on milestones.
 
-The forms only collect text; the rewards services (``rewards.plans``, ``rewards.editing``,
+The forms collect text and hand the services what the API sends: an amount typed in the
+reader's locale ("1.234,50") becomes ``amount_minor`` (``read_amounts``, with
+``rewards.money``'s reader). The rewards services (``rewards.plans``, ``rewards.editing``,
 ``rewards.transitions``) check every rule (amounts, currencies, dates, who may do what), so the
 pages and the API refuse alike. May import ``rewards.validators`` and ``rewards.money`` only.
 """
@@ -24,9 +26,31 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from rewards.money import clean_amount_text, clean_currency
 from rewards.validators import digits_value
 
 MIN_ROWS = 3
+
+
+def read_amounts(texts: list[str], currency: str | None, locale: str) -> tuple[list[int | None], dict[str, str | None]]:
+    """Amounts typed in major units in ``locale``, as the API's ``amount_minor``, one per milestone.
+
+    Returns the amounts (None where the text is not one) and, by the service's field name
+    (``milestones.<i>.amount_minor``), why each None is: the reader's message, or None when the
+    currency is what is wrong (its own error says so). A page puts these in place of the
+    service's message for the same field, so a person reads what they typed wrong.
+    """
+    code = clean_currency(currency, {})
+    amounts: list[int | None] = []
+    unread: dict[str, str | None] = {}
+    for index, text in enumerate(texts):
+        name = f"milestones.{index}.amount_minor"
+        errors: dict[str, str] = {}
+        amount = clean_amount_text(text, code, locale, name, errors) if code else None
+        amounts.append(amount)
+        if amount is None:
+            unread[name] = errors.get(name)
+    return amounts, unread
 
 
 class MilestoneRowForm(Form):
@@ -58,8 +82,10 @@ class PlanForm(FlaskForm):
     add_row = SubmitField(_l("Add another milestone"))
     submit = SubmitField(_l("Create plan"))
 
-    def to_data(self) -> dict:
+    def to_data(self, locale: str) -> tuple[dict, dict[str, str | None]]:
+        """The plan as the API sends it, and the amounts the page could not read (``read_amounts``)."""
         rows = [row.form for row in self.milestones if not row.form.is_blank()]
+        amounts, unread = read_amounts([r.amount.data or "" for r in rows], self.currency.data, locale)
         return {
             "title": self.title.data or None,
             "recipient_email": self.recipient_email.data,
@@ -67,9 +93,9 @@ class PlanForm(FlaskForm):
             "currency": self.currency.data,
             "starts_on": self.starts_on.data,
             "payment_terms_days": self.payment_terms_days.data,
-            "milestones": [{"title": r.title.data, "criteria": r.criteria.data, "amount": r.amount.data or "",
-                            "due_on": r.due_on.data} for r in rows],
-        }
+            "milestones": [{"title": r.title.data, "criteria": r.criteria.data, "amount_minor": amount,
+                            "due_on": r.due_on.data} for r, amount in zip(rows, amounts, strict=True)],
+        }, unread
 
     def row_index(self, position: int) -> int:
         """The form row shown for the ``position``-th non-blank milestone (0-based), for error messages."""
@@ -102,15 +128,17 @@ class PlanEditForm(FlaskForm):
         return [i for i, row in enumerate(self.milestones)
                 if not row.form.remove.data and not (row.form.is_new() and row.form.is_blank())]
 
-    def to_data(self) -> dict:
+    def to_data(self, currency: str, locale: str) -> tuple[dict, dict[str, str | None]]:
+        """The changes as the API sends them, and the amounts the page could not read (``read_amounts``)."""
         rows = [self.milestones[i].form for i in self._kept()]
+        amounts, unread = read_amounts([r.amount.data or "" for r in rows], currency, locale)
         return {
             "note": self.note.data or None,
             "terms_version": self.terms_version.data or None,
             "milestones": [{"id": _int_or_text(r.milestone_id.data), "title": r.title.data,
-                            "criteria": r.criteria.data, "amount": r.amount.data or "", "due_on": r.due_on.data}
-                           for r in rows],
-        }
+                            "criteria": r.criteria.data, "amount_minor": amount, "due_on": r.due_on.data}
+                           for r, amount in zip(rows, amounts, strict=True)],
+        }, unread
 
     def row_index(self, position: int) -> int:
         """The form row shown for the ``position``-th milestone sent (0-based), for error messages."""

@@ -28,7 +28,7 @@ from errors import Forbidden, ValidationError, get_or_raise
 from extensions import db
 from people.models import Person
 from rewards.models import Milestone, MilestoneEvent, MilestonePlan
-from rewards.money import clean_amount_minor, clean_amount_text, clean_currency
+from rewards.money import clean_amount_minor, clean_currency
 from rewards.notifications import queue_mail
 from rewards.validators import MAX_TEXT, MAX_TITLE, clean_date, clean_text, default_payment_terms, local_today
 
@@ -49,8 +49,7 @@ def _person(raw: Any, name: str, errors: dict[str, str]) -> Person | None:
     return None
 
 
-def clean_milestones(raw: Any, currency: str | None, starts_on: date | None, locale: str,
-                     errors: dict[str, str]) -> list[dict[str, Any]]:
+def clean_milestones(raw: Any, starts_on: date | None, errors: dict[str, str]) -> list[dict[str, Any]]:
     raw = inputs.collect(errors, inputs.read_list, raw, "milestones", most=MAX_MILESTONES,
                          empty=_("A plan needs at least one milestone."),
                          too_many=_("A plan has at most %(max)s milestones.", max=MAX_MILESTONES))
@@ -67,10 +66,7 @@ def clean_milestones(raw: Any, currency: str | None, starts_on: date | None, loc
         criteria = clean_text(item.get("criteria"), f"{prefix}.criteria", errors,
                               required=_("Write the measurable criteria that show the milestone is reached."),
                               limit=MAX_TEXT)
-        if "amount_minor" in item or "amount" not in item:
-            amount = clean_amount_minor(item.get("amount_minor"), f"{prefix}.amount_minor", errors)
-        else:
-            amount = clean_amount_text(item.get("amount"), currency, locale, f"{prefix}.amount", errors)
+        amount = clean_amount_minor(item.get("amount_minor"), f"{prefix}.amount_minor", errors)
         due_on = clean_date(item.get("due_on"), f"{prefix}.due_on", errors)
         if due_on is not None and starts_on is not None and due_on < starts_on:
             errors[f"{prefix}.due_on"] = _("The due date cannot be before the plan starts (%(date)s).",
@@ -80,12 +76,12 @@ def clean_milestones(raw: Any, currency: str | None, starts_on: date | None, loc
     return cleaned
 
 
-def create_plan(data: Mapping[str, Any], creator: Person, now: datetime, *, locale: str = "en") -> MilestonePlan:
+def create_plan(data: Mapping[str, Any], creator: Person, now: datetime) -> MilestonePlan:
     """Create a plan in ``draft`` with its ordered milestones, and ask both parties to agree.
 
     ``data``: recipient_email, approver_email, currency, milestones [{title,
-    criteria, amount_minor (or ``amount`` typed in major units in ``locale``,
-    from the HTML form), due_on}], optional title, starts_on (default: today in
+    criteria, amount_minor, due_on}] (pages turn what was typed into amount_minor:
+    ``rewards.forms.read_amounts``), optional title, starts_on (default: today in
     the creator's time zone) and payment_terms_days (default 14).
     :raise Forbidden: unless ``creator`` is HR. :raise ValidationError: naming each bad field; nothing is stored.
     """
@@ -108,7 +104,7 @@ def create_plan(data: Mapping[str, Any], creator: Person, now: datetime, *, loca
                                   "payment_terms_days", "milestones"})
     for name in unknown:
         errors[name] = _("Unknown field.")
-    milestones = clean_milestones(data.get("milestones"), currency, starts_on, locale, errors)
+    milestones = clean_milestones(data.get("milestones"), starts_on, errors)
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
 

@@ -103,10 +103,11 @@ def plan_new():
             form.milestones[-1].form.title.render_kw = {"autofocus": True}
         return render_template("rewards/new.html", form=form, currencies=money.currencies())
     elif form.validate_on_submit():
+        data, unread = form.to_data(_locale())
         try:
-            plan = plans.create_plan(form.to_data(), current_user, _now(), locale=_locale())
+            plan = plans.create_plan(data, current_user, _now())
         except ValidationError as error:
-            _form_errors(form, error)
+            _form_errors(form, error, unread)
         else:
             flash(_("The plan was created; the recipient and the approver were asked to agree."), "success")
             return redirect(url_for("rewards.plan_detail", plan_id=plan.id))
@@ -115,8 +116,18 @@ def plan_new():
                            errors_summary=status == 422), status
 
 
-def _form_errors(form: PlanForm | PlanEditForm, error: ValidationError) -> None:
-    """Put each of the service's field errors on the form field shown for it; the rest above the form."""
+def _form_errors(form: PlanForm | PlanEditForm, error: ValidationError,
+                 unread: dict[str, str | None]) -> None:
+    """Put each of the service's field errors on the form field shown for it; the rest above the form.
+
+    For an amount the page could not read (``unread``), what was typed wrong is said instead of the
+    service's "not a number of minor units", or nothing when the currency is what is wrong.
+    """
+    fields = dict(error.fields)
+    for name, message in unread.items():
+        fields.pop(name, None)
+        if message:
+            fields[name] = message
 
     def field_for(name: str):
         parts = name.split(".")
@@ -128,7 +139,7 @@ def _form_errors(form: PlanForm | PlanEditForm, error: ValidationError) -> None:
             return None if parts[2] == "id" else getattr(row, "amount" if parts[2] == "amount_minor" else parts[2])
         return getattr(form, parts[0], None)
 
-    form.form_errors.extend(place_errors(form, error.fields, field_for=field_for))
+    form.form_errors.extend(place_errors(form, fields, field_for=field_for))
 
 
 @bp.route("/rewards/plans/<int:plan_id>/edit", methods=["GET", "POST"])
@@ -154,10 +165,11 @@ def plan_edit(plan_id: int):
             form.milestones[-1].form.title.render_kw = {"autofocus": True}
         return render_template("rewards/edit.html", plan=plan, form=form)
     if form.validate_on_submit():
+        data, unread = form.to_data(plan.currency, _locale())
         try:
-            changes = editing.edit_plan(plan.id, form.to_data(), current_user, _now(), locale=_locale())
+            changes = editing.edit_plan(plan.id, data, current_user, _now())
         except ValidationError as error:
-            _form_errors(form, error)
+            _form_errors(form, error, unread)
         except Conflict as error:
             plan = plans.get_plan(plan_id)
             if editing.can_edit(plan, current_user):  # changed by someone else meanwhile: start again

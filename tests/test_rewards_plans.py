@@ -341,25 +341,36 @@ def test_amounts_are_shown_in_the_viewers_locale(bare_app, locale, minor, curren
         assert format_currency(Decimal(minor) / 10 ** money.minor_digits(currency), currency) == text
 
 
-def _typed(amount: str) -> dict:
-    data = plan_data()
-    data["milestones"][0] = {k: v for k, v in data["milestones"][0].items() if k != "amount_minor"} | {"amount": amount}
-    return data
-
-
 def test_amounts_typed_in_the_form_follow_the_locale(db, parties):
+    from rewards.forms import read_amounts
+
     for locale, typed, minor in (("it", "1.234,50", 123450), ("it", "1234,5", 123450), ("en", "1,234.50", 123450),
                                  ("en", "0.01", 1)):
-        plan = plans.create_plan(_typed(typed), parties["hr_admin"], NOW, locale=locale)
-        assert plan.milestones[0].amount_minor == minor, (locale, typed)
+        amounts, unread = read_amounts([typed], "EUR", locale)
+        assert (amounts, unread) == ([minor], {}), (locale, typed)
+        data = plan_data()
+        data["milestones"][0]["amount_minor"] = amounts[0]
+        assert plans.create_plan(data, parties["hr_admin"], NOW).milestones[0].amount_minor == minor
 
 
-def test_bad_typed_amounts_are_refused(db, parties):
+def test_bad_typed_amounts_are_refused_with_what_was_wrong(db, parties):
+    from rewards.forms import read_amounts
+
     for locale, typed in (("it", "1234.50"), ("en", "12.345"), ("en", "-5"), ("en", "0"), ("en", "ten"),
                           ("en", "1e3"), ("en", "NaN"), ("en", "")):
-        with pytest.raises(ValidationError) as error:
-            plans.create_plan(_typed(typed), parties["hr_admin"], NOW, locale=locale)
-        assert "milestones.0.amount" in error.value.fields, (locale, typed)
+        amounts, unread = read_amounts([typed], "EUR", locale)
+        assert amounts == [None] and unread["milestones.0.amount_minor"], (locale, typed)
+    # With an unknown currency the amount cannot be read, and the currency's error says why.
+    assert read_amounts(["10"], "XYZ", "en") == ([None], {"milestones.0.amount_minor": None})
+
+
+def test_the_service_takes_amounts_only_as_the_api_sends_them(db, parties):
+    data = plan_data()
+    data["milestones"][0] = {k: v for k, v in data["milestones"][0].items() if k != "amount_minor"} | {
+        "amount": "1000.00"}
+    with pytest.raises(ValidationError) as refused:
+        plans.create_plan(data, parties["hr_admin"], NOW)
+    assert "milestones.0.amount_minor" in refused.value.fields
     assert count(db, MilestonePlan) == 0
 
 
