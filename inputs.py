@@ -116,9 +116,12 @@ def _whole_number_message(low: int, high: int) -> str:
     return _("Must be a whole number from %(low)s to %(high)s.", low=low, high=high)
 
 
-def read_id(value: Any, field: str, *, required: bool = True) -> int | None:
-    """A row id: a whole number from 1 to :data:`MAX_INT` (larger ones cannot name a row)."""
-    return read_int(value, field, low=1, high=MAX_INT, required=required)
+def read_id(value: Any, field: str, *, required: bool = True, from_text: bool | None = None) -> int | None:
+    """A row id: a whole number from 1 to :data:`MAX_INT` (larger ones cannot name a row).
+
+    ``from_text`` as for ``read_int``: a body's ids are ints (pages pass theirs through ``form_int``),
+    a URL's and a query string's are text."""
+    return read_int(value, field, low=1, high=MAX_INT, required=required, from_text=from_text)
 
 
 def read_bool(value: Any, field: str, *, default: bool | None = None) -> bool:

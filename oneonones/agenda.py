@@ -148,7 +148,7 @@ def add_action_item(series: Series, occurrence: Occurrence, author: Person, data
     require_writable(series, author)
     errors: dict[str, str] = {}
     text = collect(errors, read_text, data.get("text"), "text", max_length=MAX_ITEM_LENGTH, single_line=True)
-    owner_id = collect(errors, read_id, data.get("owner_id"), "owner_id")
+    owner_id = collect(errors, read_id, data.get("owner_id"), "owner_id", from_text=False)
     if owner_id is not None and owner_id not in (series.manager_id, series.report_id):
         errors["owner_id"] = _("The owner is one of the two people in the one-on-one.")
     due_on = collect(errors, read_date, data.get("due_on"), "due_on", required=False)

@@ -6,6 +6,7 @@ and the readers of ``inputs``) the same way from both, so the forms check nothin
 and a rule is never written twice; their errors come back from the services, by field.
 """
 
+from collections.abc import Mapping
 from datetime import date, time
 
 from flask_babel import lazy_gettext as _l
@@ -64,8 +65,9 @@ class NewSeriesForm(ScheduleForm):
     report_id = ChoiceField(_l("With"))
     submit = SubmitField(_l("Schedule"))
 
-    def to_data(self) -> dict:
-        return {**super().to_data(), "report_id": self.report_id.data}
+    def to_data(self, emails: Mapping[int, str]) -> dict:
+        """As the API sends it: the report chosen (by id, among ``emails``: report id → e-mail) as ``report_email``."""
+        return {**super().to_data(), "report_email": emails.get(form_int(self.report_id.data), "")}
 
 
 class MoveForm(FlaskForm):
@@ -91,7 +93,7 @@ class ActionForm(FlaskForm):
     submit = SubmitField(_l("Add action item"))
 
     def to_data(self) -> dict:
-        return {"text": self.text.data, "owner_id": self.owner_id.data, "due_on": self.due_on.data}
+        return {"text": self.text.data, "owner_id": form_int(self.owner_id.data), "due_on": self.due_on.data}
 
 
 class NoteForm(FlaskForm):

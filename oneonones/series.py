@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from errors import Conflict, Forbidden, ValidationError
 from extensions import db
-from inputs import invalid, read_id, read_text
+from inputs import invalid, read_text
 from oneonones import reading, schedule
 from oneonones.access import current_series, end_broken_series, require_manager
 from oneonones.conflicts import CONFLICT_HORIZON, refuse_clash
@@ -39,25 +39,21 @@ from people.timezones import timezone_name
 
 
 def _resolve_report(manager: Person, data: Mapping[str, Any], errors: dict[str, str]) -> Person | None:
+    """The report named by ``report_email`` (the page sends the one chosen as its e-mail too)."""
     from people.directory import normalize_email
 
+    field = "report_email"
     try:
-        if data.get("report_id") not in (None, ""):
-            field = "report_id"
-            report = db.session.get(Person, read_id(data["report_id"], field))
-        else:
-            field = "report_email"
-            try:
-                email = normalize_email(read_text(data.get("report_email"), field, max_length=254, single_line=True))
-            except ValueError as error:
-                raise invalid(field, str(error)) from None
-            report = db.session.scalar(sa.select(Person).where(Person.email == email))
+        try:
+            email = normalize_email(read_text(data.get("report_email"), field, max_length=254, single_line=True))
+        except ValueError as error:
+            raise invalid(field, str(error)) from None
+        report = db.session.scalar(sa.select(Person).where(Person.email == email))
     except ValidationError as error:
         errors.update(error.fields)
         return None
     if report is None or not report.active:
-        errors[field] = _("No active person with this e-mail.") if field == "report_email" \
-            else _("Choose one of your direct reports.")
+        errors[field] = _("No active person with this e-mail.")
         return None
     if report.manager_id != manager.id or report.id == manager.id:
         raise Forbidden(_("%(name)s is not your direct report.", name=report.name),

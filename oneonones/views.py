@@ -138,7 +138,7 @@ def series_new():
         form.start_time.data = time(10, 0)
     if form.validate_on_submit():
         try:
-            series = create_series(current_user, form.to_data(), _now())
+            series = create_series(current_user, form.to_data({p.id: p.email for p in reports}), _now())
         except ServiceError as error:
             _apply_errors(form, error)
             status = error.status

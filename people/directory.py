@@ -89,7 +89,7 @@ def clean_person(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]
         values["department"] = dept
     if "department_id" in raw:
         values["department_id"] = inputs.collect(errors, inputs.read_id, raw.get("department_id"), "department_id",
-                                                 required=False)
+                                                 required=False, from_text=False)
     if "manager_email" in raw:
         manager = text("manager_email")
         if manager:
@@ -346,7 +346,7 @@ def create_department(name: Any, parent_id: Any = None) -> Department:
     if clean is not None:
         clean = inputs.collect(errors, inputs.read_text, clean, "name", max_length=120, single_line=True)
     if parent_id is not None:
-        parent_id = inputs.collect(errors, inputs.read_id, parent_id, "parent_id")
+        parent_id = inputs.collect(errors, inputs.read_id, parent_id, "parent_id", from_text=False)
         if parent_id is not None and db.session.get(Department, parent_id) is None:
             errors["parent_id"] = _("No department with this id.")
     if errors:

@@ -126,7 +126,7 @@ def _clean_settings(data: Mapping[str, Any], survey: Survey | None, now: datetim
     if "audience_department_id" in data:
         dep = data.get("audience_department_id")
         if dep is not None:
-            dep = inputs.collect(errors, inputs.read_id, dep, "audience_department_id")
+            dep = inputs.collect(errors, inputs.read_id, dep, "audience_department_id", from_text=False)
             if dep is not None and db.session.get(Department, dep) is None:
                 errors["audience_department_id"] = _("No department with this id.")
         values["audience_department_id"] = dep
