@@ -134,7 +134,7 @@ class PlanEditForm(FlaskForm):
         amounts, unread = read_amounts([r.amount.data or "" for r in rows], currency, locale)
         return {
             "note": self.note.data or None,
-            "terms_version": self.terms_version.data or None,
+            "terms_version": _int_or_text(self.terms_version.data),
             "milestones": [{"id": _int_or_text(r.milestone_id.data), "title": r.title.data,
                             "criteria": r.criteria.data, "amount_minor": amount, "due_on": r.due_on.data}
                            for r, amount in zip(rows, amounts, strict=True)],
@@ -166,7 +166,7 @@ class ActionForm(FlaskForm):
     def to_data(self, action: str) -> dict:
         data = {"note": self.note.data or None}
         if action == "agree" and self.terms_version.data:
-            data["terms_version"] = self.terms_version.data
+            data["terms_version"] = _int_or_text(self.terms_version.data)
         if action == "submit":
             data["evidence_url"] = self.evidence_url.data or None
         if action == "pay":

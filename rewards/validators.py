@@ -63,11 +63,10 @@ def digits_value(text: str) -> int | None:
 
 
 def clean_version(value: Any, field: str, errors: dict[str, str]) -> int | None:
-    """A ``terms_version`` sent back by a page or a client (an int, or its digits as text), or None."""
+    """A ``terms_version`` sent back by a page or a client (an int: pages read their hidden field's digits,
+    ``rewards.forms``), or None."""
     if value is None or value == "":
         return None
-    if isinstance(value, str) and (number := digits_value(value)) is not None:
-        value = number
     if not inputs.is_int(value) or not 0 <= value < 2 ** 63:
         errors[field] = _("Must be the terms_version of the plan you read (a whole number).")
         return None

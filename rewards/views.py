@@ -263,7 +263,7 @@ def plan_agree(plan_id: int):
     if EmptyForm().validate_on_submit():
         try:
             count = transitions.agree_to_plan(plan, current_user, _now(),
-                                           terms_seen=validators.parse_terms_version(request.form.get("terms_version")))
+                                           terms_seen=validators.parse_terms_version(inputs.form_int(request.form.get("terms_version"))))
         except (Conflict, ValidationError) as error:
             flash(error.fields.get("terms_version", error.message), "danger")
         else:
