@@ -85,11 +85,9 @@ def read_int(value: Any, field: str, *, low: int = 0, high: int = MAX_INT, requi
     if _absent(value, field, required):
         return None
     if isinstance(value, str) and from_text is not False:
-        text = value.strip()
-        digits = text[1:] if text[:1] in "+-" else text
-        if not (digits.isascii() and digits.isdigit()) or len(text) > 12:
+        value = _whole_number(value)
+        if value is None:
             raise invalid(field, _whole_number_message(low, high))
-        value = int(text)
     if not is_int(value) or not low <= value <= high:
         raise invalid(field, _whole_number_message(low, high))
     return value
@@ -102,12 +100,19 @@ def form_int(value: Any) -> Any:
     the same typed values from a page as from the API (an int, or something it refuses by name).
     """
     if isinstance(value, str):
-        text = value.strip()
-        digits = text[1:] if text[:1] in "+-" else text
-        if digits.isascii() and digits.isdigit() and len(text) <= 12:
-            return int(text)
-        return None if not text else value
+        number = _whole_number(value)
+        if number is not None:
+            return number
+        return None if not value.strip() else value
     return value
+
+
+def _whole_number(text: str) -> int | None:
+    """The int that ``text`` spells in ASCII digits with an optional sign, at most 12 characters once
+    stripped, else None (``int()`` would take "²" or "1_0", and 5,000 digits with an error of its own)."""
+    text = text.strip()
+    digits = text[1:] if text[:1] in "+-" else text
+    return int(text) if digits.isascii() and digits.isdigit() and len(text) <= 12 else None
 
 
 def _whole_number_message(low: int, high: int) -> str:

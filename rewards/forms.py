@@ -4,7 +4,7 @@ The forms collect text and hand the services what the API sends: an amount typed
 reader's locale ("1.234,50") becomes ``amount_minor`` (``read_amounts``, with
 ``rewards.money``'s reader). The rewards services (``rewards.plans``, ``rewards.editing``,
 ``rewards.transitions``) check every rule (amounts, currencies, dates, who may do what), so the
-pages and the API refuse alike. May import ``rewards.validators`` and ``rewards.money`` only.
+pages and the API refuse alike. May import ``inputs`` and ``rewards.money`` only.
 """
 
 from flask_babel import lazy_gettext as _l
@@ -26,8 +26,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from inputs import form_int
 from rewards.money import clean_amount_text, clean_currency
-from rewards.validators import digits_value
 
 MIN_ROWS = 3
 
@@ -134,8 +134,8 @@ class PlanEditForm(FlaskForm):
         amounts, unread = read_amounts([r.amount.data or "" for r in rows], currency, locale)
         return {
             "note": self.note.data or None,
-            "terms_version": _int_or_text(self.terms_version.data),
-            "milestones": [{"id": _int_or_text(r.milestone_id.data), "title": r.title.data,
+            "terms_version": form_int(self.terms_version.data),
+            "milestones": [{"id": form_int(r.milestone_id.data), "title": r.title.data,
                             "criteria": r.criteria.data, "amount_minor": amount, "due_on": r.due_on.data}
                            for r, amount in zip(rows, amounts, strict=True)],
         }, unread
@@ -144,14 +144,6 @@ class PlanEditForm(FlaskForm):
         """The form row shown for the ``position``-th milestone sent (0-based), for error messages."""
         kept = self._kept()
         return kept[position] if position < len(kept) else position
-
-
-def _int_or_text(raw: str | None) -> int | str | None:
-    text = (raw or "").strip()
-    if not text:
-        return None
-    number = digits_value(text)
-    return text if number is None else number  # text is refused by the service, by field
 
 
 class ActionForm(FlaskForm):
@@ -166,7 +158,7 @@ class ActionForm(FlaskForm):
     def to_data(self, action: str) -> dict:
         data = {"note": self.note.data or None}
         if action == "agree" and self.terms_version.data:
-            data["terms_version"] = _int_or_text(self.terms_version.data)
+            data["terms_version"] = form_int(self.terms_version.data)
         if action == "submit":
             data["evidence_url"] = self.evidence_url.data or None
         if action == "pay":

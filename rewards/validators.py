@@ -6,7 +6,7 @@ cleaned or record why not in the caller's ``errors`` dict, under the field's nam
 terms by default, and how notes are joined.
 
 May import: ``inputs``, ``errors``, Flask's config, Flask-Babel and the models; no session and no
-other rewards module (forms use ``digits_value``).
+other rewards module.
 """
 
 from __future__ import annotations
@@ -54,12 +54,6 @@ def clean_url(raw: Any, name: str, errors: dict[str, str], *, required: str) -> 
         errors[name] = required
         return None
     return inputs.collect(errors, inputs.read_url, raw, name, max_length=MAX_URL)
-
-
-def digits_value(text: str) -> int | None:
-    """The whole number ``text`` spells in at most 18 ASCII digits, else None (int() would take "²",
-    and refuses very long text with an error of its own)."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 def clean_version(value: Any, field: str, errors: dict[str, str]) -> int | None:
