@@ -15,7 +15,7 @@ from flask import current_app
 from dashboards.results import published_rows, store_round_results
 from mail import services as mail
 from oneonones import reminders as oneonones
-from people import signin
+from people import auth, signin
 from rewards import reminders as rewards
 from surveys import periodic
 
@@ -47,8 +47,9 @@ def housekeeping(now: datetime) -> dict[str, int]:
     """Keep tables from growing forever; returns how many rows of each kind were deleted.
 
     Deletes outbox messages sent more than ``MAIL_SENT_RETENTION_DAYS`` ago
-    (never unsent ones) and failed sign-ins older than the rate-limit window.
+    (never unsent ones), failed sign-ins older than the rate-limit window and expired sessions.
     """
     retention = timedelta(days=current_app.config["MAIL_SENT_RETENTION_DAYS"])
     return {"sent_mail_purged": mail.purge_sent(now, retention),
-            "login_attempts_purged": signin.purge_login_attempts(now)}
+            "login_attempts_purged": signin.purge_login_attempts(now),
+            "sessions_purged": auth.purge_sessions(now)}

@@ -10,9 +10,11 @@ from flask import g, jsonify, request, url_for
 from flask_babel import gettext as _
 from pydantic import Field
 
+import audit
 import inputs
 from api import bp, core
 from api.spec import Input, Int, Output, Query, operation, query_int, responses
+from errors import Forbidden
 from extensions import db
 from people import directory, signin
 from people.models import Department as DepartmentRow
@@ -113,7 +115,7 @@ def employee_json(person: Person) -> dict:
 
 
 @bp.post("/auth/token")
-@operation(json=TokenInput, public=True, responses=responses({201: Token}, 400, 401, 429))
+@operation(json=TokenInput, public=True, responses=responses({201: Token}, 400, 401, 403, 429))
 def auth_token():
     """Exchange e-mail and password for a bearer token"""
     data = core.json_body()
@@ -121,6 +123,11 @@ def auth_token():
     person = signin.authenticate(data["email"], data["password"], request.remote_addr, now)
     if person is None:
         raise core.Unauthorized(_("E-mail or password is not correct."))
+    if person.has_two_factor:
+        # A password alone must not get round the second factor.
+        raise Forbidden(_("This account signs in with two factors; a password alone cannot make an API token."))
+    audit.record("signin.api_token", actor=person, target=person, summary=person.email, now=now,
+                 remote_addr=request.remote_addr)
     return jsonify({"token": signin.issue_api_token(person, now), "token_type": "Bearer"}), 201
 
 

@@ -78,3 +78,11 @@ class SettingsForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons."""
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(_l("New password"), validators=[DataRequired()],
+                                 render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Change password"))

@@ -62,6 +62,11 @@ class Person(UserMixin, db.Model):
     # A new person is in the company's time zone (POLSO_DEFAULT_TIMEZONE) until they pick their own.
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default=default_timezone)
     password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(256))
+    # Two-factor sign-in (TOTP): the shared secret, when it was confirmed, and the last time step
+    # accepted, so that no code is accepted twice.
+    totp_secret: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    totp_enabled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    totp_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
     department: so.Mapped[Department | None] = so.relationship()
@@ -87,6 +92,10 @@ class Person(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated people cannot sign in.
         return self.active
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
     @property
     def is_hr(self) -> bool:
@@ -122,3 +131,83 @@ class ApiToken(db.Model):
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
 
     person: so.Mapped[Person] = so.relationship()
+
+
+class SignInSession(db.Model):
+    """One signed-in browser: the session cookie carries a random key whose SHA-256 is kept here.
+
+    Deleting the row signs that browser out, wherever it is; the person sees and ends their own
+    sessions on Settings, and a password change or reset ends them all.
+    """
+
+    __tablename__ = "sign_in_sessions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    key_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    method: so.Mapped[str] = so.mapped_column(sa.String(20))  # password, oidc
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+    remember: so.Mapped[bool] = so.mapped_column(default=False)
+    user_agent: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    remote_addr: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+
+    person: so.Mapped[Person] = so.relationship()
+
+    @property
+    def browser(self) -> str | None:
+        """A short name such as "Firefox on Linux" read from the stored User-Agent, for Settings."""
+        return browser_name(self.user_agent)
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Chromium/", "Chromium"), ("Safari/", "Safari"), ("curl/", "curl"))
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+def browser_name(user_agent: str | None) -> str | None:
+    """The browser and system a User-Agent names, or its first 40 characters when it names neither."""
+    if not user_agent:
+        return None
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
+    if browser and system:
+        return f"{browser} ({system})"
+    return browser or system or user_agent[:40]
+
+
+LINK_PURPOSES = ("invitation", "reset")
+
+
+class CredentialLink(db.Model):
+    """A one-time link that sets a password: an invitation (7 days) or a reset (1 hour).
+
+    Only the SHA-256 of the link's random key is kept; ``used_at`` makes it one use only.
+    """
+
+    __tablename__ = "credential_links"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    purpose: so.Mapped[str] = so.mapped_column(sa.String(20))
+    key_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    person: so.Mapped[Person] = so.relationship()
+
+    __table_args__ = (sa.CheckConstraint("purpose IN ('invitation', 'reset')", name="purpose_known"),)
+
+
+class RecoveryCode(db.Model):
+    """A one-use code that stands in for the authenticator app; only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    code_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+    used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())

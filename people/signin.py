@@ -20,9 +20,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 import audit
 import inputs
-from errors import TooManyAttempts
+from errors import TooManyAttempts, ValidationError
 from extensions import db
-from people.models import ApiToken, LoginAttempt, Person
+from people import auth, passwords
+from people.models import ApiToken, LoginAttempt, Person, SignInSession
 
 
 @cache
@@ -107,7 +108,6 @@ def authenticate(email: str, password: str, remote_addr: str | None, now: dateti
         return None
     db.session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email == key, LoginAttempt.id <= attempt_id)
                        .execution_options(synchronize_session=False))
-    audit.record("signin.password", actor=person, target=person, summary=person.email, now=now, remote_addr=addr)
     db.session.commit()
     return person
 
@@ -148,3 +148,36 @@ def person_for_api_token(raw: str, now: datetime) -> Person | None:
     if token is None or token.expires_at <= now or not token.person.active:
         return None
     return token.person
+
+
+def active_api_tokens(person: Person, now: datetime) -> list[ApiToken]:
+    return list(db.session.scalars(sa.select(ApiToken).where(
+        ApiToken.person_id == person.id, ApiToken.expires_at > now).order_by(ApiToken.created_at.desc())))
+
+
+def revoke_api_token(person: Person, token_id: int, now: datetime) -> bool:
+    """Revoke one of ``person``'s own API tokens. Commits; False if there was none."""
+    result = db.session.execute(sa.delete(ApiToken).where(ApiToken.id == token_id, ApiToken.person_id == person.id)
+                                .execution_options(synchronize_session=False))
+    if result.rowcount:
+        audit.record("token.revoked", actor=person, target=person, summary=person.email, now=now)
+    db.session.commit()
+    return result.rowcount > 0
+
+
+def change_password(person: Person, current: str, new: str, now: datetime, *, keep: SignInSession | None) -> None:
+    """Set a new password for ``person``, who proved the current one, and sign them out everywhere else.
+
+    Every other session ends and every API token is revoked (``keep``, the browser that asked, stays
+    signed in). Commits.
+    :raise ValidationError: a wrong current password (``current_password``) or a new one the rules
+        refuse (``new_password``); nothing is changed.
+    """
+    if not person.check_password(current or ""):
+        message = _("Your current password is not correct.")
+        raise ValidationError(message, {"current_password": message})
+    passwords.check_new_password(new, field="new_password", email=person.email, name=person.name)
+    person.set_password(new)
+    auth.sign_out_everywhere(person, keep=keep)
+    audit.record("password.changed", actor=person, target=person, summary=person.email, now=now)
+    db.session.commit()

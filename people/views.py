@@ -8,16 +8,16 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 import inputs
 from errors import Forbidden, TooManyAttempts, ValidationError
 from extensions import db
 from form_errors import place_errors
-from people import directory, importing, signin
+from people import auth, directory, importing, signin
 from people.auth import hr_required
-from people.forms import EmptyForm, ImportForm, LoginForm, PersonForm, SettingsForm
+from people.forms import EmptyForm, ImportForm, LoginForm, PasswordChangeForm, PersonForm, SettingsForm
 from people.models import Person
 from settings import LANGUAGES
 
@@ -69,21 +69,16 @@ def login():
             flash(_("E-mail or password is not correct."), "danger")
             status = 401
         else:
-            # A new session at sign-in: nothing planted before it (a fixed CSRF token, say) outlives it.
-            # Only the language picked on the sign-in page carries over.
-            locale = session.get("locale")
-            session.clear()
-            if locale:
-                session["locale"] = locale
-            login_user(person, remember=form.remember_me.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(auth.begin_sign_in(person, method="password", remember=form.remember_me.data,
+                                               next_url=_safe_next(request.args.get("next")),
+                                               now=datetime.now(UTC)))
     return render_template("people/login.html", form=form, demo=demo), status
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     if EmptyForm().validate_on_submit():
-        logout_user()
+        auth.end_current_session()
         flash(_("You have signed out."), "info")
     return redirect(url_for("people.login"))
 
@@ -96,6 +91,57 @@ def set_language(code: str):
         if current_user.is_authenticated:
             directory.update_settings(current_user, {"locale": code})
     return redirect(_safe_next(request.form.get("next")))
+
+
+def _settings_page(form=None, password_form=None, status=200):
+    now = datetime.now(UTC)
+    form = form or SettingsForm(obj=current_user, formdata=None)
+    form.locale.data = form.locale.data or ""
+    current = auth.current_session()
+    return render_template(
+        "people/settings.html", form=form, password_form=password_form or PasswordChangeForm(formdata=None),
+        sessions=auth.active_sessions(current_user, now), current_session_id=current.id if current else None,
+        tokens=signin.active_api_tokens(current_user, now), revoke=EmptyForm()), status
+
+
+@bp.route("/settings/password", methods=["POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            signin.change_password(current_user, form.current_password.data, form.new_password.data,
+                                   datetime.now(UTC), keep=auth.current_session())
+        except ValidationError as error:
+            _apply_field_errors(form, error)
+        else:
+            flash(_("Your password is changed. Every other session is signed out and your API tokens "
+                    "are revoked."), "success")
+            return redirect(url_for("people.settings"))
+    return _settings_page(password_form=form, status=422)
+
+
+@bp.route("/settings/sessions/<int:session_id>/revoke", methods=["POST"])
+@login_required
+def revoke_session(session_id: int):
+    if EmptyForm().validate_on_submit():
+        current = auth.current_session()
+        current_id = current.id if current is not None else None
+        if auth.revoke_session(current_user, session_id, datetime.now(UTC)):
+            if current_id == session_id:
+                auth.end_current_session()
+                flash(_("You have signed out."), "info")
+                return redirect(url_for("people.login"))
+            flash(_("That session is signed out."), "success")
+    return redirect(url_for("people.settings"))
+
+
+@bp.route("/settings/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    if EmptyForm().validate_on_submit() and signin.revoke_api_token(current_user, token_id, datetime.now(UTC)):
+        flash(_("That API token is revoked."), "success")
+    return redirect(url_for("people.settings"))
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -113,7 +159,7 @@ def settings():
             session.pop("locale", None)
             flash(_("Your settings are saved."), "success")
             return redirect(url_for("people.settings"))
-    return render_template("people/settings.html", form=form)
+    return _settings_page(form=form, status=422 if form.errors else 200)
 
 
 @bp.route("/people")

@@ -21,6 +21,11 @@ HTML = {
     "people.logout": ("POST", "/logout", {ANON: 302, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
     "people.set_language": ("POST", "/language/it", {ANON: 302, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
     "people.settings": ("GET", "/settings", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    # Without a CSRF token (the sweep sends none) nothing is changed and the page comes back.
+    "people.change_password": ("POST", "/settings/password", {ANON: LOGIN, EMPLOYEE: 422, MANAGER: 422, HR: 422}),
+    "people.revoke_session": ("POST", "/settings/sessions/1/revoke",
+                              {ANON: LOGIN, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
+    "people.revoke_token": ("POST", "/settings/tokens/1/revoke", {ANON: LOGIN, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
     "people.people_list": ("GET", "/people", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
     "people.person_new": ("GET", "/people/new", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
     "people.person_edit": ("GET", "/people/{report}/edit", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
