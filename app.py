@@ -50,6 +50,10 @@ def check_config(app: Flask) -> None:
     k = app.config["POLSO_MIN_GROUP_SIZE"]
     if not 3 <= int(k) <= 10:
         raise RuntimeError("POLSO_MIN_GROUP_SIZE must be between 3 and 10.")
+    if app.config["POLSO_PASSWORD_LOGIN"] not in ("all", "admins"):
+        raise RuntimeError("POLSO_PASSWORD_LOGIN must be all or admins.")
+    if app.config["POLSO_REQUIRE_2FA"] not in (None, "hr_admin"):
+        raise RuntimeError("POLSO_REQUIRE_2FA must be empty or hr_admin.")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         settings.INSTANCE_DIR.mkdir(exist_ok=True)
 

@@ -58,6 +58,16 @@ def from_environment() -> dict:
         # otherwise until the browser closes or this many hours without a request.
         "SESSION_REMEMBER_DAYS": _int("SESSION_REMEMBER_DAYS", 30),
         "SESSION_IDLE_HOURS": _int("SESSION_IDLE_HOURS", 12),
+        # Single sign-on (OpenID Connect): on when OIDC_ISSUER and OIDC_CLIENT_ID are set.
+        "OIDC_ISSUER": (os.environ.get("OIDC_ISSUER") or "").rstrip("/") or None,
+        "OIDC_CLIENT_ID": os.environ.get("OIDC_CLIENT_ID") or None,
+        "OIDC_CLIENT_SECRET": os.environ.get("OIDC_CLIENT_SECRET") or None,
+        "OIDC_PROVIDER_NAME": os.environ.get("OIDC_PROVIDER_NAME") or "single sign-on",
+        "OIDC_CREATE_PEOPLE": _bool("OIDC_CREATE_PEOPLE", False),
+        # "all", or "admins": only HR admins may sign in with a password (break-glass access).
+        "POLSO_PASSWORD_LOGIN": (os.environ.get("POLSO_PASSWORD_LOGIN") or "all").strip().lower(),
+        # "hr_admin": HR admins must set up two-factor sign-in before they see anything.
+        "POLSO_REQUIRE_2FA": (os.environ.get("POLSO_REQUIRE_2FA") or "").strip().lower() or None,
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": _int("MAIL_PORT", 587),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,

@@ -123,6 +123,8 @@ def auth_token():
     person = signin.authenticate(data["email"], data["password"], request.remote_addr, now)
     if person is None:
         raise core.Unauthorized(_("E-mail or password is not correct."))
+    if not signin.password_login_allowed(person):
+        raise Forbidden(_("Only HR admins may sign in with a password here; others sign in with single sign-on."))
     if person.has_two_factor:
         # A password alone must not get round the second factor.
         raise Forbidden(_("This account signs in with two factors; a password alone cannot make an API token."))

@@ -150,6 +150,12 @@ def person_for_api_token(raw: str, now: datetime) -> Person | None:
     return token.person
 
 
+def password_login_allowed(person: Person) -> bool:
+    """Whether ``person`` may sign in with a password: everyone, or with ``POLSO_PASSWORD_LOGIN=admins``
+    (single sign-on for the rest) only HR admins, so that one can still get in if the provider is down."""
+    return current_app.config["POLSO_PASSWORD_LOGIN"] != "admins" or person.role == "hr_admin"
+
+
 def active_api_tokens(person: Person, now: datetime) -> list[ApiToken]:
     return list(db.session.scalars(sa.select(ApiToken).where(
         ApiToken.person_id == person.id, ApiToken.expires_at > now).order_by(ApiToken.created_at.desc())))

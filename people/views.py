@@ -68,6 +68,10 @@ def login():
         if person is None:
             flash(_("E-mail or password is not correct."), "danger")
             status = 401
+        elif not signin.password_login_allowed(person):
+            flash(_("Sign in with %(provider)s: only HR admins may sign in with a password here.",
+                    provider=current_app.config["OIDC_PROVIDER_NAME"]), "danger")
+            status = 403
         else:
             return redirect(auth.begin_sign_in(person, method="password", remember=form.remember_me.data,
                                                next_url=_safe_next(request.args.get("next")),

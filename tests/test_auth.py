@@ -184,3 +184,38 @@ def test_a_password_sign_in_is_in_the_audit_log_with_its_address_and_a_failure_i
     assert auth.login("a@example.com").status_code == 302
     event = db.session.scalars(sa.select(AuditEvent)).one()
     assert (event.action, event.actor_email, event.remote_addr) == ("signin.password", "a@example.com", "127.0.0.1")
+
+
+@pytest.fixture
+def admins_only(app):
+    app.config["POLSO_PASSWORD_LOGIN"] = "admins"
+    app.config["OIDC_PROVIDER_NAME"] = "Contoso ID"
+
+
+def test_with_password_login_for_admins_only_an_employee_is_sent_to_single_sign_on(admins_only, factory, auth, client):
+    factory.person("e@example.com")
+    response = auth.login("e@example.com")
+    assert response.status_code == 403
+    assert "Sign in with Contoso ID" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # not signed in
+    token = client.post("/api/v1/auth/token", json={"email": "e@example.com", "password": PASSWORD})
+    assert token.status_code == 403 and "token" not in token.get_json()
+
+
+def test_with_password_login_for_admins_only_an_hr_admin_still_gets_in(admins_only, factory, auth, client):
+    factory.person("hr@example.com", role="hr_admin")
+    assert auth.login("hr@example.com").status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_a_wrong_password_is_still_a_401_when_password_login_is_for_admins_only(admins_only, factory, auth):
+    factory.person("e@example.com")
+    assert auth.login("e@example.com", "wrong password here").status_code == 401
+
+
+@pytest.mark.parametrize(("name", "value"), [("POLSO_PASSWORD_LOGIN", "nobody"), ("POLSO_REQUIRE_2FA", "manager")])
+def test_an_unknown_identity_policy_stops_the_app_from_starting(app_config, name, value):
+    from app import create_app
+
+    with pytest.raises(RuntimeError, match=name):
+        create_app({**app_config, name: value})
