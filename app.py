@@ -52,8 +52,8 @@ def check_config(app: Flask) -> None:
         raise RuntimeError("POLSO_MIN_GROUP_SIZE must be between 3 and 10.")
     if app.config["POLSO_PASSWORD_LOGIN"] not in ("all", "admins"):
         raise RuntimeError("POLSO_PASSWORD_LOGIN must be all or admins.")
-    if app.config["POLSO_REQUIRE_2FA"] not in (None, "hr_admin"):
-        raise RuntimeError("POLSO_REQUIRE_2FA must be empty or hr_admin.")
+    if app.config["POLSO_REQUIRE_2FA"] not in ("none", "hr_admin"):
+        raise RuntimeError("POLSO_REQUIRE_2FA must be none or hr_admin.")
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         settings.INSTANCE_DIR.mkdir(exist_ok=True)
 
@@ -124,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
     from dashboards.views import bp as dashboards_bp
     from home import bp as home_bp
     from oneonones.views import bp as oneonones_bp
+    from people.sso.views import bp as sso_bp
     from people.views import bp as people_bp
     from rewards.views import bp as rewards_bp
     from scim.views import bp as scim_bp
@@ -131,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(home_bp)
     app.register_blueprint(people_bp)
+    app.register_blueprint(sso_bp)
     app.register_blueprint(surveys_bp)
     app.register_blueprint(oneonones_bp)
     app.register_blueprint(rewards_bp)
@@ -197,7 +199,7 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         # A personal survey link's page sends its origin as the Referer, never its path: the path would carry the
         # token to the proxy's log, and over HTTPS the CSRF check refuses a form sent with no Referer at all.
-        response.headers.setdefault("Referrer-Policy", "strict-origin" if request.path.startswith("/s/")
+        response.headers.setdefault("Referrer-Policy", "strict-origin" if request.path.startswith(("/s/", "/password/"))
                                     else "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if request.is_secure:

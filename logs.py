@@ -17,8 +17,9 @@ import re
 
 from flask import Flask
 
-TOKEN_PATH = re.compile(r"/s/[A-Za-z0-9_\-]{16,}")
-REDACTED = "/s/[redacted]"
+# Survey links (/s/<token>) and the links that set a password (/password/<key>).
+TOKEN_PATH = re.compile(r"/(s|password)/[A-Za-z0-9_\-]{16,}")
+REDACTED = r"/\1/[redacted]"
 LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "polso.mail", "polso")
 
 

@@ -66,8 +66,8 @@ def from_environment() -> dict:
         "OIDC_CREATE_PEOPLE": _bool("OIDC_CREATE_PEOPLE", False),
         # "all", or "admins": only HR admins may sign in with a password (break-glass access).
         "POLSO_PASSWORD_LOGIN": (os.environ.get("POLSO_PASSWORD_LOGIN") or "all").strip().lower(),
-        # "hr_admin": HR admins must set up two-factor sign-in before they see anything.
-        "POLSO_REQUIRE_2FA": (os.environ.get("POLSO_REQUIRE_2FA") or "").strip().lower() or None,
+        # "none", or "hr_admin": HR admins must set up two-factor sign-in before they see anything.
+        "POLSO_REQUIRE_2FA": (os.environ.get("POLSO_REQUIRE_2FA") or "none").strip().lower(),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": _int("MAIL_PORT", 587),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,

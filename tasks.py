@@ -15,7 +15,7 @@ from flask import current_app
 from dashboards.results import published_rows, store_round_results
 from mail import services as mail
 from oneonones import reminders as oneonones
-from people import auth, signin
+from people import auth, credentials, signin
 from rewards import reminders as rewards
 from surveys import periodic
 
@@ -52,4 +52,5 @@ def housekeeping(now: datetime) -> dict[str, int]:
     retention = timedelta(days=current_app.config["MAIL_SENT_RETENTION_DAYS"])
     return {"sent_mail_purged": mail.purge_sent(now, retention),
             "login_attempts_purged": signin.purge_login_attempts(now),
-            "sessions_purged": auth.purge_sessions(now)}
+            "sessions_purged": auth.purge_sessions(now),
+            "reset_requests_purged": credentials.purge_reset_requests(now)}

@@ -14,11 +14,11 @@ import audit
 import inputs
 from api import bp, core
 from api.spec import Input, Int, Output, Query, operation, query_int, responses
-from errors import Forbidden
+from errors import Forbidden, ValidationError
 from extensions import db
-from people import directory, signin
+from people import credentials, directory, signin
+from people.models import CredentialLink, Person
 from people.models import Department as DepartmentRow
-from people.models import Person
 
 ROLES = Literal["employee", "hr_admin"]
 KINDS = Literal["employee", "contractor"]
@@ -62,6 +62,10 @@ class EmployeeInput(Input):
     locale: LOCALES | None = None
     timezone: str | None = None
     active: bool = None
+    invite: bool = Field(False, description="Send an invitation to sign in, if the person cannot sign in yet.")
+
+
+SIGN_IN = Literal["not_invited", "invited", "accepted", "expired", "password"]
 
 
 class Employee(Output):
@@ -76,6 +80,8 @@ class Employee(Output):
     hired_on: str | None = Field(json_schema_extra={"format": "date"})
     locale: LOCALES | None
     timezone: str
+    sign_in: SIGN_IN = Field(description="not_invited, invited (a link is open), accepted, expired, "
+                                          "or password (set another way)")
 
 
 class PageQuery(Query):
@@ -98,7 +104,7 @@ def department_json(dept: DepartmentRow) -> dict:
     return {"id": dept.id, "name": dept.name, "parent_id": dept.parent_id}
 
 
-def employee_json(person: Person) -> dict:
+def employee_json(person: Person, invitation: CredentialLink | None = None, *, now: datetime) -> dict:
     return {
         "id": person.id,
         "email": person.email,
@@ -111,7 +117,12 @@ def employee_json(person: Person) -> dict:
         "hired_on": person.hired_on.isoformat() if person.hired_on else None,
         "locale": person.locale,
         "timezone": person.timezone,
+        "sign_in": credentials.sign_in_status(person, invitation, now),
     }
+
+
+def _employee_json(person: Person) -> dict:
+    return employee_json(person, credentials.latest_invitations([person.id]).get(person.id), now=datetime.now(UTC))
 
 
 @bp.post("/auth/token")
@@ -160,7 +171,9 @@ def employees_list():
     page, per_page = core.page_args()
     stmt = sa.select(Person).order_by(Person.id)
     pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
-    return jsonify(core.paginated(pagination, [employee_json(p) for p in pagination.items]))
+    invitations, now = credentials.latest_invitations(p.id for p in pagination.items), datetime.now(UTC)
+    return jsonify(core.paginated(pagination, [employee_json(p, invitations.get(p.id), now=now)
+                                               for p in pagination.items]))
 
 
 @bp.post("/employees")
@@ -168,12 +181,33 @@ def employees_list():
 @operation(json=EmployeeInput, responses=responses({200: Employee, 201: Employee}, 400, 401, 403,
                                                    d200="Updated", d201="Created"))
 def employees_upsert():
-    """Create or update a person by e-mail (hr_admin)"""
-    data = core.json_body()
+    """Create or update a person by e-mail (hr_admin); with `"invite": true`, also invite them to sign in
+    if they cannot yet (an active person with no password and no open invitation)"""
+    data = dict(core.json_body())
+    invite = data.pop("invite", False)
+    if not isinstance(invite, bool):
+        raise ValidationError(_("Some fields are not valid."), {"invite": _("Must be true or false.")})
     existed = bool(directory.people_by_email([inputs.email_key(data["email"])]))
     (person,) = directory.upsert_people([data], by=g.api_user)
-    response = jsonify(employee_json(person))
+    if invite:
+        credentials.invite_many([person], by=g.api_user, now=datetime.now(UTC))
+    response = jsonify(_employee_json(person))
     response.status_code = 200 if existed else 201
     if not existed:
         response.headers["Location"] = url_for("api.employees_list", _external=False)
     return response
+
+
+@bp.post("/employees/<int:person_id>/invite")
+@core.token_required("hr_admin")
+@operation(responses=responses({200: Employee}, 401, 403, 404, 409))
+def employee_invite(person_id: int):
+    """Send a person an invitation to sign in, or send it again (hr_admin)
+
+    The e-mail, in the person's language, carries a link that sets their password: it works once,
+    for 7 days, and replaces any earlier link. 409 if the person is inactive or can sign in already.
+    """
+    person = directory.get_person(person_id)
+    credentials.invite(person, by=g.api_user, now=datetime.now(UTC))
+    db.session.commit()
+    return jsonify(_employee_json(person))

@@ -10,7 +10,8 @@ retried. With no ``MAIL_SERVER`` configured, messages go to the ``polso.mail``
 log instead. ``purge_sent`` (also run by ``tick``) deletes messages sent long
 ago. Survey invitations and reminders are deleted as soon as they are sent
 (``EPHEMERAL_KINDS``): the outbox keeps no record of who was invited to, or
-reminded of, which round.
+reminded of, which round. So are e-mails carrying a link that sets a password
+(``CREDENTIAL_KINDS``), so that no working link stays in the database.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ MAX_ATTEMPTS = 20
 # Survey invitations and reminders: once sent, the row is deleted, so the outbox keeps no record of
 # who was invited to or reminded of which round; one given up on keeps its address but not its link.
 EPHEMERAL_KINDS = frozenset({"invitation", "reminder"})
+# Links that set a password are credentials: those e-mails go too once sent, and lose their link if given up.
+CREDENTIAL_KINDS = frozenset({"account_invitation", "password_reset"})
+_FORGOTTEN_KINDS = EPHEMERAL_KINDS | CREDENTIAL_KINDS
 # How long a sent message is kept (the default of purge_sent; tick uses MAIL_SENT_RETENTION_DAYS).
 SENT_RETENTION = timedelta(days=90)
 # 5xx replies that mean "authenticate (better)": a problem of our configuration, not of the message,
@@ -172,7 +176,7 @@ def send_pending(now: datetime, *, batch: int = 100) -> SendReport:
                 _reschedule(message, error, now)
                 failed += 1
             else:
-                if message.kind in EPHEMERAL_KINDS:
+                if message.kind in _FORGOTTEN_KINDS:
                     db.session.delete(message)
                 else:
                     message.sent_at = now
@@ -282,8 +286,8 @@ def _claim(message_id: int, now: datetime, clock: datetime) -> OutboxMessage | N
 
 
 def _forget_links(message: OutboxMessage) -> None:
-    """A survey e-mail left for an operator keeps its address, never its personal link."""
-    if message.kind in EPHEMERAL_KINDS:
+    """A survey or password e-mail left for an operator keeps its address, never its link."""
+    if message.kind in _FORGOTTEN_KINDS:
         message.body_text = redact(message.body_text)
         message.body_html = redact(message.body_html) if message.body_html else message.body_html
         message.dedupe_key = None

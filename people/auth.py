@@ -23,7 +23,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 import audit
 from extensions import db, login_manager
-from people.models import ApiToken, Person, SignInSession
+from people.models import ApiToken, CredentialLink, Person, SignInSession
 
 login_manager.login_view = "people.login"
 login_manager.login_message = _l("Please sign in to see this page.")
@@ -67,11 +67,19 @@ def start_session(person: Person, *, method: str, remember: bool, now: datetime)
         remote_addr=(request.remote_addr or "")[:64] or None))
     audit.record(f"signin.{method}", actor=person, target=person, summary=person.email, now=now,
                  remote_addr=request.remote_addr)
+    accept_pending_invitations(person, now)
     db.session.commit()
     _fresh_cookie()
     session[SESSION_KEY] = raw
     session.permanent = remember
     login_user(person)
+
+
+def accept_pending_invitations(person: Person, now: datetime) -> None:
+    """Whoever signs in (by single sign-on, say) has accepted any invitation still open; the caller commits."""
+    db.session.execute(sa.update(CredentialLink).where(
+        CredentialLink.person_id == person.id, CredentialLink.purpose == "invitation",
+        CredentialLink.used_at.is_(None)).values(used_at=now).execution_options(synchronize_session=False))
 
 
 def begin_sign_in(person: Person, *, method: str, remember: bool, next_url: str | None, now: datetime) -> str:
@@ -207,7 +215,7 @@ def manager_required(view):
 
 def _is_private() -> bool:
     # The API answers only with private data or about credentials; /s/ pages are opened by a personal link.
-    return request.path.startswith(("/api/", "/s/")) or current_user.is_authenticated
+    return request.path.startswith(("/api/", "/s/", "/password/")) or current_user.is_authenticated
 
 
 def no_store_private_responses(app: Flask) -> None:

@@ -13,7 +13,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from people.models import KINDS, ROLES
 
@@ -65,8 +65,13 @@ class PersonForm(FlaskForm):
         }
 
 
+class NewPersonForm(PersonForm):
+    invite = BooleanField(_l("Send an invitation to sign in"), default=True)
+
+
 class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"), validators=[FileRequired(), FileAllowed(["csv"], _l("Choose a .csv file."))])
+    invite = BooleanField(_l("Invite the people who cannot sign in yet"))
     submit = SubmitField(_l("Import"))
 
 
@@ -78,6 +83,21 @@ class SettingsForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for POST buttons."""
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)],
+                       render_kw={"autocomplete": "email"})
+    submit = SubmitField(_l("Send me a link"))
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Type it again"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Set my password"))
 
 
 class PasswordChangeForm(FlaskForm):

@@ -202,6 +202,21 @@ class CredentialLink(db.Model):
     __table_args__ = (sa.CheckConstraint("purpose IN ('invitation', 'reset')", name="purpose_known"),)
 
 
+class ResetRequest(db.Model):
+    """A "forgot password" request, kept an hour so that its limits hold across app servers.
+
+    Recorded for every address typed, whether or not anyone has it, so the limit itself says nothing
+    about who exists.
+    """
+
+    __tablename__ = "reset_requests"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), index=True)
+    remote_addr: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), index=True)
+
+
 class RecoveryCode(db.Model):
     """A one-use code that stands in for the authenticator app; only its hash is kept."""
 

@@ -8,16 +8,27 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 import inputs
-from errors import Forbidden, TooManyAttempts, ValidationError
+from errors import Conflict, Forbidden, TooManyAttempts, ValidationError
 from extensions import db
 from form_errors import place_errors
-from people import auth, directory, importing, signin
+from people import auth, credentials, directory, importing, signin
 from people.auth import hr_required
-from people.forms import EmptyForm, ImportForm, LoginForm, PasswordChangeForm, PersonForm, SettingsForm
+from people.forms import (
+    EmptyForm,
+    ForgotPasswordForm,
+    ImportForm,
+    LoginForm,
+    NewPersonForm,
+    PasswordChangeForm,
+    PersonForm,
+    SetPasswordForm,
+    SettingsForm,
+)
 from people.models import Person
 from settings import LANGUAGES
 
@@ -77,6 +88,43 @@ def login():
                                                next_url=_safe_next(request.args.get("next")),
                                                now=datetime.now(UTC)))
     return render_template("people/login.html", form=form, demo=demo), status
+
+
+@bp.route("/login/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a one-hour link that sets a new password; the answer is the same for any address."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            credentials.request_reset(form.email.data, request.remote_addr, datetime.now(UTC))
+        except TooManyAttempts as exc:
+            flash(exc.message, "danger")
+            return render_template("people/forgot.html", form=form), 429, {"Retry-After": str(exc.retry_after)}
+        return render_template("people/forgot_sent.html", email=form.email.data)
+    return render_template("people/forgot.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/password/<key>", methods=["GET", "POST"])
+def set_password(key: str):
+    """A link from an invitation or a reset e-mail: choose a password, then be signed in."""
+    now = datetime.now(UTC)
+    try:
+        link = credentials.open_link(key, now)
+    except credentials.LinkRefused as refused:
+        return render_template("people/link_refused.html", message=refused.message), refused.status
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            person = credentials.use_link(key, form.password.data, now)
+        except ValidationError as error:
+            _apply_field_errors(form, error)
+        except credentials.LinkRefused as refused:
+            return render_template("people/link_refused.html", message=refused.message), refused.status
+        else:
+            target = auth.begin_sign_in(person, method="password", remember=False, next_url=None, now=now)
+            flash(_("Your password is set. Welcome to Polso."), "success")  # after: signing in empties the cookie
+            return redirect(target)
+    return render_template("people/set_password.html", form=form, link=link), 422 if form.errors else 200
 
 
 @bp.route("/logout", methods=["POST"])
@@ -172,11 +220,59 @@ def people_list():
     query = request.args.get("q", "").strip()
     page = inputs.read_int(request.args.get("page"), "page", low=1, required=False) or 1
     pagination = directory.search_people(query, page, current_app.config["PEOPLE_PER_PAGE"])
-    return render_template("people/list.html", pagination=pagination, query=query, form=EmptyForm())
+    now = datetime.now(UTC)
+    invitations = credentials.latest_invitations(p.id for p in pagination.items)
+    statuses = {p.id: credentials.sign_in_status(p, invitations.get(p.id), now) for p in pagination.items}
+    return render_template("people/list.html", pagination=pagination, query=query, form=EmptyForm(),
+                           statuses=statuses, uninvited=len(credentials.not_yet_invited(now)))
 
 
-def _person_form(person=None) -> PersonForm:
-    form = PersonForm(obj=person)
+@bp.route("/people/invite", methods=["POST"])
+@hr_required
+def people_invite():
+    """Invite the people ticked on the People page, or everyone not yet invited."""
+    if EmptyForm().validate_on_submit():
+        now = datetime.now(UTC)
+        if request.form.get("everyone") == "1":
+            people = credentials.not_yet_invited(now)
+        else:
+            ids = [inputs.read_int(raw, "person_ids", low=1) for raw in request.form.getlist("person_ids")]
+            people = list(db.session.scalars(sa.select(Person).where(Person.id.in_(ids)).order_by(Person.id)))
+        if not people:
+            flash(_("Tick the people to invite first."), "warning")
+        else:
+            _flash_invited(credentials.invite_many(people, by=current_user, now=now))
+    return redirect(url_for("people.people_list", q=request.form.get("q") or None))
+
+
+def _flash_invited(result: credentials.Invited) -> None:
+    if result.sent:
+        flash(ngettext("An invitation to sign in was sent to %(num)s person.",
+                       "Invitations to sign in were sent to %(num)s people.", len(result.sent)), "success")
+    if result.skipped:
+        flash(ngettext("%(num)s person was not invited: inactive, or able to sign in already.",
+                       "%(num)s people were not invited: inactive, or able to sign in already.",
+                       len(result.skipped)), "info")
+
+
+@bp.route("/people/<int:person_id>/invite", methods=["POST"])
+@hr_required
+def person_invite(person_id: int):
+    person = directory.get_person(person_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            credentials.invite(person, by=current_user, now=datetime.now(UTC))
+        except Conflict as refused:
+            db.session.rollback()
+            flash(refused.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("An invitation to sign in was sent to %(email)s.", email=person.email), "success")
+    return redirect(url_for("people.person_edit", person_id=person.id))
+
+
+def _person_form(person=None, form_class: type[PersonForm] = PersonForm) -> PersonForm:
+    form = form_class(obj=person)
     form.department_id.choices = [SelectChoice(0, _("No department"))] + [
         SelectChoice(dept_id, path) for dept_id, path in directory.department_choices()]
     form.locale.data = form.locale.data or ""  # a person without a language setting
@@ -190,7 +286,7 @@ def _person_form(person=None) -> PersonForm:
 @bp.route("/people/new", methods=["GET", "POST"])
 @hr_required
 def person_new():
-    form = _person_form()
+    form = _person_form(form_class=NewPersonForm)
     if form.validate_on_submit():
         try:
             person = directory.create_person(form.to_data(), by=current_user)
@@ -198,6 +294,8 @@ def person_new():
             _apply_field_errors(form, error)
         else:
             flash(_("%(name)s was added.", name=person.name), "success")
+            if form.invite.data:
+                _flash_invited(credentials.invite_many([person], by=current_user, now=datetime.now(UTC)))
             return redirect(url_for("people.people_list", q=person.email))
     return render_template("people/form.html", form=form, person=None)
 
@@ -215,7 +313,11 @@ def person_edit(person_id: int):
         else:
             flash(_("%(name)s was saved.", name=person.name), "success")
             return redirect(url_for("people.people_list", q=person.email))
-    return render_template("people/form.html", form=form, person=person, toggle=EmptyForm())
+    now = datetime.now(UTC)
+    invitation = credentials.latest_invitations([person.id]).get(person.id)
+    return render_template("people/form.html", form=form, person=person, toggle=EmptyForm(), invitation=invitation,
+                           sign_in=credentials.sign_in_status(person, invitation, now),
+                           can_invite=credentials.can_invite(person, invitation, now))
 
 
 @bp.route("/people/<int:person_id>/active", methods=["POST"])
@@ -248,6 +350,13 @@ def people_import():
             status = 422
         else:
             flash(_("%(count)s people were imported.", count=len(people)), "success")
+            if form.invite.data:
+                now = datetime.now(UTC)
+                latest = credentials.latest_invitations(p.id for p in people)
+                waiting = [p for p in people if credentials.sign_in_status(p, latest.get(p.id), now)
+                           == credentials.NOT_INVITED and p.active]
+                if waiting:
+                    _flash_invited(credentials.invite_many(waiting, by=current_user, now=now))
             return redirect(url_for("people.people_list"))
     elif form.is_submitted():
         status = 422

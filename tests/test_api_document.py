@@ -113,8 +113,12 @@ def test_every_operation_answers_as_the_document_says(client, db, closed, org, f
     check("GET", "/employees", 403, employee)
     body = {"email": "new@example.com", "name": "New Person", "department_id": ops["id"],
             "manager_email": "boss@example.com", "hired_on": "2024-05-01", "locale": "it"}
-    check("POST", "/employees", 201, hr, json=body)
-    check("POST", "/employees", 200, hr, json={**body, "kind": "contractor"})
+    new_id = check("POST", "/employees", 201, hr, json=body).get_json()["id"]
+    check("POST", "/employees", 200, hr, json={**body, "kind": "contractor", "invite": True})
+    check("POST", f"/employees/{new_id}/invite", 200, hr)  # sent again
+    check("POST", "/employees/999999/invite", 404, hr)
+    check("POST", f"/employees/{new_id}/invite", 403, employee)
+    check("POST", "/employees/1/invite", 401)
     check("POST", "/employees", 422, hr, json={"email": "x@example.com", "name": ["X"], "salary": 1})
     check("POST", "/employees", 400, hr, data="[]", content_type="application/json")
     check("POST", "/employees", 403, employee, json=body)

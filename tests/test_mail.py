@@ -404,7 +404,7 @@ def test_tick_purges_old_sent_mail_and_old_login_attempts(app, db, runner):
     summary = tasks.tick(NOW)
 
     assert summary.housekeeping == {"sent_mail_purged": 1, "login_attempts_purged": 1,
-                                    "sessions_purged": 0}
+                                    "sessions_purged": 0, "reset_requests_purged": 0}
     assert [m.to_address for m in outbox(db)] == ["person2@example.com"]
     assert db.session.scalars(sa.select(LoginAttempt.at)).all() == [NOW - window + timedelta(seconds=1)]
     result = runner.invoke(args=["pulses", "tick", "--now", (NOW + timedelta(days=2)).isoformat()])
