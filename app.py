@@ -125,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
     from home import bp as home_bp
     from oneonones.views import bp as oneonones_bp
     from people.sso.views import bp as sso_bp
+    from people.twofactor.views import bp as twofactor_bp
     from people.views import bp as people_bp
     from rewards.views import bp as rewards_bp
     from scim.views import bp as scim_bp
@@ -132,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(home_bp)
     app.register_blueprint(people_bp)
+    app.register_blueprint(twofactor_bp)
     app.register_blueprint(sso_bp)
     app.register_blueprint(surveys_bp)
     app.register_blueprint(oneonones_bp)

@@ -19,6 +19,7 @@ from extensions import db
 from people import credentials, directory, signin
 from people.models import CredentialLink, Person
 from people.models import Department as DepartmentRow
+from people.twofactor import services as twofactor
 
 ROLES = Literal["employee", "hr_admin"]
 KINDS = Literal["employee", "contractor"]
@@ -136,9 +137,10 @@ def auth_token():
         raise core.Unauthorized(_("E-mail or password is not correct."))
     if not signin.password_login_allowed(person):
         raise Forbidden(_("Only HR admins may sign in with a password here; others sign in with single sign-on."))
-    if person.has_two_factor:
-        # A password alone must not get round the second factor.
-        raise Forbidden(_("This account signs in with two factors; a password alone cannot make an API token."))
+    if person.has_two_factor or twofactor.required_for(person):
+        # A password alone must not get round the second factor: such a token is made on the Settings page.
+        raise Forbidden(_("This account signs in with two factors; make an API token on your Settings page "
+                          "instead."))
     audit.record("signin.api_token", actor=person, target=person, summary=person.email, now=now,
                  remote_addr=request.remote_addr)
     return jsonify({"token": signin.issue_api_token(person, now), "token_type": "Bearer"}), 201

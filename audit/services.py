@@ -40,6 +40,7 @@ ACTIONS = {
     "password.reset": _l("Reset a password from a link"),
     "password.changed": _l("Changed their password"),
     "session.revoked": _l("Signed out a session"),
+    "token.created": _l("Made an API token on the Settings page"),
     "token.revoked": _l("Revoked an API token"),
     "twofactor.enabled": _l("Turned on two-factor sign-in"),
     "twofactor.disabled": _l("Turned off two-factor sign-in"),

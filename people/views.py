@@ -12,6 +12,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+import audit
 import inputs
 from errors import Conflict, Forbidden, TooManyAttempts, ValidationError
 from extensions import db
@@ -145,7 +146,7 @@ def set_language(code: str):
     return redirect(_safe_next(request.form.get("next")))
 
 
-def _settings_page(form=None, password_form=None, status=200):
+def _settings_page(form=None, password_form=None, status=200, new_token=None):
     now = datetime.now(UTC)
     form = form or SettingsForm(obj=current_user, formdata=None)
     form.locale.data = form.locale.data or ""
@@ -153,7 +154,21 @@ def _settings_page(form=None, password_form=None, status=200):
     return render_template(
         "people/settings.html", form=form, password_form=password_form or PasswordChangeForm(formdata=None),
         sessions=auth.active_sessions(current_user, now), current_session_id=current.id if current else None,
-        tokens=signin.active_api_tokens(current_user, now), revoke=EmptyForm()), status
+        tokens=signin.active_api_tokens(current_user, now), revoke=EmptyForm(), new_token=new_token), status
+
+
+@bp.route("/settings/tokens", methods=["POST"])
+@login_required
+def create_token():
+    """Make an API token for the person signed in here (with both factors, where they have two); it is
+    shown once, on this answer, and never stored (only its hash)."""
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("people.settings"))
+    now = datetime.now(UTC)
+    raw = signin.issue_api_token(current_user, now)
+    audit.record("token.created", actor=current_user, target=current_user, summary=current_user.email, now=now)
+    db.session.commit()
+    return _settings_page(new_token=raw)
 
 
 @bp.route("/settings/password", methods=["POST"])

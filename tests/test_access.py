@@ -32,7 +32,17 @@ HTML = {
     "people.change_password": ("POST", "/settings/password", {ANON: LOGIN, EMPLOYEE: 422, MANAGER: 422, HR: 422}),
     "people.revoke_session": ("POST", "/settings/sessions/1/revoke",
                               {ANON: LOGIN, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
+    # Settings again, showing the new token once.
+    "people.create_token": ("POST", "/settings/tokens", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "people.revoke_token": ("POST", "/settings/tokens/1/revoke", {ANON: LOGIN, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
+    # The code after the password: without a pending sign-in, back to the sign-in page.
+    "twofactor.verify": ("GET", "/login/two-factor", {ANON: LOGIN, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
+    "twofactor.setup": ("GET", "/settings/two-factor", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    # Nobody here has two-factor on yet: renewing codes or turning it off goes back to the setup page.
+    "twofactor.recovery_codes": ("POST", "/settings/two-factor/recovery-codes",
+                                 {ANON: LOGIN, EMPLOYEE: 302, MANAGER: 302, HR: 302}),
+    "twofactor.disable": ("POST", "/settings/two-factor/disable", {ANON: LOGIN, EMPLOYEE: 302, MANAGER: 302,
+                                                                   HR: 302}),
     "people.people_list": ("GET", "/people", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
     "people.person_new": ("GET", "/people/new", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
     "people.person_edit": ("GET", "/people/{report}/edit", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),

@@ -190,3 +190,34 @@ def test_settings_names_a_browser_in_a_few_words_not_its_whole_user_agent(agent,
     from people.models import browser_name
 
     assert browser_name(agent) == shown
+
+
+def test_settings_makes_an_api_token_shown_once_and_stored_hashed(app, db, factory, client):
+    import hashlib
+    import re
+
+    person = factory.person("ada@example.com")
+    browser = _browser(app, person.email)
+    _forget_cached_user()
+    page = browser.post("/settings/tokens")
+    assert page.status_code == 200
+    raw = re.search(r'<code[^>]*id="new-token">([^<]+)</code>', page.text).group(1)
+    (token,) = db.session.scalars(sa.select(ApiToken)).all()
+    assert token.token_hash == hashlib.sha256(raw.encode()).hexdigest() and token.person_id == person.id
+    _forget_cached_user()
+    assert client.get(PROBE, headers={"Authorization": f"Bearer {raw}"}).status_code != 401
+    _forget_cached_user()
+    assert raw not in browser.get("/settings").text  # shown once
+    assert db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.action == "token.created"))
+
+
+def test_when_two_factor_is_mandatory_an_hr_admin_cannot_make_a_token_with_a_password_alone(app, db, factory,
+                                                                                          client):
+    app.config["POLSO_REQUIRE_2FA"] = "hr_admin"
+    factory.person("hr@example.com", role="hr_admin")
+    factory.person("emp@example.com")
+    refused = client.post("/api/v1/auth/token", json={"email": "hr@example.com", "password": PASSWORD})
+    assert refused.status_code == 403 and "Settings" in refused.get_json()["error"]["message"]
+    allowed = client.post("/api/v1/auth/token", json={"email": "emp@example.com", "password": PASSWORD})
+    assert allowed.status_code == 201
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 1
