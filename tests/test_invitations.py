@@ -97,6 +97,8 @@ def test_following_the_link_sets_the_password_and_signs_the_person_in(app, db, f
     assert browser.get("/settings").status_code == 200  # signed in
     db.session.refresh(person)
     assert person.check_password(NEW_PASSWORD)
+    actions = [e.action for e in db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions[-2:] == ["password.set", "signin.password"]
     assert _fresh(app).post("/login", data={"email": person.email, "password": NEW_PASSWORD}).status_code == 302
 
 

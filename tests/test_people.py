@@ -123,6 +123,7 @@ def test_hr_deactivates_and_reactivates_a_person(client, hr, factory, db):
     client.post(f"/people/{person.id}/active", data={"active": "1"})
     db.session.refresh(person)
     assert person.active is True
+    assert [action for action, _actor, _summary in _audit(db)] == ["person.deactivated", "person.activated"]
 
 
 def test_hr_cannot_deactivate_themselves(client, hr, db):
