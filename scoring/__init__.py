@@ -7,6 +7,8 @@ See each module for its promise:
 
 - :mod:`scoring.enps`: ``classify``, ``enps``, ``compare``.
 - :mod:`scoring.likert`: ``favorability``, ``driver_impact``.
+- :mod:`scoring.significance`: ``compare_favorability``, ``compare_proportions``, ``holm``,
+  ``benjamini_hochberg``: changes beyond noise, and many comparisons read together.
 - :mod:`scoring.participation`: ``participation``, ``trend``.
 - :mod:`scoring.disclosure`: ``disclose``, the one guard over everything shown.
 - :mod:`scoring.anonymity`: thresholds, ``is_shown``, ``comments_shown``.
@@ -40,6 +42,7 @@ from scoring.likert import (
     favorability,
 )
 from scoring.participation import Participation, TrendPoint, participation, trend
+from scoring.significance import benjamini_hochberg, compare_favorability, compare_proportions, holm
 
 __all__ = [
     "COMMENT_THRESHOLD",
@@ -56,14 +59,18 @@ __all__ = [
     "TrendPoint",
     "Verdict",
     "Visibility",
+    "benjamini_hochberg",
     "check_min_group_size",
     "classify",
     "comments_shown",
     "compare",
+    "compare_favorability",
+    "compare_proportions",
     "disclose",
     "driver_impact",
     "enps",
     "favorability",
+    "holm",
     "is_shown",
     "participation",
     "trend",
