@@ -146,7 +146,8 @@ def revoke_session(person: Person, session_id: int, now: datetime) -> bool:
 def sign_out_everywhere(person: Person, *, keep: SignInSession | None = None) -> None:
     """End every session of ``person`` (but ``keep``) and revoke every API token; the caller commits.
 
-    Called on any password change or reset, so that whoever knew the old password is out.
+    Called on any password change or reset, so that whoever knew the old password is out; any reset
+    link still open goes too.
     """
     sessions = sa.delete(SignInSession).where(SignInSession.person_id == person.id)
     if keep is not None:
@@ -154,6 +155,10 @@ def sign_out_everywhere(person: Person, *, keep: SignInSession | None = None) ->
     db.session.execute(sessions.execution_options(synchronize_session=False))
     db.session.execute(sa.delete(ApiToken).where(ApiToken.person_id == person.id)
                        .execution_options(synchronize_session=False))
+    # A reset link still open would undo the new password: it goes too.
+    db.session.execute(sa.delete(CredentialLink).where(
+        CredentialLink.person_id == person.id, CredentialLink.purpose == "reset", CredentialLink.used_at.is_(None))
+        .execution_options(synchronize_session="fetch"))
 
 
 def purge_sessions(now: datetime) -> int:

@@ -98,7 +98,7 @@ def invite(person: Person, *, by: Person | None, now: datetime) -> None:
                          "sends them a new link.", name=person.name))
     db.session.execute(sa.delete(CredentialLink).where(
         CredentialLink.person_id == person.id, CredentialLink.purpose == "invitation",
-        CredentialLink.used_at.is_(None)).execution_options(synchronize_session=False))
+        CredentialLink.used_at.is_(None)).execution_options(synchronize_session="fetch"))
     raw = _new_link(person, "invitation", INVITATION_LIFETIME, now)
     sso = not signin.password_login_allowed(person)
     subject, text, html = mail.render(
@@ -150,19 +150,31 @@ def request_reset(email: str, remote_addr: str | None, now: datetime) -> None:
     key = inputs.email_key(email)[:254]
     addr = remote_addr[:64] if remote_addr else None
     since = now - RESET_WINDOW
-    by_email = db.session.scalar(sa.select(sa.func.count()).where(ResetRequest.email == key, ResetRequest.at > since))
+    # Recorded and committed before the others are counted, so that of any number arriving at once
+    # at most the limit go on (as signin.authenticate does); a refused request is then forgotten.
+    request_row = ResetRequest(email=key, remote_addr=addr, at=now)
+    db.session.add(request_row)
+    db.session.commit()
+    others = sa.and_(ResetRequest.at > since, ResetRequest.id != request_row.id)
+    by_email = db.session.scalar(sa.select(sa.func.count()).where(ResetRequest.email == key, others))
     by_addr = db.session.scalar(sa.select(sa.func.count()).where(
-        ResetRequest.remote_addr == addr, ResetRequest.at > since)) if addr else 0
+        ResetRequest.remote_addr == addr, others)) if addr else 0
     if by_email >= RESETS_PER_EMAIL or by_addr >= RESETS_PER_ADDRESS:
+        db.session.execute(sa.delete(ResetRequest).where(ResetRequest.id == request_row.id))
+        db.session.commit()
         refusal = TooManyAttempts(_("Too many reset requests. Try again in an hour."))
         refusal.retry_after = int(RESET_WINDOW.total_seconds())
         raise refusal
-    db.session.add(ResetRequest(email=key, remote_addr=addr, at=now))
     person = db.session.scalar(sa.select(Person).where(Person.email == key))
-    if person is not None and person.active and signin.password_login_allowed(person):
-        raw = _new_link(person, "reset", RESET_LIFETIME, now)
-        subject, text, html = mail.render("password_reset", person.locale, person=person, key=raw,
-                                          minutes=int(RESET_LIFETIME.total_seconds() // 60))
+    eligible = person is not None and person.active and signin.password_login_allowed(person)
+    # The e-mail is written whoever asked, so that the answer takes about as long either way.
+    raw = secrets.token_urlsafe(32)
+    subject, text, html = mail.render("password_reset", person.locale if eligible else None,
+                                      person=person if eligible else Person(name="", email=key), key=raw,
+                                      minutes=int(RESET_LIFETIME.total_seconds() // 60))
+    if eligible:
+        db.session.add(CredentialLink(person_id=person.id, purpose="reset", key_hash=_digest(raw), created_at=now,
+                                      expires_at=now + RESET_LIFETIME))
         mail.queue(person.email, subject, text, body_html=html, kind="password_reset", now=now)
         audit.record("password.reset_requested", actor=person, target=person, summary=person.email, now=now,
                      remote_addr=remote_addr)
@@ -230,14 +242,8 @@ def use_link(raw: str, password: str, now: datetime) -> Person:
         raise LinkRefused(_("This link was already used. Sign in with your password, or ask for a new link."), 410)
     person.set_password(password)
     auth.sign_out_everywhere(person)
-    if link.purpose == "invitation":
-        audit.record("password.set", actor=person, target=person, summary=person.email, now=now)
-    else:
-        # Every other reset link of theirs goes too.
-        db.session.execute(sa.delete(CredentialLink).where(
-            CredentialLink.person_id == person.id, CredentialLink.purpose == "reset",
-            CredentialLink.id != link.id).execution_options(synchronize_session=False))
-        audit.record("password.reset", actor=person, target=person, summary=person.email, now=now)
+    audit.record("password.set" if link.purpose == "invitation" else "password.reset", actor=person,
+                 target=person, summary=person.email, now=now)
     auth.accept_pending_invitations(person, now)
     db.session.commit()
     return person

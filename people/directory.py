@@ -25,7 +25,7 @@ import inputs
 from errors import Forbidden, ValidationError, get_or_raise
 from extensions import db
 from people import org
-from people.models import KINDS, ROLES, Department, Person
+from people.models import KINDS, ROLES, CredentialLink, Department, Person
 from people.timezones import default_timezone
 from settings import LANGUAGES
 
@@ -289,6 +289,11 @@ def update_person(person: Person, raw: Mapping[str, Any], *, by: Person | None =
             errors["manager_email"] = _("This manager would create a reporting cycle.")
     if errors:
         raise ValidationError(_("Some fields are not valid."), errors)
+    if values.get("email") and values["email"] != person.email:
+        # A link mailed to the old address (a typo, say) must not set the password of the new one.
+        db.session.execute(sa.delete(CredentialLink).where(
+            CredentialLink.person_id == person.id, CredentialLink.used_at.is_(None))
+            .execution_options(synchronize_session="fetch"))
     for name in ("email", "name", "role", "kind", "hired_on", "locale", "active", "department_id"):
         if name in values:
             setattr(person, name, values[name])
