@@ -111,7 +111,8 @@ def test_a_second_use_an_expired_link_and_a_tampered_link_each_say_why(app, db, 
 
     again = _fresh(app).get(path)
     assert again.status_code == 410 and "already used" in again.text
-    assert _fresh(app).post(path, data={"password": "another fine passphrase", "confirm": "another fine passphrase"}).status_code == 410
+    second = {"password": "another fine passphrase", "confirm": "another fine passphrase"}
+    assert _fresh(app).post(path, data=second).status_code == 410
 
     tampered = path[:-4] + ("AAAA" if not path.endswith("AAAA") else "BBBB")
     refused = _fresh(app).get(tampered)
@@ -164,7 +165,7 @@ def test_sending_again_replaces_the_earlier_link(app, db, factory, hr_browser):
 
 def test_the_people_page_shows_who_is_invited_accepted_or_expired_and_invites_everyone_not_yet_invited(
         app, db, factory, hr_browser):
-    waiting = factory.person("waiting@example.com", name="Waiting", password=None)
+    factory.person("waiting@example.com", name="Waiting", password=None)
     invited = factory.person("invited@example.com", name="Invited", password=None)
     expired = factory.person("expired@example.com", name="Expired", password=None)
     accepted = factory.person("accepted@example.com", name="Accepted", password=None)
@@ -263,7 +264,8 @@ def test_the_api_invites_on_create_and_reports_sign_in_status(app, db, factory, 
     listed = {e["email"]: e["sign_in"] for e in client.get("/api/v1/employees", headers=headers).get_json()["items"]}
     assert listed == {"hr@example.com": "password", "api@example.com": "invited", "quiet@example.com": "invited"}
 
-    bad = client.post("/api/v1/employees", headers=headers, json={"email": "b@example.com", "name": "B", "invite": "yes"})
+    bad = client.post("/api/v1/employees", headers=headers,
+                      json={"email": "b@example.com", "name": "B", "invite": "yes"})
     assert bad.status_code in (400, 422) and "invite" in bad.get_json()["error"]["fields"]
     assert db.session.scalar(sa.select(Person).where(Person.email == "b@example.com")) is None
 
