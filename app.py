@@ -128,6 +128,7 @@ def register_blueprints(app: Flask) -> None:
     from people.twofactor.views import bp as twofactor_bp
     from people.views import bp as people_bp
     from rewards.views import bp as rewards_bp
+    from scim.admin.views import bp as scim_admin_bp
     from scim.views import bp as scim_bp
     from surveys.views import bp as surveys_bp
 
@@ -142,6 +143,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(scim_bp)
+    app.register_blueprint(scim_admin_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
