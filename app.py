@@ -107,6 +107,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    import actions.models  # noqa: F401
     import audit.models  # noqa: F401
     import dashboards.models  # noqa: F401  (tables known to migrations)
     import mail.models  # noqa: F401
@@ -119,6 +120,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from actions.views import bp as actions_bp
     from api import bp as api_bp
     from audit.views import bp as audit_bp
     from dashboards.views import bp as dashboards_bp
@@ -140,6 +142,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(oneonones_bp)
     app.register_blueprint(rewards_bp)
     app.register_blueprint(dashboards_bp)
+    app.register_blueprint(actions_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(scim_bp)

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import current_app
 
+from actions import reminders as actions
 from dashboards.results import published_rows, store_round_results
 from mail import services as mail
 from oneonones import reminders as oneonones
@@ -25,6 +26,7 @@ class TickSummary:
     pulses: periodic.TickReport
     oneonones: dict[str, int]
     rewards: dict[str, int]
+    actions: dict[str, int]
     mail: Any
     housekeeping: dict[str, int]
 
@@ -33,7 +35,7 @@ def tick(now: datetime) -> TickSummary:
     """Run all periodic work due at ``now``; e-mail queued by any step goes out, then ``housekeeping``."""
     pulses = periodic.tick(now, on_close=store_results, send_mail=False)
     return TickSummary(pulses=pulses, oneonones=oneonones.tick(now), rewards=rewards.tick(now),
-                       mail=mail.send_all_pending(now), housekeeping=housekeeping(now))
+                       actions=actions.tick(now), mail=mail.send_all_pending(now), housekeeping=housekeeping(now))
 
 
 def store_results(round_id: int, *, recount: bool) -> None:

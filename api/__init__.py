@@ -13,6 +13,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 # Importing each module registers its endpoints on bp.
+from api import actions as _actions  # noqa: E402, F401
 from api import dashboards as _dashboards  # noqa: E402, F401
 from api import docs as _docs  # noqa: E402, F401
 from api import oneonones as _oneonones  # noqa: E402, F401

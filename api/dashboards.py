@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Literal
 
 from flask import g, jsonify, request
+from flask_babel import get_locale
 from pydantic import Field
 
 import inputs
 from api import bp, core
 from api.spec import Output, Query, QueryInt, operation, responses
-from dashboards import services
+from dashboards import heatmap, services
 from dashboards import trend as trends
 
 
@@ -81,6 +82,45 @@ class Trend(Output):
     survey_id: int
     min_group_size: int
     points: list[TrendPoint]
+
+
+class HeatmapColumn(Output):
+    id: str = Field(description="enps, or q<question id> for a likert question's favorability.")
+    kind: Literal["enps", "likert"]
+    label: str = Field(description="Short label: the question's driver, in the caller's language.")
+    text: str
+    question_id: int = None
+
+
+class HeatmapGroup(Output):
+    kind: Literal["department", "manager"]
+    id: int
+    name: str
+
+
+class HeatmapCell(Output):
+    """A shown cell's value (eNPS, or % favorable) with its significance; a suppressed cell: the reason only."""
+
+    column: str
+    suppressed: bool
+    value: float = Field(None, description="Absent when suppressed.")
+    reason: str = Field(None, description="Why it is suppressed: below_k, too_few_invited, overlap, ...")
+    significant: bool = Field(None, description="Shown cells: differs from the rest of the company after the "
+                                                "Benjamini-Hochberg correction over every shown cell.")
+
+
+class HeatmapRow(Output):
+    group: HeatmapGroup
+    cells: list[HeatmapCell]
+
+
+class Heatmap(Output):
+    columns: list[HeatmapColumn]
+    rows: list[HeatmapRow]
+
+
+class HeatmapQuery(Query):
+    round_id: QueryInt = None
 
 
 class ResultsQuery(Query):
@@ -159,3 +199,32 @@ def survey_trend(survey_id: int):
                                    for d in point.departments]
         points.append(item)
     return jsonify({"survey_id": survey.id, "min_group_size": survey.min_group_size, "points": points})
+
+
+@bp.get("/surveys/<int:survey_id>/heatmap")
+@core.token_required()
+@operation(query=HeatmapQuery, responses=responses({200: Heatmap}, 401, 403, 404, 409,
+                                                   e403="Neither HR nor a manager",
+                                                   e409="The round is still open"))
+def survey_heatmap(survey_id: int):
+    """eNPS and driver favorability of every group the caller may see in one closed round (default: the latest)"""
+    survey = services.get_survey(survey_id)
+    round_ = heatmap.round_for(survey, core.query().round_id, g.api_user)
+    hm = heatmap.heatmap(survey, round_, g.api_user, str(get_locale() or "en"))
+    columns = []
+    for c in hm.columns:
+        item = {"id": c.id, "kind": c.kind, "label": c.short, "text": c.full}
+        if c.question_id is not None:
+            item["question_id"] = c.question_id
+        columns.append(item)
+    rows = []
+    for row in hm.rows:
+        cells = []
+        for cell in row.cells:
+            if cell.suppressed:
+                cells.append({"column": cell.column, "suppressed": True, "reason": cell.reason})
+            else:
+                cells.append({"column": cell.column, "suppressed": False, "value": cell.value,
+                              "significant": cell.significant})
+        rows.append({"group": {"kind": row.kind, "id": row.key, "name": row.name}, "cells": cells})
+    return jsonify({"columns": columns, "rows": rows})

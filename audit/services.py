@@ -69,6 +69,8 @@ ACTIONS = {
     "scim.user.deleted": _l("Deleted a person through SCIM provisioning (deactivated)"),
     "scim.token.created": _l("Made a SCIM provisioning token"),
     "scim.token.revoked": _l("Revoked a SCIM provisioning token"),
+    "action.created": _l("Planned an action"),
+    "action.updated": _l("Changed an action"),
 }
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")

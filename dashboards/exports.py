@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 import audit
+from dashboards.heatmap import Heatmap
 from dashboards.services import Dashboard, GroupResult
 from people.models import Person
 from spreadsheets import Cell, Table, file_name, write_csv, write_xlsx
@@ -122,3 +123,50 @@ def record_download(dash: Dashboard, extension: str, by: Person, now: datetime) 
     audit.record("export.downloaded", actor=by, target=dash.survey, now=now,
                  summary=f"results {extension.upper()} of survey {dash.survey.id} “{dash.survey.title}”: {group}, "
                          f"rounds={len(dash.rounds)}")
+
+
+# --- The heatmap -------------------------------------------------------------------------
+
+HEATMAP_COLUMNS = ("round", "group_kind", "group", "column", "status", "value", "difference", "significant")
+
+
+def heatmap_table(hm: Heatmap, reason: Reason) -> Table:
+    """One row per cell of the heatmap as the page shows it: a hidden cell has the reason and no number."""
+    words = {"round": _("Round closing"), "group_kind": _("Kind of group"), "group": _("Group"),
+             "column": _("Column"), "status": _("Status"), "value": _("eNPS or favorable (%)"),
+             "difference": _("Difference from the company"),
+             "significant": _("Significant difference (after correction)")}
+    kinds = {"department": _("Department"), "manager": _("Team")}
+    columns = {c.id: c for c in hm.columns}
+    closes_on = hm.round.closes_at.date()
+    rows: list[list[Cell]] = []
+    for row in hm.rows:
+        for cell in row.cells:
+            where = [closes_on, kinds[row.kind], row.name, columns[cell.column].full]
+            if cell.suppressed:
+                rows.append([*where, reason(cell.reason, hm.k), None, None, None])
+            else:
+                rows.append([*where, _("Shown"), round(cell.value, 1),
+                             None if cell.delta is None else round(cell.delta, 1),
+                             _("yes") if cell.significant else _("no")])
+    return Table([words[c] for c in HEATMAP_COLUMNS], rows, title=_("Heatmap"))
+
+
+def heatmap_csv(hm: Heatmap, locale: str, reason: Reason) -> bytes:
+    return write_csv(heatmap_table(hm, reason), locale)
+
+
+def heatmap_xlsx(hm: Heatmap, locale: str, reason: Reason) -> bytes:
+    return write_xlsx([heatmap_table(hm, reason)])
+
+
+def heatmap_file_name(hm: Heatmap, extension: str) -> str:
+    """``polso-<survey>-heatmap-<round's closing date>.<extension>``."""
+    return file_name(hm.survey.title, _("heatmap"), hm.round.closes_at.date(), extension=extension)
+
+
+def record_heatmap_download(hm: Heatmap, extension: str, by: Person, now: datetime) -> None:
+    """Add the heatmap download to the audit log in the current transaction; the caller commits."""
+    audit.record("export.downloaded", actor=by, target=hm.survey, now=now,
+                 summary=f"heatmap {extension.upper()} of survey {hm.survey.id} “{hm.survey.title}”: "
+                         f"round {hm.round.id}, groups={len(hm.rows)}")

@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import inputs
-from dashboards import display, exports, figures, services
+from dashboards import display, exports, figures, heatmap, services
 from dashboards.plotly_assets import PLOTLY_DIR, plotly_css
-from errors import Conflict, Forbidden
+from errors import Conflict, Forbidden, NotFound
 from extensions import db
 from people.auth import hr_required, manager_required
 from people.directory import department_choices
@@ -187,6 +187,50 @@ def export(fmt: str):
     exports.record_download(dash, fmt, current_user._get_current_object(), datetime.now(UTC))
     db.session.commit()
     return download(body, exports.results_file_name(dash, fmt))
+
+
+def _request_heatmap() -> heatmap.Heatmap:
+    """The heatmap the query string asks for (``survey``, ``round``, HR's ``groups``), as the viewer may see it."""
+    survey_id = inputs.read_id(request.args.get("survey"), "survey", required=False)
+    survey = services.get_survey(survey_id) if survey_id else services.enps_survey()
+    if survey is None:
+        abort(404)
+    round_id = inputs.read_id(request.args.get("round"), "round", required=False)
+    kinds = {"departments": ("department",), "teams": ("manager",)}.get(request.args.get("groups"), ("department",))
+    try:
+        round_ = heatmap.round_for(survey, round_id, current_user)
+        return heatmap.heatmap(survey, round_, current_user, str(get_locale() or "en"), kinds)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except Conflict:
+        abort(409)
+
+
+@bp.route("/results/heatmap")
+@manager_required
+def heatmap_page():
+    empty = _empty_results()
+    if empty is not None:
+        return empty
+    hm = _request_heatmap()
+    figure = heatmap.heatmap_figure([(c.short, c.full) for c in hm.columns], heatmap.figure_rows(hm, hidden_reason))
+    return render_template("dashboards/heatmap.html", hm=hm, figure=figure, args=request.args,
+                           rounds=list(reversed(services.closed_rounds(hm.survey))),
+                           surveys=services.surveys_with_results(), value_text=heatmap.value_text,
+                           limit=heatmap.COLOUR_LIMIT)
+
+
+@bp.route("/results/heatmap/export.<any(csv, xlsx):fmt>")
+@manager_required
+def heatmap_export(fmt: str):
+    hm = _request_heatmap()
+    write = exports.heatmap_csv if fmt == "csv" else exports.heatmap_xlsx
+    body = write(hm, str(get_locale() or "en"), hidden_reason)
+    exports.record_heatmap_download(hm, fmt, current_user._get_current_object(), datetime.now(UTC))
+    db.session.commit()
+    return download(body, exports.heatmap_file_name(hm, fmt))
 
 
 @bp.route("/results/rounds/<int:round_id>/<any(share, unshare):action>", methods=["POST"])

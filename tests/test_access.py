@@ -83,8 +83,20 @@ HTML = {
     # Without confirm=yes, sharing answers with the page that asks first.
     "dashboards.share": ("POST", "/results/rounds/{round}/share", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403,
                                                                    HR: 200}),
+    "dashboards.heatmap_page": ("GET", "/results/heatmap", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 200, HR: 200}),
+    # The survey has no closed round yet: nothing to export.
+    "dashboards.heatmap_export": ("GET", "/results/heatmap/export.csv",
+                                  {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 404, HR: 404}),
     "dashboards.shared": ("GET", "/results/shared", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
     "dashboards.methodology": ("GET", "/methodology", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "actions.index": ("GET", "/actions", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "actions.new": ("GET", "/actions/new", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 200, HR: 200}),
+    # No action in this table's data: a signed-in person learns only that there is none they may see.
+    "actions.detail": ("GET", "/actions/999999", {ANON: LOGIN, EMPLOYEE: 404, MANAGER: 404, HR: 404}),
+    "actions.edit": ("GET", "/actions/999999/edit", {ANON: LOGIN, EMPLOYEE: 404, MANAGER: 404, HR: 404}),
+    "actions.post_update": ("POST", "/actions/999999/updates", {ANON: LOGIN, EMPLOYEE: 404, MANAGER: 404, HR: 404}),
+    "actions.raise_in_one_on_one": ("POST", "/actions/999999/raise",
+                                    {ANON: LOGIN, EMPLOYEE: 404, MANAGER: 404, HR: 404}),
     "dashboards.anonymity_doc": ("GET", "/methodology/anonymity", {ANON: LOGIN, EMPLOYEE: 200, MANAGER: 200,
                                                                        HR: 200}),
     "audit.index": ("GET", "/audit", {ANON: LOGIN, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
@@ -111,6 +123,13 @@ API = {
     "api.round_results": ("GET", "/api/v1/rounds/{round}/results", {ANON: 401, EMPLOYEE: 403, MANAGER: 403,
                                                                      HR: 200}),
     "api.survey_trend": ("GET", "/api/v1/surveys/{survey}/trend", {ANON: 401, EMPLOYEE: 403, MANAGER: 403, HR: 200}),
+    "api.actions_list": ("GET", "/api/v1/actions", {ANON: 401, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
+    "api.actions_create": ("POST", "/api/v1/actions", {ANON: 401, EMPLOYEE: 400, MANAGER: 400, HR: 400}),
+    "api.actions_get": ("GET", "/api/v1/actions/999999", {ANON: 401, EMPLOYEE: 404, MANAGER: 404, HR: 404}),
+    "api.actions_patch": ("PATCH", "/api/v1/actions/999999", {ANON: 401, EMPLOYEE: 400, MANAGER: 400, HR: 400}),
+    # No closed round yet: HR and managers get a 404, anyone else a 403 before that.
+    "api.survey_heatmap": ("GET", "/api/v1/surveys/{survey}/heatmap",
+                           {ANON: 401, EMPLOYEE: 403, MANAGER: 404, HR: 404}),
     "api.openapi": ("GET", "/api/v1/openapi.json", {ANON: 200, EMPLOYEE: 200, MANAGER: 200, HR: 200}),
 }
 

@@ -172,6 +172,42 @@ def test_every_operation_answers_as_the_document_says(client, db, closed, org, f
     check("GET", f"/surveys/{survey_id}/trend?group_by=team", 422, hr)
     check("GET", f"/surveys/{survey_id}/trend", 403, manager)
     check("GET", "/surveys/999999/trend", 404, hr)
+    check("GET", f"/surveys/{survey_id}/heatmap", 200, hr)
+    check("GET", f"/surveys/{survey_id}/heatmap?round_id={round_id}", 200, manager)
+    check("GET", f"/surveys/{created['id']}/heatmap?round_id={opened['id']}", 409, hr)  # still open
+    check("GET", f"/surveys/{survey_id}/heatmap?round_id={opened['id']}", 404, hr)  # another survey's round
+    check("GET", f"/surveys/{survey_id}/heatmap?round_id=x", 422, hr)
+    check("GET", f"/surveys/{survey_id}/heatmap", 403, employee)
+    check("GET", f"/surveys/{survey_id}/heatmap", 401)
+    check("GET", "/surveys/999999/heatmap", 404, hr)
+
+    # Action plans on a driver, with its figures since the baseline round.
+    likert = next(q.id for q in closed["survey"].questions if q.kind == "likert")
+    plan = {"title": "Fewer meetings", "survey_id": survey_id, "question_id": likert, "manager_id": org["boss"].id,
+            "owner_email": "boss@example.com", "due_on": "2026-04-30"}
+    action = check("POST", "/actions", 201, manager, json=plan).get_json()
+    check("POST", "/actions", 201, hr, json={**plan, "question_id": None, "manager_id": None,
+                                             "department_id": org["tiny"].id})  # hidden: reason, no number
+    check("POST", "/actions", 422, hr, json={**plan, "status": "someday", "colour": "red"})
+    check("POST", "/actions", 400, hr, data="[]", content_type="application/json")
+    check("POST", "/actions", 403, employee, json=plan)
+    check("POST", "/actions", 403, manager, json={**plan, "manager_id": None})
+    check("POST", "/actions", 422, hr, json={**plan, "manager_id": None, "department_id": 999999})
+    check("POST", "/actions", 401, json=plan)
+    check("GET", "/actions", 200, hr)
+    check("GET", "/actions?status=planned", 200, employee)
+    check("GET", "/actions?status=someday", 422, hr)
+    check("GET", "/actions", 401)
+    check("GET", f"/actions/{action['id']}", 200, hr)
+    check("GET", f"/actions/{action['id']}", 200, employee)  # their team's: figures not theirs to see
+    check("GET", "/actions/999999", 404, hr)
+    check("GET", f"/actions/{action['id']}", 401)
+    check("PATCH", f"/actions/{action['id']}", 200, manager, json={"status": "in_progress", "note": "Started"})
+    check("PATCH", f"/actions/{action['id']}", 422, manager, json={"survey_id": 1})
+    check("PATCH", f"/actions/{action['id']}", 400, manager, data="1", content_type="application/json")
+    check("PATCH", f"/actions/{action['id']}", 403, employee, json={"status": "done"})
+    check("PATCH", "/actions/999999", 404, hr, json={"status": "done"})
+    check("PATCH", f"/actions/{action['id']}", 401, json={"status": "done"})
 
     # One-on-ones: the manager and one direct report.
     starts = (datetime.now(UTC) + timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
