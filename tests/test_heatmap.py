@@ -180,11 +180,15 @@ def test_page_shows_table_with_reasons_and_no_number_for_hidden_cells(client, au
     html = response.get_data(as_text=True)
     assert 'id="chart-heatmap"' in html and 'role="group"' in html and 'tabindex="0"' in html
     table = html[html.index('id="heatmap-table"'):]
-    tiny = re.search(r"<th scope=\"row\">Tiny</th>(.*?)</tr>", table, re.S).group(1)
+    tiny = re.search(r"<th scope=\"row\">Tiny\s.*?</th>(.*?)</tr>", table, re.S).group(1)
     assert "fewer than 5 people" in tiny
     assert digits_outside_k(re.sub(r"<[^>]+>", " ", tiny), 5) == []
-    big = re.search(r"<th scope=\"row\">Big</th>(.*?)</tr>", table, re.S).group(1)
+    big_row = re.search(r"<th scope=\"row\">Big\s(.*?)</th>(.*?)</tr>", table, re.S)
+    big = big_row.group(2)
     assert "+100" in big and "significant difference" in big
+    # Each row plans an action for its group, from here.
+    plan = re.search(r'href="([^"]+)"', big_row.group(1)).group(1).replace("&amp;", "&")
+    assert plan.startswith("/actions/new?") and f"survey={closed['survey'].id}" in plan and "department=" in plan
     assert "TINY-SECRET-COMMENT" not in html
 
 
