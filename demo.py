@@ -21,6 +21,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from werkzeug.security import generate_password_hash
 
+from actions import demo as actions_demo
 from extensions import db
 from oneonones import demo as oneonones_demo
 from people import org
@@ -349,7 +350,8 @@ def seed(employees: int, weeks: int, seed: int, if_empty: bool):
         pulse = seed_pulse(weeks, seed, today)
         db.session.commit()
         extra = {**oneonones_demo.seed(random.Random(seed * 31 + 2), today),
-                 **rewards_demo.seed(random.Random(seed * 37 + 3), today)}
+                 **rewards_demo.seed(random.Random(seed * 37 + 3), today),
+                 **actions_demo.seed(random.Random(seed * 41 + 5), today)}
         db.session.commit()
     except Exception:
         db.session.rollback()
