@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 
 from actions import reminders as actions
+from dashboards import notices
 from dashboards.results import published_rows, store_round_results
 from mail import services as mail
 from oneonones import reminders as oneonones
@@ -41,8 +42,11 @@ def tick(now: datetime) -> TickSummary:
 def store_results(round_id: int, *, recount: bool) -> None:
     """Store a closed round's results: the surveys' ``on_close``, passed in here so that surveys never
     import dashboards. On a recount (late ballots reached a round whose results may have been seen) a
-    group stays shown only with the figures it was shown with. The caller commits."""
+    group stays shown only with the figures it was shown with. A first close also queues each
+    manager's "your team's results are ready" (no figures in it). The caller commits."""
     store_round_results(round_id, published=(published_rows(round_id) or None) if recount else None)
+    if not recount:
+        notices.queue_results_ready(round_id)
 
 
 def housekeeping(now: datetime) -> dict[str, int]:
