@@ -285,12 +285,33 @@ def check_date_range(day: date, field: str) -> None:
 
 # --- every request ---------------------------------------------------------------------------
 
+def digits_up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers 0..``limit`` (no sign), e.g. for ``limit=250``
+    ``[0-9]{1,2}|1[0-9]{2}|2[0-4][0-9]|250``."""
+    text = str(limit)
+    parts = [f"[0-9]{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        low = 1 if i == 0 and len(text) > 1 else 0
+        if int(digit) > low:
+            rest = len(text) - i - 1
+            parts.append(text[:i] + f"[{low}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    parts.append(text)
+    return "(?:" + "|".join(parts) + ")"
+
+
 class BoundedIntegerConverter(IntegerConverter):
-    """``<int:…>`` that matches only ids a row can have, so a huge one is a 404 before any query."""
+    """``<int:…>`` that matches only ids a row can have, so a huge one is a 404 before any query.
+
+    The bound is in the URL pattern itself, not only in ``to_python``: Werkzeug picks the rule (and
+    notes the methods of rules that match the path) before converting, so an id past the bound that
+    the pattern took would make ``PATCH /x/<huge>`` a 405 next to ``GET /x/<id>``, not a 404.
+    """
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
                  signed: bool = False) -> None:
         super().__init__(map, fixed_digits, min=min, max=MAX_INT if max is None else max, signed=signed)
+        if not signed and not fixed_digits:
+            self.regex = digits_up_to(self.max)
 
     def to_python(self, value: str) -> Any:
         # int() itself refuses more than 4,300 digits with a ValueError, which would be a 500.

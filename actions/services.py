@@ -101,6 +101,15 @@ def group_label(action: Action) -> str:
     return _("Whole company")
 
 
+def _logged_group(action: Action) -> str:
+    """The group in the audit log's words: data, the same in every reader's language (no translation)."""
+    if action.department_id is not None:
+        return f"department {action.department_id}"
+    if action.manager_id is not None:
+        return f"team of person {action.manager_id}"
+    return "company"
+
+
 # --- Reading values ----------------------------------------------------------------------
 
 
@@ -196,7 +205,8 @@ def create_action(viewer: Person, data: Mapping[str, Any], now: datetime) -> Act
     db.session.add(action)
     db.session.flush()
     audit.record("action.created", actor=viewer, target=action, now=now,
-                 summary=f"“{action.title}”, survey {survey.id}, {group_label(action)}, owner {values['owner'].email}")
+                 summary=f"“{action.title}”, survey {survey.id}, {_logged_group(action)}, "
+                         f"owner {values['owner'].email}")
     db.session.commit()
     return action
 

@@ -345,3 +345,12 @@ def test_a_pages_duration_and_the_apis_are_read_alike():
 def test_read_text_keeps_tabs_line_breaks_and_any_printable_script():
     assert read_text("a\tb\nc", "body", max_length=20) == "a\tb\nc"
     assert read_text("Città — 東京 ✓", "name", max_length=20, single_line=True) == "Città — 東京 ✓"
+
+
+@pytest.mark.parametrize("limit", [7, 10, 99, 250, 1000, 2 ** 31 - 1])
+def test_the_url_pattern_of_an_id_takes_exactly_the_numbers_up_to_its_bound(limit):
+    from inputs import digits_up_to
+
+    pattern = re.compile(digits_up_to(limit) + r"\Z")
+    for n in [*range(0, 1200), limit - 1, limit, limit + 1, limit * 10]:
+        assert bool(pattern.match(str(n))) == (0 <= n <= limit), n
