@@ -60,6 +60,9 @@ def start_session(person: Person, *, method: str, remember: bool, now: datetime)
     """Sign ``person`` in on this browser: a new ``SignInSession``, its key in a fresh cookie, and the
     sign-in in the audit log. Commits."""
     raw = secrets.token_urlsafe(32)
+    earlier = current_session()  # this browser's earlier sign-in (someone else's, say) ends here
+    if earlier is not None:
+        db.session.delete(earlier)
     db.session.add(SignInSession(
         person_id=person.id, key_hash=_digest(raw), method=method, created_at=now, last_seen_at=now,
         expires_at=now + _lifetime(remember), remember=remember,
@@ -143,16 +146,22 @@ def revoke_session(person: Person, session_id: int, now: datetime) -> bool:
     return result.rowcount > 0
 
 
+def end_other_sessions(person: Person, *, keep: SignInSession | None = None) -> None:
+    """End every browser session of ``person`` but ``keep``; the caller commits. Turning two-factor on
+    does this: a browser signed in with the password alone should not stay in."""
+    sessions = sa.delete(SignInSession).where(SignInSession.person_id == person.id)
+    if keep is not None:
+        sessions = sessions.where(SignInSession.id != keep.id)
+    db.session.execute(sessions.execution_options(synchronize_session=False))
+
+
 def sign_out_everywhere(person: Person, *, keep: SignInSession | None = None) -> None:
     """End every session of ``person`` (but ``keep``) and revoke every API token; the caller commits.
 
     Called on any password change or reset, so that whoever knew the old password is out; any reset
     link still open goes too.
     """
-    sessions = sa.delete(SignInSession).where(SignInSession.person_id == person.id)
-    if keep is not None:
-        sessions = sessions.where(SignInSession.id != keep.id)
-    db.session.execute(sessions.execution_options(synchronize_session=False))
+    end_other_sessions(person, keep=keep)
     db.session.execute(sa.delete(ApiToken).where(ApiToken.person_id == person.id)
                        .execution_options(synchronize_session=False))
     # A reset link still open would undo the new password: it goes too.

@@ -225,3 +225,20 @@ def test_when_two_factor_is_mandatory_an_hr_admin_cannot_make_a_token_with_a_pas
     allowed = client.post("/api/v1/auth/token", json={"email": "emp@example.com", "password": PASSWORD})
     assert allowed.status_code == 201
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 1
+
+
+def test_signing_in_as_someone_else_ends_the_browsers_earlier_session(app, db, factory):
+    from flask import session
+
+    from people import auth
+
+    ada, bo = factory.person("ada@example.com"), factory.person("bo@example.com")
+    browser = _browser(app, ada.email)
+    with browser.session_transaction() as cookie:
+        ada_key = cookie["sid"]
+    # A set-password link signs its person in on whatever browser opens it, Ada's here.
+    with app.test_request_context("/"):
+        session["sid"] = ada_key
+        auth.start_session(bo, method="password", remember=False, now=datetime.now(UTC))
+    rows = db.session.scalars(sa.select(SignInSession.person_id)).all()
+    assert rows == [bo.id]  # Ada's row on this browser is gone, not left to expire

@@ -508,3 +508,18 @@ def test_setting_it_up_and_signing_in_with_a_code_in_chromium(page, factory):
     # The refused code's 422 is the only thing the console reports.
     assert [e for e in page.console_errors if "status of 422" not in e] == []
     assert page.foreign_requests == []
+
+
+def test_turning_it_on_signs_out_every_other_browser_but_keeps_this_one(app, db, factory):
+    person = factory.person("ada@example.com")
+    elsewhere, here = _browser(app), _browser(app)
+    _password_step(elsewhere, person.email)
+    _forget_cached_user()
+    _password_step(here, person.email)
+    _forget_cached_user()
+    here.get("/settings/two-factor")  # the secret waits on the person's row
+    db.session.refresh(person)
+    _forget_cached_user()
+    assert here.post("/settings/two-factor", data={"code": _code(person.totp_secret)}).status_code == 200
+    assert _signed_in(here)
+    assert not _signed_in(elsewhere)  # signed in with the password alone

@@ -20,13 +20,14 @@ from datetime import datetime, timedelta
 import pyotp
 import segno
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_babel import gettext as _
 
 import audit
 from audit.models import AuditEvent
 from errors import Forbidden, TooManyAttempts, ValidationError
 from extensions import db
+from people import auth
 from people.models import Person, RecoveryCode
 
 RECOVERY_COUNT = 10
@@ -115,7 +116,8 @@ def _new_recovery_codes(person: Person) -> list[str]:
 
 def enable(person: Person, code: str | None, now: datetime) -> list[str]:
     """Confirm the waiting secret with a code from the app, turn two-factor on and return the new
-    recovery codes (shown once; only their hashes are kept). The code used cannot sign in. Commits.
+    recovery codes (shown once; only their hashes are kept). The code used cannot sign in. Every
+    other browser signed in as ``person`` is signed out. Commits.
 
     :raise ValidationError: a wrong code (``code``); nothing changes.
     :raise Forbidden: already on, or no secret waiting (the setup page was not opened).
@@ -128,6 +130,7 @@ def enable(person: Person, code: str | None, now: datetime) -> list[str]:
     person.totp_enabled_at = now
     person.totp_last_step = step
     codes = _new_recovery_codes(person)
+    auth.end_other_sessions(person, keep=auth.current_session() if has_request_context() else None)
     audit.record("twofactor.enabled", actor=person, target=person, summary=person.email, now=now)
     db.session.commit()
     return codes
