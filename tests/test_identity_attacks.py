@@ -15,40 +15,19 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from flask import g
 
-from mail.models import OutboxMessage
 from mail.services import send_all_pending
 from people import credentials
 from people.models import Person, ResetRequest, SignInSession
 from tests.conftest import PASSWORD, run_concurrently
+from tests.test_invitations import _fresh, _link_in, _outbox
 
 NEW_PASSWORD = "copper meadow violin tundra"
 OTHER_PASSWORD = "saffron glacier bicycle harbour"
 LINK = re.compile(r"https?://[^/\s]+(/password/[A-Za-z0-9_\-]+)")
 
 
-# --- helpers (copied from test_invitations so this file stands alone) ------------------------
-
-def _fresh(app):
-    browser = app.test_client()
-    send = browser.open
-
-    def open_forgetting_the_cached_user(*args, **kwargs):
-        g.pop("_login_user", None)
-        return send(*args, **kwargs)
-
-    browser.open = open_forgetting_the_cached_user
-    return browser
-
-
-def _outbox(db, kind):
-    return db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == kind)
-                              .order_by(OutboxMessage.id)).all()
-
-
-def _link_in(message: OutboxMessage) -> str:
-    return LINK.search(message.body_text).group(1)
+# --- helpers: the same browser, outbox and link readers as test_invitations ---------------------
 
 
 def _signed_in(browser) -> bool:
