@@ -27,6 +27,8 @@ from scoring.segments import WHOLE
 from surveys.models import Ballot, Invitation, Response, Round, Survey
 
 ANSWER_TABLES = ("responses", "answers", "ballots")
+# A comment's conversation: its thread and messages (``surveys.models.ReplyThread``).
+REPLY_TABLES = ("reply_threads", "reply_messages")
 # A column name that would say when, or who.
 _TELLING_NAME = re.compile(r"(_at|_on|date|time|stamp|person|invitation|token|email|address|user)", re.I)
 
@@ -113,7 +115,7 @@ def _person_tables() -> list[str]:
     """Tables whose rows name a person: people itself, anything with a key to it, and the outbox."""
     names = {Person.__tablename__, OutboxMessage.__tablename__}
     for table in db.metadata.sorted_tables:
-        if table.name in ANSWER_TABLES or table.name == RoundResult.__tablename__:
+        if table.name in (*ANSWER_TABLES, *REPLY_TABLES, RoundResult.__tablename__):
             continue
         if any(fk.column.table.name in {Person.__tablename__, Invitation.__tablename__}
                for fk in table.foreign_keys):
@@ -125,16 +127,21 @@ def check_transaction_ids() -> Check:
     if _dialect() != "postgresql":
         return Check("transaction ids", True, "not applicable: SQLite keeps no transaction id in rows")
     tables = _person_tables()
-    union = " UNION ".join(f"SELECT xmin::text AS x FROM {name}" for name in tables)
-    shared = db.session.execute(sa.text(
-        f"SELECT count(*) FROM responses WHERE xmin::text IN ({union})")).scalar()
-    shared += db.session.execute(sa.text(
-        f"SELECT count(*) FROM answers WHERE xmin::text IN ({union})")).scalar()
+    # HR's replies name their author: they are people's rows; a respondent's, and a thread nobody
+    # from HR has closed, must share no transaction with any of them.
+    union = " UNION ".join([f"SELECT xmin::text AS x FROM {name}" for name in tables]
+                           + ["SELECT xmin::text AS x FROM reply_messages WHERE side = 'hr'"])
+    shared = 0
+    for rows in ("responses", "answers", "reply_threads WHERE NOT closed",
+                 "reply_messages WHERE side = 'respondent'"):
+        where = " AND " if " WHERE " in rows else " WHERE "
+        shared += db.session.execute(sa.text(
+            f"SELECT count(*) FROM {rows}{where}xmin::text IN ({union})")).scalar()
     split = db.session.execute(sa.text(
         "SELECT count(*) FROM (SELECT r.round_id FROM responses r JOIN rounds ON rounds.id = r.round_id"
         " WHERE rounds.status = 'closed' GROUP BY r.round_id HAVING count(DISTINCT r.xmin::text) > 1) AS s")).scalar()
     return Check("transaction ids", shared == 0 and split == 0,
-                 f"{shared} response or answer rows share a transaction id with rows of {len(tables)} "
+                 f"{shared} response, answer or reply rows share a transaction id with rows of {len(tables)} "
                  f"tables that name people; {split} closed rounds keep batches apart")
 
 

@@ -129,6 +129,8 @@ def register_blueprints(app: Flask) -> None:
     from people.sso.views import bp as sso_bp
     from people.twofactor.views import bp as twofactor_bp
     from people.views import bp as people_bp
+    from replies.views import bp as replies_bp
+    from replies.views import public as reply_link_bp
     from rewards.views import bp as rewards_bp
     from scim.admin.views import bp as scim_admin_bp
     from scim.views import bp as scim_bp
@@ -143,6 +145,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(rewards_bp)
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(actions_bp)
+    app.register_blueprint(replies_bp)
+    app.register_blueprint(reply_link_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(scim_bp)
@@ -206,8 +210,9 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         # A personal survey link's page sends its origin as the Referer, never its path: the path would carry the
         # token to the proxy's log, and over HTTPS the CSRF check refuses a form sent with no Referer at all.
-        response.headers.setdefault("Referrer-Policy", "strict-origin" if request.path.startswith(("/s/", "/password/"))
-                                    else "same-origin")
+        # A comment's reply link (/r/) is as secret.
+        secret_path = request.path.startswith(("/s/", "/r/", "/password/"))
+        response.headers.setdefault("Referrer-Policy", "strict-origin" if secret_path else "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")

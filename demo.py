@@ -26,6 +26,7 @@ from extensions import db
 from oneonones import demo as oneonones_demo
 from people import org
 from people.models import Department, Person
+from replies import demo as replies_demo
 from rewards import demo as rewards_demo
 
 demo_cli = AppGroup("demo", help="Demo data.")
@@ -353,6 +354,8 @@ def seed(employees: int, weeks: int, seed: int, if_empty: bool):
                  **rewards_demo.seed(random.Random(seed * 37 + 3), today),
                  **actions_demo.seed(random.Random(seed * 41 + 5), today)}
         db.session.commit()
+        threads, reply_link = replies_demo.seed(random.Random(seed * 43 + 7), datetime.now(UTC))
+        extra.update(threads)
     except Exception:
         db.session.rollback()
         raise
@@ -362,3 +365,5 @@ def seed(employees: int, weeks: int, seed: int, if_empty: bool):
                + "".join(f", {count} {name}" for name, count in extra.items())
                + f" in {time.perf_counter() - started:.1f} s.")
     print_logins()
+    if reply_link:
+        click.echo(f"A respondent's secret reply link, to try the other side of a conversation: {reply_link}")

@@ -7,7 +7,9 @@ record of the loggers that could see one: the access logs of the
 development server (``werkzeug``) and of gunicorn (``gunicorn.access``,
 ``gunicorn.error``), the app's own logger and ``polso.mail``, which prints
 e-mails when no SMTP server is configured. Answers are posted in the body of
-``/s/answer``, and no logger is given request bodies.
+``/s/answer``, and no logger is given request bodies. A comment's secret
+reply link, ``/r/<secret>``, is redacted the same way: it would tie the
+conversation to an address and a time.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import re
 from flask import Flask
 
 # Survey links (/s/<token>) and the links that set a password (/password/<key>).
-TOKEN_PATH = re.compile(r"/(s|password)/[A-Za-z0-9_\-]{16,}")
+TOKEN_PATH = re.compile(r"/(s|r|password)/[A-Za-z0-9_\-]{16,}")
 REDACTED = r"/\1/[redacted]"
 LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "polso.mail", "polso")
 

@@ -71,6 +71,8 @@ ACTIONS = {
     "scim.token.revoked": _l("Revoked a SCIM provisioning token"),
     "action.created": _l("Planned an action"),
     "action.updated": _l("Changed an action"),
+    "comment.replied": _l("Replied to a comment"),
+    "comment.thread_closed": _l("Closed a conversation about a comment"),
 }
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")

@@ -378,14 +378,22 @@ def _impacts(survey: Survey, round_: Round) -> list[DriverImpactRow]:
     return rows
 
 
-def _comments(survey: Survey, round_: Round, rng: random.Random | None) -> list[str]:
-    """Company-level comments of a round (the stored sample), shuffled; none below the comment threshold."""
+def shown_comments(survey: Survey, round_: Round) -> list[str]:
+    """The comments of a closed round the guard lets anyone see: the stored company-level sample,
+    none below the comment threshold or while the company's result is hidden. Not shuffled."""
+    if round_.status != "closed":
+        return []
     company = results.load([round_.id], "company", extras=True).get(round_.id, {}).get(0)
     size = company.responses if company else 0
     # and only while the company's own result is shown (as stored, after every cut was weighed)
     if not comments_shown(size, survey.min_group_size) or not company.visibility.shown:
         return []
-    comments = list(company.comments or [])
+    return list(company.comments or [])
+
+
+def _comments(survey: Survey, round_: Round, rng: random.Random | None) -> list[str]:
+    """Company-level comments of a round (``shown_comments``), shuffled."""
+    comments = shown_comments(survey, round_)
     (rng or random.SystemRandom()).shuffle(comments)
     return comments
 

@@ -18,6 +18,7 @@ from extensions import db
 from people.auth import hr_required, manager_required
 from people.directory import department_choices
 from people.forms import EmptyForm
+from replies import services as replies
 from scoring import COMMENT_THRESHOLD, MIN_DRIVER_N
 from spreadsheets import download
 from surveys.building import recent_rounds
@@ -173,7 +174,14 @@ def results():
                "teams": services.team_choices(current_user)}
     return render_template("dashboards/results.html", dash=dash, model=page_model(dash), choices=choices,
                            args=request.args, share_form=EmptyForm(), comment_threshold=COMMENT_THRESHOLD,
-                           min_driver_n=MIN_DRIVER_N, shared=dash.rounds and services.is_shared(dash.rounds[-1].id))
+                           min_driver_n=MIN_DRIVER_N, shared=dash.rounds and services.is_shared(dash.rounds[-1].id),
+                           comments=_comments_with_threads(dash))
+
+
+def _comments_with_threads(dash: services.Dashboard) -> list[tuple[str, object]]:
+    """Each shown comment with the reply thread HR may open for it (None if its writer did not opt in)."""
+    threads = replies.threads_by_comment(current_user, dash.rounds[-1]) if dash.comments else {}
+    return [(text, threads[text].pop() if threads.get(text) else None) for text in dash.comments]
 
 
 @bp.route("/results/export.<any(csv, xlsx):fmt>")

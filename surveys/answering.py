@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 import inputs
 from errors import Conflict, ValidationError
 from extensions import db
-from surveys import ballots
+from surveys import ballots, reply_links
 from surveys.models import MAX_COMMENT_LENGTH, Invitation, Question, Round
 
 ENPS_RANGE = (0, 10)
@@ -73,8 +73,12 @@ def validate_answers(questions: Sequence[Question],
     return values
 
 
-def submit_response(invitation: Invitation, answers: Mapping[Any, Any], now: datetime) -> None:
+def submit_response(invitation: Invitation, answers: Mapping[Any, Any], now: datetime, *,
+                    replies: bool = False) -> dict[int, str]:
     """Cast one anonymous ballot for this invitation and mark the invitation used, atomically.
+
+    With ``replies``, each comment gets a secret reply link: returns question id → secret, to be
+    shown once and then forgotten (only its hash is sealed in the ballot); else an empty dict.
 
     The invitation is claimed with a conditional update (``answered`` false →
     true) in the same transaction as the ballot, so of two concurrent
@@ -89,6 +93,8 @@ def submit_response(invitation: Invitation, answers: Mapping[Any, Any], now: dat
     if invitation.answered:
         raise Conflict(_("You have already answered this survey."))
     values = validate_answers(round_.survey.questions, answers)
+    kinds = {q.id: q.kind for q in round_.survey.questions}
+    issued = {qid: reply_links.new_secret() for qid in values if replies and kinds[qid] == "text"}
     try:
         claimed = db.session.execute(sa.update(Invitation).where(
             Invitation.id == invitation.id, Invitation.answered.is_(False)).values(answered=True))
@@ -97,8 +103,9 @@ def submit_response(invitation: Invitation, answers: Mapping[Any, Any], now: dat
         status = db.session.scalar(sa.select(Round.status).where(Round.id == round_.id).with_for_update(read=True))
         if status != "open":
             raise Conflict(_("This survey round is closed."))
-        ballots.cast(invitation, values)
+        ballots.cast(invitation, values, {qid: hashed for qid, (_secret, hashed) in issued.items()})
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+    return {qid: secret for qid, (secret, _hashed) in issued.items()}

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
 from extensions import db
-from surveys.models import Answer, Ballot, Invitation, Question, Response, Round, Survey
+from surveys.models import Answer, Ballot, Invitation, Question, ReplyThread, Response, Round, Survey
 
 _shuffle = secrets.SystemRandom().shuffle
 logger = logging.getLogger("polso.surveys")
@@ -61,10 +61,16 @@ def unseal(round_id: int, sealed: bytes) -> list:
     return json.loads(_cipher().decrypt(sealed[:12], sealed[12:], str(round_id).encode()))
 
 
-def cast(invitation: Invitation, values: Mapping[int, tuple[int | None, str | None]]) -> None:
-    """Add the ballot for ``invitation`` (already claimed as answered) to the session; the caller commits."""
+def cast(invitation: Invitation, values: Mapping[int, tuple[int | None, str | None]],
+         reply_hashes: Mapping[int, str] | None = None) -> None:
+    """Add the ballot for ``invitation`` (already claimed as answered) to the session; the caller commits.
+
+    ``reply_hashes`` maps a comment's question to the hash of its secret reply link: it travels
+    sealed with the comment, and is stored with it when mixed.
+    """
+    hashes = reply_hashes or {}
     content = [invitation.cell_department_id, invitation.cell_manager_id, invitation.cell_tenure_band,
-               [[qid, number, text] for qid, (number, text) in values.items()]]
+               [[qid, number, text, hashes.get(qid)] for qid, (number, text) in values.items()]]
     db.session.add(Ballot(id=uuid.uuid4(), round_id=invitation.round_id, sealed=seal(invitation.round_id, content)))
 
 
@@ -110,21 +116,40 @@ def mix(round_id: int, k: int, *, final: bool) -> int:
         responses.append({"id": key, "round_id": round_id, "department_id": department_id,
                           "manager_id": manager_id, "tenure_band": band})
         answers.extend({"response_id": key, "question_id": qid, "kind": kinds[qid], "value_int": number,
-                        "value_text": text} for qid, number, text in values if qid in kinds)
+                        "value_text": text, "reply_hash": reply if kinds[qid] == "text" else None}
+                       for qid, number, text, reply in map(_value, values) if qid in kinds)
     db.session.execute(sa.insert(Response), responses)
     if answers:
         db.session.execute(sa.insert(Answer), answers)
+    if final:
+        _open_threads(round_id, [a["reply_hash"] for a in answers if a["reply_hash"]])
     return moved
+
+
+def _value(value: list) -> tuple:
+    """A ballot's answer as (question, number, text, reply hash); ballots sealed before replies have no hash."""
+    return (*value, None)[:4] if len(value) == 3 else tuple(value)
+
+
+def _open_threads(round_id: int, hashes: list[str]) -> None:
+    """The round's reply threads, for the comments whose writers opted in and have none yet: written
+    together in the round's last mixing transaction, in shuffled order, under random keys."""
+    existing = set(db.session.scalars(sa.select(ReplyThread.reply_hash).where(ReplyThread.round_id == round_id)))
+    new = [h for h in hashes if h not in existing]
+    _shuffle(new)
+    if new:
+        db.session.execute(sa.insert(ReplyThread), [{"id": uuid.uuid4(), "round_id": round_id, "reply_hash": h,
+                                                     "closed": False} for h in new])
 
 
 def _take_back(round_id: int) -> list[tuple]:
     """Remove every stored response of the round and return them as ballots, to be written again."""
     of_round = sa.select(Response.id).where(Response.round_id == round_id)
     values: dict = defaultdict(list)
-    for response_id, qid, number, text in db.session.execute(
-            sa.select(Answer.response_id, Answer.question_id, Answer.value_int, Answer.value_text)
+    for response_id, qid, number, text, reply in db.session.execute(
+            sa.select(Answer.response_id, Answer.question_id, Answer.value_int, Answer.value_text, Answer.reply_hash)
             .where(Answer.response_id.in_(of_round))):
-        values[response_id].append([qid, number, text])
+        values[response_id].append([qid, number, text, reply])
     taken = [(d, m, t, values[key]) for key, d, m, t in db.session.execute(
         sa.select(Response.id, Response.department_id, Response.manager_id, Response.tenure_band)
         .where(Response.round_id == round_id))]

@@ -15,6 +15,12 @@ Storage keeps who answered, never what (``docs/anonymity.md``):
   were written in.
 - A personal survey link carries a random token, stored only as a hash
   (``InvitationLink``).
+- A respondent who opts in to replies gets a secret link to each of their
+  comments; only its hash is stored, with the comment (``Answer.reply_hash``),
+  travelling sealed in the ballot. The comment's ``ReplyThread`` is written
+  when the round's last ballots are mixed, with every other thread of the
+  round in one shuffled transaction, and its ``ReplyMessage`` rows name no
+  respondent, session or time of day.
 """
 
 from __future__ import annotations
@@ -226,6 +232,8 @@ class Answer(db.Model):
     kind: so.Mapped[str] = so.mapped_column(sa.String(10))
     value_int: so.Mapped[int | None] = so.mapped_column()
     value_text: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # A comment whose writer opted in to replies: the SHA-256 of the secret link they were shown once.
+    reply_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True, index=True)
 
     __table_args__ = (
         sa.CheckConstraint(
@@ -234,5 +242,57 @@ class Answer(db.Model):
             " OR (kind = 'choice' AND value_int >= 0 AND value_text IS NULL)"
             f" OR (kind = 'text' AND value_int IS NULL AND length(value_text) BETWEEN 1 AND {MAX_COMMENT_LENGTH})",
             name="value_fits_kind"),
+        {"sqlite_with_rowid": False},
+    )
+
+
+REPLY_SIDES = ("respondent", "hr")
+MAX_REPLY_LENGTH = 2000
+MAX_REPLY_MESSAGES = 40
+
+
+class ReplyThread(db.Model):
+    """A comment open to replies. Its respondent reaches it by the secret whose hash the comment holds.
+
+    No person, invitation, session or time: written for the whole round at once when its last
+    ballots are mixed (``surveys.ballots.mix``), under a random key.
+    """
+
+    __tablename__ = "reply_threads"
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    round_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    reply_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    # HR closed it (abuse, or nothing more to say): nobody writes to it any more.
+    closed: so.Mapped[bool] = so.mapped_column(default=False)
+
+    messages: so.Mapped[list[ReplyMessage]] = so.relationship(
+        order_by="ReplyMessage.position", cascade="all, delete-orphan", back_populates="thread")
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class ReplyMessage(db.Model):
+    """One message of a thread, in order. A reply from HR names its author (for HR only);
+    the respondent's names nobody, and carries the day, never the time, it was written."""
+
+    __tablename__ = "reply_messages"
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    thread_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.ForeignKey("reply_threads.id", ondelete="CASCADE"))
+    position: so.Mapped[int] = so.mapped_column()
+    side: so.Mapped[str] = so.mapped_column(sa.String(12))
+    author_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("people.id", ondelete="SET NULL"))
+    sent_on: so.Mapped[date] = so.mapped_column()
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+
+    thread: so.Mapped[ReplyThread] = so.relationship(back_populates="messages")
+    author = so.relationship("Person", foreign_keys=[author_id])
+
+    __table_args__ = (
+        sa.UniqueConstraint("thread_id", "position", name="uq_reply_messages_thread_position"),
+        sa.CheckConstraint(f"side IN {REPLY_SIDES}", name="side_known"),
+        sa.CheckConstraint("side <> 'respondent' OR author_id IS NULL", name="respondent_unnamed"),
+        sa.CheckConstraint(f"length(body) BETWEEN 1 AND {MAX_REPLY_LENGTH}", name="body_fits"),
         {"sqlite_with_rowid": False},
     )

@@ -31,7 +31,7 @@ from people.auth import hr_required
 from people.directory import department_choices
 from people.forms import EmptyForm
 from people.timezones import person_zone
-from surveys import answering, building, invitations, links, rounds
+from surveys import answering, building, invitations, links, reply_links, rounds
 from surveys.forms import (
     LibraryPickForm,
     QuestionForm,
@@ -283,18 +283,22 @@ def _answer_page(invitation, *, token: str | None = None):
     status = 200
     if request.method == "POST":
         values = {key[1:]: value for key, value in request.form.items() if key.startswith("q") and key[1:].isdigit()}
+        values["replies"] = request.form.get("replies", "")
     if request.method == "POST" and not EmptyForm().validate_on_submit():
         # The form expired (its CSRF token is old or gone): nothing is stored, the page comes back as filled in.
         status = 400
     elif request.method == "POST":
         try:
-            answering.submit_response(invitation, answers_from_form(survey.questions, request.form), now)
+            issued = answering.submit_response(invitation, answers_from_form(survey.questions, request.form), now,
+                                                replies=bool(request.form.get("replies")))
         except ValidationError as error:
             errors = error.fields
         except Conflict:
             state = "closed" if not round_.is_open(_now()) else "already"
             return render_template("surveys/done.html", state=state), 409
         else:
+            if issued:
+                return _thanks_with_reply_links(survey, issued)
             return redirect(url_for("surveys.thanks"))
     return render_template("surveys/answer.html", survey=survey, round=round_, errors=errors, values=values,
                            labels=_labels(), locale=_locale(), form=EmptyForm(), token=token,
@@ -337,14 +341,29 @@ def my_answer(round_id: int):
     return _answer_page(invitations.invitation_for(current_user, round_id))
 
 
+def _thanks_with_reply_links(survey, secrets: dict[int, str]):
+    """The thank-you page with each comment's secret reply link: shown in this one answer and never
+    again (the server keeps only the links' hashes), so it must not be cached, or sent anywhere."""
+    texts = {q.id: q.text_for(_locale()).replace("{company}", current_app.config["POLSO_COMPANY_NAME"])
+             for q in survey.questions}
+    reply_links_shown = [(texts[qid], reply_links.reply_link(secret)) for qid, secret in secrets.items()]
+    response = make_response(render_template("surveys/done.html", state="thanks", pending=_pending(),
+                                             reply_links=reply_links_shown))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _pending() -> list:
+    if not current_user.is_authenticated:
+        return []
+    return [(inv, url_for("surveys.my_answer", round_id=inv.round_id))
+            for inv in invitations.open_invitations(current_user, _now())]
+
+
 @bp.route("/s/thanks")
 def thanks():
     """After answering: where to go next (other open surveys, home, company results; else sign in)."""
-    pending = []
-    if current_user.is_authenticated:
-        pending = [(inv, url_for("surveys.my_answer", round_id=inv.round_id))
-                   for inv in invitations.open_invitations(current_user, _now())]
-    return render_template("surveys/done.html", state="thanks", pending=pending)
+    return render_template("surveys/done.html", state="thanks", pending=_pending())
 
 
 @bp.route("/my/surveys")

@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     "people": 3,
     "surveys": 4,
     "dashboards": 5,
-    "oneonones": 6, "rewards": 6, "actions": 6,  # peers: none imports another
+    "oneonones": 6, "rewards": 6, "actions": 6, "replies": 6,  # peers: none imports another
     **dict.fromkeys(("api", "scim", "home", "error_pages", "expired_forms"), 7),  # the web layer
     **dict.fromkeys(("tasks", "cli", "demo", "app", "anonymity_audit"), 8),  # the assembly
 }

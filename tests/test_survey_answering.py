@@ -309,7 +309,8 @@ def test_response_table_has_no_column_that_identifies_a_person_or_a_time(db):
                for fk in sa.inspect(db.engine).get_foreign_keys("responses")}
     assert "invitations.id" not in " ".join(foreign)
     answer_columns = {c["name"] for c in sa.inspect(db.engine).get_columns("answers")}
-    assert answer_columns == {"response_id", "question_id", "kind", "value_int", "value_text"}
+    # reply_hash: the hash of a reply link's secret, which only the comment's writer holds.
+    assert answer_columns == {"response_id", "question_id", "kind", "value_int", "value_text", "reply_hash"}
 
 
 def test_response_keys_are_random_uuids(client, setup, db, factory, api_token):
