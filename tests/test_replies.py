@@ -87,6 +87,15 @@ def _thread_id(db) -> str:
     return str(db.session.scalar(sa.select(ReplyThread.id)))
 
 
+def _exchange(client, db, opted_in) -> None:
+    """HR replies "Thanks", then the respondent answers "Welcome" through their link."""
+    _hr(client)
+    client.post(f"/comments/{_thread_id(db)}/reply", data={"body": "Thanks"})
+    client.post("/logout")
+    _forget_user()
+    client.post("/r/reply", data={"secret": opted_in["secret"], "body": "Welcome"})
+
+
 # --- the link ------------------------------------------------------------------------------------
 
 
@@ -226,12 +235,7 @@ def test_only_hr_reads_threads(client, db, factory, opted_in):
 
 
 def test_nothing_stored_links_a_thread_to_a_person_or_a_session(db, opted_in, client):
-    _hr(client)
-    thread_id = _thread_id(db)
-    client.post(f"/comments/{thread_id}/reply", data={"body": "Thanks"})
-    client.post("/logout")
-    _forget_user()
-    client.post("/r/reply", data={"secret": opted_in["secret"], "body": "Welcome"})
+    _exchange(client, db, opted_in)
     inspector = sa.inspect(db.engine)
     for table in ("reply_threads", "reply_messages"):
         columns = {c["name"]: c for c in inspector.get_columns(table)}
@@ -355,12 +359,7 @@ def test_the_model_matches_the_migration(db):
 def test_the_anonymity_audit_passes_with_conversations_and_checks_their_transactions(db, client, opted_in):
     import anonymity_audit
 
-    _hr(client)
-    thread_id = _thread_id(db)
-    client.post(f"/comments/{thread_id}/reply", data={"body": "Thanks"})
-    client.post("/logout")
-    _forget_user()
-    client.post("/r/reply", data={"secret": opted_in["secret"], "body": "Welcome"})
+    _exchange(client, db, opted_in)
     checks = {check.name: check for check in anonymity_audit.run()}
     assert checks["transaction ids"].ok, checks["transaction ids"].detail
     if db.engine.dialect.name == "postgresql":
