@@ -1,0 +1,143 @@
+"""A database that cannot be reached, or whose connection is lost mid-request: a 503 with ``Retry-After``
+(JSON on the API, the error page elsewhere), never a 500, and nothing of the request is stored.
+
+The unreachable cases point an app at a closed loopback port, so they run on every database; the lost
+connection is a real PostgreSQL backend killed with ``pg_terminate_backend`` while the answer is being
+written, so those run with ``TEST_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from people import signin
+from surveys import building, invitations, rounds
+from surveys.models import Ballot, Invitation, Response
+from tests.conftest import PASSWORD, TEST_DATABASE_URL, free_port, personal_token
+
+NOW = datetime.now(UTC)
+needs_postgres = pytest.mark.skipif(not (TEST_DATABASE_URL or "").startswith("postgresql"),
+                                    reason="kills PostgreSQL backends: set TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def unreachable(app_config):
+    """An app whose PostgreSQL server is a loopback port that nothing listens on."""
+    app = create_app({**app_config,
+                      "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/polso"})
+    yield app
+    with app.app_context():
+        from extensions import db
+
+        db.engine.dispose()
+
+
+def assert_unavailable(response) -> None:
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_api_call_with_the_database_unreachable_is_a_json_503(unreachable):
+    response = unreachable.test_client().post("/api/v1/rounds/1/responses", json={"answers": []},
+                                              headers={"Authorization": "Bearer some-token"})
+    assert_unavailable(response)
+    assert response.get_json()["error"]["code"] == "unavailable"
+
+
+def test_personal_link_with_the_database_unreachable_is_the_503_page(unreachable):
+    response = unreachable.test_client().get("/s/" + "x" * 43)
+    assert_unavailable(response)
+    assert response.mimetype == "text/html"
+    assert "Temporarily unavailable" in response.get_data(as_text=True)
+
+
+def test_signed_in_page_with_the_database_unreachable_is_the_503_page(client, factory, unreachable):
+    factory.person("hr@example.com", role="hr_admin")
+    assert client.post("/login", data={"email": "hr@example.com", "password": PASSWORD}).status_code == 302
+    away = unreachable.test_client()
+    away.set_cookie("session", client.get_cookie("session").value)
+    response = away.get("/results")
+    # The person cannot be loaded without the database: the page is drawn for nobody signed in, not a 500.
+    assert_unavailable(response)
+    assert "Temporarily unavailable" in response.get_data(as_text=True)
+
+
+# --- A PostgreSQL connection lost mid-request ------------------------------------------------
+
+
+@pytest.fixture
+def invited(factory):
+    dept = factory.department("Engineering")
+    lead = factory.person("lead@example.com", department=dept)
+    people = [factory.person(department=dept, manager=lead, hired_on=NOW.date() - timedelta(days=400))
+              for _ in range(5)]
+    survey = building.create_survey({"title": "Pulse", "cadence": "weekly", "questions": [
+        {"library_key": "enps", "required": True}]}, NOW)
+    round_ = rounds.open_round_now(survey, NOW)
+    person = people[0]
+    invitation = invitations.invitation_for(person, round_.id)
+    return {"round": round_.id, "enps": survey.questions[0].id, "invitation": invitation.id,
+            "api_token": signin.issue_api_token(person, NOW), "link": personal_token(invitation.id)}
+
+
+@pytest.fixture
+def kill_on_ballot(db):
+    """While a ballot is being inserted, terminate that connection's backend (as a restart or a failover
+    would); only the first time, so that the retry finds the database back."""
+    admin = sa.create_engine(db.engine.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    killed = []
+
+    def kill(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO BALLOTS") and not killed:
+            pid = conn.connection.driver_connection.info.backend_pid
+            with admin.connect() as other:
+                other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                # The backend is gone when it no longer shows among the server's processes.
+                for _ in range(100):
+                    if not other.execute(sa.text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"),
+                                         {"pid": pid}).first():
+                        break
+            killed.append(pid)
+
+    sa.event.listen(db.engine, "before_cursor_execute", kill)
+    yield killed
+    sa.event.remove(db.engine, "before_cursor_execute", kill)
+    admin.dispose()
+
+
+def stored(db, setup) -> tuple[int, bool]:
+    db.session.rollback()
+    count = (db.session.scalar(sa.select(sa.func.count()).select_from(Ballot).where(Ballot.round_id == setup["round"]))
+             + db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(
+                 Response.round_id == setup["round"])))
+    return count, db.session.get(Invitation, setup["invitation"]).answered
+
+
+@needs_postgres
+def test_api_answer_whose_connection_is_killed_is_a_503_and_not_stored(client, db, invited, kill_on_ballot):
+    answer = {"answers": [{"question_id": invited["enps"], "value": 9}]}
+    headers = {"Authorization": f"Bearer {invited['api_token']}"}
+    response = client.post(f"/api/v1/rounds/{invited['round']}/responses", json=answer, headers=headers)
+    assert kill_on_ballot
+    assert_unavailable(response)
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert stored(db, invited) == (0, False)
+    # Sent again once the database is back, it is stored, once.
+    assert client.post(f"/api/v1/rounds/{invited['round']}/responses", json=answer, headers=headers).status_code == 201
+    assert stored(db, invited) == (1, True)
+
+
+@needs_postgres
+def test_form_answer_whose_connection_is_killed_is_the_503_page_and_not_stored(client, db, invited, kill_on_ballot):
+    data = {"token": invited["link"], f"q{invited['enps']}": "9"}
+    response = client.post("/s/answer", data=data)
+    assert kill_on_ballot
+    assert_unavailable(response)
+    assert "Temporarily unavailable" in response.get_data(as_text=True)
+    assert stored(db, invited) == (0, False)
+    assert client.post("/s/answer", data=data).status_code == 302
+    assert stored(db, invited) == (1, True)
