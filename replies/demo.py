@@ -21,12 +21,12 @@ from surveys.reply_links import new_secret, reply_link
 
 # (HR's reply, the respondent's answer or None, HR's follow-up or None, whether HR then closed it)
 THREADS = (
-    ("Thank you for writing. Which meetings would you drop first: the recurring ones, or the large ones?",
+    ("Thanks for writing. Which meetings would you drop first: the recurring ones, or the large ones?",
      "The recurring status meetings: most could be a written update.",
      "Understood. We are trying written status updates in two departments next month.", False),
     ("Thanks. Is it the priorities of your team, or of the company, that feel unclear?",
      "Mostly the company's: the goals changed twice this quarter.", None, False),
-    ("Thank you. We have added learning budgets this quarter: would time, or money, help more?", None, None,
+    ("Thanks. We have added learning budgets this quarter: would time, or money, help more?", None, None,
      False),
 )
 

@@ -368,3 +368,12 @@ def test_the_anonymity_audit_passes_with_conversations_and_checks_their_transact
         db.session.execute(sa.text("UPDATE people SET name = name WHERE email = 'p0@example.com'"))
         db.session.commit()
         assert not {c.name: c for c in anonymity_audit.run()}["transaction ids"].ok
+
+
+def test_hr_home_lists_the_comments_waiting_for_a_reply(client, db, opted_in):
+    _hr(client)
+    home = client.get("/").get_data(as_text=True)
+    assert "1 respondent is waiting" in home and f"/comments/{_thread_id(db)}" in home
+    client.post(f"/comments/{_thread_id(db)}/reply", data={"body": "Thanks"})
+    _forget_user()
+    assert "No comment is waiting for a reply." in client.get("/").get_data(as_text=True)
