@@ -63,7 +63,8 @@ def unseal(round_id: int, sealed: bytes) -> list:
 
 def cast(invitation: Invitation, values: Mapping[int, tuple[int | None, str | None]],
          reply_hashes: Mapping[int, str] | None = None) -> None:
-    """Add the ballot for ``invitation`` (already claimed as answered) to the session; the caller commits.
+    """Write the ballot for ``invitation`` (already claimed as answered) in the session's transaction; the
+    caller commits.
 
     ``reply_hashes`` maps a comment's question to the hash of its secret reply link: it travels
     sealed with the comment, and is stored with it when mixed.
@@ -71,7 +72,9 @@ def cast(invitation: Invitation, values: Mapping[int, tuple[int | None, str | No
     hashes = reply_hashes or {}
     content = [invitation.cell_department_id, invitation.cell_manager_id, invitation.cell_tenure_band,
                [[qid, number, text, hashes.get(qid)] for qid, (number, text) in values.items()]]
-    db.session.add(Ballot(id=uuid.uuid4(), round_id=invitation.round_id, sealed=seal(invitation.round_id, content)))
+    # A Core insert: no unit of work to flush at commit, on the path every answer takes.
+    db.session.execute(sa.insert(Ballot).values(id=uuid.uuid4(), round_id=invitation.round_id,
+                                                sealed=seal(invitation.round_id, content)))
 
 
 def waiting(round_id: int) -> int:

@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from babel.dates import format_datetime
 from flask import current_app
 from flask_babel import gettext as _
@@ -42,10 +43,14 @@ def open_invitations(person: Person, now: datetime) -> list[Invitation]:
 
 def invitation_for(person: Person, round_id: int) -> Invitation:
     """:raise NotFound: no such round. :raise Forbidden: the person was not invited to it."""
-    if db.session.get(Round, round_id) is None:
-        raise NotFound(_("No such round."))
-    invitation = db.session.scalar(sa.select(Invitation).where(Invitation.round_id == round_id,
-                                                               Invitation.person_id == person.id))
+    # One statement on the answering path: the invitation with its round and survey (not the round's
+    # membership snapshot, which answering never reads); the round alone only when there is none.
+    invitation = db.session.scalar(
+        sa.select(Invitation).options(so.joinedload(Invitation.round).defer(Round.snapshot)
+                                      .joinedload(Round.survey))
+        .where(Invitation.round_id == round_id, Invitation.person_id == person.id))
     if invitation is None:
+        if db.session.get(Round, round_id) is None:
+            raise NotFound(_("No such round."))
         raise Forbidden(_("You are not invited to this round."))
     return invitation
