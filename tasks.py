@@ -15,9 +15,11 @@ from flask import current_app
 from actions import reminders as actions
 from dashboards import notices
 from dashboards.results import published_rows, store_round_results
+from extensions import db
 from mail import services as mail
 from oneonones import reminders as oneonones
 from people import auth, credentials, signin
+from replies import services as replies
 from rewards import reminders as rewards
 from surveys import periodic
 
@@ -56,6 +58,9 @@ def housekeeping(now: datetime) -> dict[str, int]:
     (never unsent ones), failed sign-ins older than the rate-limit window and expired sessions.
     """
     retention = timedelta(days=current_app.config["MAIL_SENT_RETENTION_DAYS"])
+    # On its own: a transaction that writes nothing about people (``replies.services``).
+    replies.forget_message_order(now.date())
+    db.session.commit()
     return {"sent_mail_purged": mail.purge_sent(now, retention),
             "login_attempts_purged": signin.purge_login_attempts(now),
             "sessions_purged": auth.purge_sessions(now),

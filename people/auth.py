@@ -178,9 +178,19 @@ def purge_sessions(now: datetime) -> int:
     return result.rowcount
 
 
+# Pages that are nobody's, whoever is signed in on the browser.
+ANONYMOUS_PATHS = ("/r/",)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> Person | None:
-    """The person of this request's session row; None once it is revoked, expired or someone else's."""
+    """The person of this request's session row; None once it is revoked, expired or someone else's.
+
+    Nobody on a comment's reply pages (``/r/``), error pages included: they must neither read nor stamp
+    the session of whoever else is signed in on that browser (``replies.views``).
+    """
+    if request.path.startswith(ANONYMOUS_PATHS):
+        return None
     row = current_session()
     now = datetime.now(UTC)
     if row is None or str(row.person_id) != user_id or row.expires_at <= now:

@@ -16,9 +16,9 @@ HR can close a thread (abuse, or nothing more to say): then nobody writes to it.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -108,17 +108,25 @@ def _body(text: object) -> str:
 
 
 def _append(thread: Thread, side: str, author: Person | None, body: str, today: date) -> ReplyMessage:
-    """Add the next message; two writers at once both get a position, and the later one a Conflict."""
+    """Add the next message, only while the thread is open: one statement that checks and writes, so
+    a close committed meanwhile refuses it. Of two writers at once, the later gets a Conflict."""
     position = (thread.messages[-1].position if thread.messages else 0) + 1
-    message = ReplyMessage(id=uuid.uuid4(), thread_id=thread.thread.id, position=position, side=side,
-                           author_id=author.id if author is not None else None, sent_on=today, body=body)
-    db.session.add(message)
+    values = {"id": uuid.uuid4(), "thread_id": thread.thread.id, "position": position, "side": side,
+              "author_id": author.id if author is not None else None, "sent_on": today, "body": body}
+    still_open = sa.select(*(sa.literal(v, type_=ReplyMessage.__table__.c[k].type) for k, v in values.items())
+                           ).where(sa.select(ReplyThread.id).where(ReplyThread.id == thread.thread.id,
+                                                                   ReplyThread.closed.is_(False))
+                                   .correlate(None).exists())
     try:
-        db.session.flush()
+        written = len(db.session.execute(sa.insert(ReplyMessage.__table__).from_select(list(values), still_open)
+                                         .returning(ReplyMessage.__table__.c.id)).all())
     except IntegrityError:
         db.session.rollback()
         raise Conflict(_("Someone wrote in this conversation at the same moment. Reload it and try again.")) from None
-    return message
+    if written != 1:
+        db.session.rollback()
+        raise Conflict(_("This conversation is closed."))
+    return db.session.get(ReplyMessage, values["id"])
 
 
 def respond(secret: object, text: object, today: date) -> Thread:
@@ -153,21 +161,30 @@ def _shown(round_: Round) -> list[str]:
     return results.shown_comments(round_.survey, round_)
 
 
+def _shown_threads(round_: Round) -> dict[uuid.UUID, str]:
+    """The round's threads HR may open, with their comment: as many threads for a text as the guard
+    shows comments with that text (the stored sample holds at most so many), and no more."""
+    room = Counter(_shown(round_))
+    allowed: dict[uuid.UUID, str] = {}
+    for thread_id, text in db.session.execute(
+            sa.select(ReplyThread.id, Answer.value_text).join(Answer, Answer.reply_hash == ReplyThread.reply_hash)
+            .where(ReplyThread.round_id == round_.id).order_by(ReplyThread.id)):
+        if room[text] > 0:
+            room[text] -= 1
+            allowed[thread_id] = text
+    return allowed
+
+
 def visible_threads(viewer: Person) -> list[Thread]:
-    """Every thread whose comment the guard shows HR, newest round first (comments in each round's
-    shown order; a comment the guard hides, or cut from the stored sample, is not listed)."""
+    """Every thread whose comment the guard shows HR, newest round first (a comment the guard hides,
+    or one left out of the stored sample, is not listed)."""
     _require_hr(viewer)
-    rows = db.session.execute(
-        sa.select(ReplyThread, Answer.value_text).join(Answer, Answer.reply_hash == ReplyThread.reply_hash)
-        .join(Round, Round.id == ReplyThread.round_id).where(Round.status == "closed")
-        .order_by(Round.closes_at.desc(), ReplyThread.id)).all()
-    shown: dict[int, set[str]] = {}
     out = []
-    for thread, text in rows:
-        if thread.round_id not in shown:
-            shown[thread.round_id] = set(_shown(db.session.get(Round, thread.round_id)))
-        if text in shown[thread.round_id]:
-            out.append(_load(thread, text))
+    for round_ in db.session.scalars(sa.select(Round).where(
+            Round.status == "closed", Round.id.in_(sa.select(ReplyThread.round_id)))
+            .order_by(Round.closes_at.desc(), Round.id.desc())):
+        for thread_id, text in _shown_threads(round_).items():
+            out.append(_load(db.session.get(ReplyThread, thread_id), text))
     return out
 
 
@@ -180,11 +197,9 @@ def staff_thread(viewer: Person, thread_id: uuid.UUID) -> Thread:
     """:raise NotFound: no such thread, or one whose comment the guard does not show (the same)."""
     _require_hr(viewer)
     thread = db.session.get(ReplyThread, thread_id)
-    if thread is None:
-        raise NotFound(_("No such conversation."))
-    round_ = db.session.get(Round, thread.round_id)
-    text = _comment_text(thread)
-    if round_ is None or text not in _shown(round_):
+    round_ = db.session.get(Round, thread.round_id) if thread is not None else None
+    text = _shown_threads(round_).get(thread.id) if round_ is not None else None
+    if text is None:
         raise NotFound(_("No such conversation."))
     return _load(thread, text)
 
@@ -217,11 +232,19 @@ def threads_by_comment(viewer: Person, round_: Round) -> dict[str, list[uuid.UUI
     people may write the same words; each listed comment takes one). Empty for anyone but HR."""
     if not viewer.is_hr:
         return {}
-    shown = set(_shown(round_))
     found: dict[str, list[uuid.UUID]] = defaultdict(list)
-    for thread_id, text in db.session.execute(
-            sa.select(ReplyThread.id, Answer.value_text).join(Answer, Answer.reply_hash == ReplyThread.reply_hash)
-            .where(ReplyThread.round_id == round_.id).order_by(ReplyThread.id)):
-        if text in shown:
-            found[text].append(thread_id)
+    for thread_id, text in _shown_threads(round_).items():
+        found[text].append(thread_id)
     return dict(found)
+
+
+def forget_message_order(today: date) -> int:
+    """Rewrite the respondents' messages of today and yesterday in one transaction (PostgreSQL only;
+    the caller commits), so that their transaction ids no longer say at what time of the day each was
+    written, only that it was before this rewrite, like every other of those days. ``pulses tick`` runs
+    it on each tick. Returns how many rows it rewrote."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return 0
+    return db.session.execute(sa.update(ReplyMessage).where(
+        ReplyMessage.side == "respondent", ReplyMessage.sent_on >= today - timedelta(days=1))
+        .values(position=ReplyMessage.position)).rowcount

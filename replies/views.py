@@ -1,8 +1,9 @@
 """Reply pages: the respondent's, opened by a secret link without signing in, and HR's.
 
 The respondent's pages treat every visitor as signed out, even when the browser also holds
-someone's session: nothing about a signed-in person is read, touched or shown, so no session row
-is stamped with the moment a conversation was read or answered. They post to ``/r/reply``, a URL
+someone's session (``people.auth.load_user`` returns nobody under ``/r/``, error pages included):
+nothing about a signed-in person is read, touched or shown, so no session row is stamped with the
+moment a conversation was read or answered. They post to ``/r/reply``, a URL
 without the secret (it travels in the form body), and are never cached.
 """
 
@@ -11,16 +12,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from errors import Conflict, Forbidden, NotFound, ValidationError
-from extensions import db, login_manager
+from extensions import db
 from people.auth import hr_required
 from people.forms import EmptyForm
 from replies import services
 from replies.forms import MessageForm
+from surveys.reply_links import padded
 
 public = Blueprint("reply_link", __name__)
 bp = Blueprint("replies", __name__)
@@ -30,17 +32,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@public.before_request
-def as_signed_out():
-    """Whoever opens a reply link is nobody in particular here (see the module's docstring)."""
-    g._login_user = login_manager.anonymous_user()
-
-
 def _respondent_page(secret: str, thread: services.Thread | None, form: MessageForm, status: int = 200):
     response = make_response(render_template("replies/respondent.html", thread=thread, form=form, secret=secret),
                              status)
     response.headers["Cache-Control"] = "no-store"
-    return response
+    # The same size for every conversation, so that a logged or observed size does not say which.
+    return padded(response)
 
 
 @public.route("/r/<secret>")

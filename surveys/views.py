@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import get_locale, refresh
@@ -298,7 +299,9 @@ def _answer_page(invitation, *, token: str | None = None):
             return render_template("surveys/done.html", state=state), 409
         else:
             if issued:
-                return _thanks_with_reply_links(survey, issued)
+                # Shown once on the thank-you page, through the browser's session cookie, encrypted (the
+                # server keeps nothing): every answer, with replies or not, gets the same redirect.
+                session[REPLY_LINKS] = reply_links.seal_for_browser(_reply_links(survey, issued))
             return redirect(url_for("surveys.thanks"))
     return render_template("surveys/answer.html", survey=survey, round=round_, errors=errors, values=values,
                            labels=_labels(), locale=_locale(), form=EmptyForm(), token=token,
@@ -341,16 +344,13 @@ def my_answer(round_id: int):
     return _answer_page(invitations.invitation_for(current_user, round_id))
 
 
-def _thanks_with_reply_links(survey, secrets: dict[int, str]):
-    """The thank-you page with each comment's secret reply link: shown in this one answer and never
-    again (the server keeps only the links' hashes), so it must not be cached, or sent anywhere."""
+REPLY_LINKS = "reply_links"
+
+
+def _reply_links(survey, secrets: dict[int, str]) -> list[tuple[str, str]]:
     texts = {q.id: q.text_for(_locale()).replace("{company}", current_app.config["POLSO_COMPANY_NAME"])
              for q in survey.questions}
-    reply_links_shown = [(texts[qid], reply_links.reply_link(secret)) for qid, secret in secrets.items()]
-    response = make_response(render_template("surveys/done.html", state="thanks", pending=_pending(),
-                                             reply_links=reply_links_shown))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return [(texts[qid], reply_links.reply_link(secret)) for qid, secret in secrets.items()]
 
 
 def _pending() -> list:
@@ -363,7 +363,12 @@ def _pending() -> list:
 @bp.route("/s/thanks")
 def thanks():
     """After answering: where to go next (other open surveys, home, company results; else sign in)."""
-    return render_template("surveys/done.html", state="thanks", pending=_pending())
+    shown = reply_links.open_from_browser(session.pop(REPLY_LINKS, ""))
+    response = make_response(render_template("surveys/done.html", state="thanks", pending=_pending(),
+                                             reply_links=shown))
+    # Once only, and the same size with links or without (``reply_links.padded``).
+    response.headers["Cache-Control"] = "no-store"
+    return reply_links.padded(response)
 
 
 @bp.route("/my/surveys")

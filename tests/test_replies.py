@@ -46,13 +46,15 @@ def pulse(factory, db):
     return {"hr": hr, "people": people, "survey": survey, "round": round_, "q": q}
 
 
-def _answer_by_link(client, db, pulse, person, comment: str, *, replies: bool = True):
+def _answer_by_link(client, db, pulse, person, comment: str, *, replies: bool = True, follow: bool = True):
+    """Answer through a personal link; the response of the thank-you page the answer redirects to
+    (``follow``), or of the answer's POST itself."""
     invitation = invitations.invitation_for(person, pulse["round"].id)
     token = personal_token(invitation.id)
     data = {"token": token, f"q{pulse['q']['enps']}": "7", f"q{pulse['q']['text']}": comment}
     if replies:
         data["replies"] = "yes"
-    return client.post("/s/answer", data=data)
+    return client.post("/s/answer", data=data, follow_redirects=follow)
 
 
 def _answer_others(pulse, skip: int = 1):
@@ -110,15 +112,31 @@ def test_the_thank_you_page_shows_the_link_once_and_only_its_hash_is_stored(clie
     for table in db.metadata.sorted_tables:
         for row in db.session.execute(sa.select(table)).all():
             assert secret not in repr(row), table.name
-    # The answer page's later visits, and the plain thank-you page, never show it again.
+    # The thank-you page never shows it again, and the browser's session cookie no longer holds it.
     assert secret not in client.get("/s/thanks").get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert "reply_links" not in session
+
+
+def test_every_answer_gets_the_same_redirect_and_a_thank_you_page_of_the_same_size(client, db, pulse):
+    """An access log sees each answer's POST and its thank-you page, with their sizes: whether the answer
+    asked for replies (and so wrote a comment) must not show in either."""
+    posts = [_answer_by_link(client, db, pulse, pulse["people"][i], comment, replies=replies, follow=False)
+             for i, (comment, replies) in enumerate([("I opt in", True), ("I do not", False), ("", False)])]
+    assert {(p.status_code, p.headers["Location"], len(p.get_data())) for p in posts} == {
+        (302, "/s/thanks", len(posts[0].get_data()))}
+    pages = []
+    for person, comment in ((pulse["people"][3], "Me too"), (pulse["people"][4], "")):
+        pages.append(_answer_by_link(client, db, pulse, person, comment))
+    assert "/r/" in pages[0].get_data(as_text=True) and "/r/" not in pages[1].get_data(as_text=True)
+    assert len(pages[0].get_data()) == len(pages[1].get_data())
 
 
 def test_no_link_without_opting_in_or_without_a_comment(client, db, pulse):
     no_opt_in = _answer_by_link(client, db, pulse, pulse["people"][0], "A comment", replies=False)
-    assert no_opt_in.status_code == 302 and no_opt_in.headers["Location"].endswith("/s/thanks")
     no_comment = _answer_by_link(client, db, pulse, pulse["people"][1], "", replies=True)
-    assert no_comment.status_code == 302
+    for page in (no_opt_in, no_comment):
+        assert page.status_code == 200 and "/r/" not in page.get_data(as_text=True)
     _answer_others(pulse, skip=2)
     _close(db, pulse)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReplyThread)) == 0

@@ -29,9 +29,7 @@ def require_two_factor():
 
     The API and SCIM take bearer tokens, not this session: they are not pages and are left alone.
     """
-    # A reply link's pages are nobody's: they must not even look at the session (``replies.views``).
-    if (current_app.config.get("POLSO_REQUIRE_2FA") != "hr_admin"
-            or request.path.startswith(("/api/", "/scim/", "/r/"))):
+    if current_app.config.get("POLSO_REQUIRE_2FA") != "hr_admin" or request.path.startswith(("/api/", "/scim/")):
         return None
     # No endpoint: a 404, which shows nothing (and a redirect would flash the warning twice).
     if request.endpoint is None or request.endpoint in _OPEN_DURING_GATE or request.blueprint == "twofactor":
