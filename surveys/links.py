@@ -13,12 +13,13 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import gettext as _
 
 from errors import NotFound
 from extensions import db
-from surveys.models import Invitation, InvitationLink
+from surveys.models import Invitation, InvitationLink, Round
 
 ANSWER_PATH = "/s/"
 TOKEN_BYTES = 32
@@ -44,8 +45,13 @@ def invitation_from_token(token: object) -> Invitation:
     """:raise NotFound: for a token that opens no invitation."""
     invitation = None
     if isinstance(token, str) and 0 < len(token) <= 200:
-        invitation = db.session.scalar(sa.select(Invitation).join(InvitationLink).where(
-            InvitationLink.token_hash == _hash(token)))
+        # With what the answer page reads (the round without its membership snapshot, the survey, the
+        # person's language and time zone), in one statement.
+        invitation = db.session.scalar(
+            sa.select(Invitation).join(InvitationLink)
+            .options(so.joinedload(Invitation.round).defer(Round.snapshot).joinedload(Round.survey),
+                     so.joinedload(Invitation.person))
+            .where(InvitationLink.token_hash == _hash(token)))
     if invitation is None:
         raise NotFound(_("This link is not valid."))
     return invitation
