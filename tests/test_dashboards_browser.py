@@ -15,7 +15,7 @@ def open_results_as_hr(page):
     page.get_by_label("E-mail").fill("hr@example.com")
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="Results").click()
+    page.get_by_role("link", name="Results", exact=True).click()
 
 
 def test_hr_dashboard_charts_render_filter_and_translate(page, closed, org):

@@ -66,10 +66,14 @@ def test_phone_keyboard_only_answer_passes_axe(phone, link, db):
     phone.keyboard.press("Tab")  # the comment box
     phone.keyboard.type("Good week")
     assert "characters left" in phone.locator("[id$='-count']").inner_text()
+    phone.keyboard.press("Tab")  # asking for a reply to the comment
+    assert phone.evaluate("document.activeElement.type") == "checkbox"
+    phone.keyboard.press("Space")
     phone.keyboard.press("Tab")
     assert phone.evaluate("document.activeElement.type") == "submit"
     phone.keyboard.press("Enter")
     phone.get_by_role("heading", name="Thank you").wait_for()
+    phone.get_by_role("heading", name="Your secret reply link").wait_for()
     assert axe_violations(phone) == []
     assert phone.console_errors == []
 
