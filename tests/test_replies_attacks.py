@@ -197,7 +197,7 @@ def test_hr_cannot_reach_threads_outside_the_stored_comment_sample(client, db, p
     shown = dash_services.shown_comments(pulse["survey"], pulse["round"])
     assert shown.count("No") == 10
     visible = services.visible_threads(pulse["hr"])
-    # Found by the red team, now closed: visible_threads (and staff_thread) check only that the thread's *text* is among the shown
+    # Closed (red team): visible_threads (and staff_thread) check only that the thread's *text* is among the shown
     # comments, so all 12 threads with the words "No" open to HR although the guard shows 10 of those
     # comments: HR reads and writes to writers whose comment is outside the stored sample, and learns
     # how many more wrote the same words than the page shows. (Low: same words, ≥ 10 respondents.)
@@ -479,7 +479,7 @@ def test_a_signed_in_visitor_is_nobody_on_the_reply_pages_error_paths(client, db
     db.session.expire_all()
     stamped = db.session.get(SignInSession, row_id).last_seen_at != before
     named = [what for what, r in responses.items() if "Person 0" in r.get_data(as_text=True)]
-    # Found by the red team, now closed: csrf_protect and inputs.guard_request are app-wide before_request hooks that run before the
+    # Closed (red team): csrf_protect and inputs.guard_request are app-wide before_request hooks that run before the
     # reply_link blueprint's as_signed_out(), and a 405 never reaches the blueprint; their error pages
     # (and the no_store after_request hook, which asks current_user.is_authenticated) load the signed-in
     # person, so the session row is stamped with the moment of this /r/ request and the page shows the
@@ -526,7 +526,7 @@ def test_the_size_of_a_reply_page_does_not_say_which_thread_it_is(client, db, pu
     _answer_others(pulse, skip=2)
     _close(db, pulse)
     sizes = [len(client.get(f"/r/{secret}").get_data()) for secret in secrets]
-    # Found by the red team, now closed: the page's size is a plain function of the thread's content (comment + messages), which HR
+    # Closed (red team): the page's size is a plain function of the thread's content (comment + messages), which HR
     # sees, so a logged or observed response size tells which thread an address opened (and a POST
     # /r/reply's request size is the length of the message HR then reads). docs/anonymity.md says a
     # redacted line reveals only that *some* link was opened; it does not mention sizes. Fix: pad the
@@ -551,7 +551,7 @@ def test_a_respondent_message_transaction_id_does_not_give_its_time_of_day_on_po
     message_xid = db.session.scalar(sa.text(
         "SELECT xmin::text::bigint FROM reply_messages WHERE side = 'respondent'"))
     bracketed = timed[0][0] < message_xid < timed[1][0]
-    # Found by the red team, now closed: the respondent's message is written in its own transaction at the moment it is sent, so its
+    # Closed (red team): the respondent's message is written in its own transaction at the moment it is sent, so its
     # xmin falls between the xmins of rows with stored times (here HR's two audited replies; in real
     # life every audit event, sign-in session and outbox row): the time of day the docs promise is not
     # stored is recoverable to the gap between two such rows. (Low: time, not author; combined with
@@ -604,7 +604,7 @@ def test_a_thread_hr_closes_while_the_respondent_writes_takes_no_message_after_t
     db.session.expire_all()
     stored = db.session.scalar(sa.select(sa.func.count()).select_from(ReplyMessage)
                                .where(ReplyMessage.side == "respondent"))
-    # Found by the red team, now closed: respond() checks ``thread.closed`` on the row it read, and _append() inserts without locking
+    # Closed (red team): respond() checks ``thread.closed`` on the row it read, and _append() inserts without locking
     # the thread (no SELECT ... FOR UPDATE / conditional write), so a close that commits in between is
     # ignored: the message is stored in a closed thread and the respondent is told it was sent. (Low:
     # integrity, one message.) Fix: lock the thread row (with_for_update) when loading it to write,
@@ -620,7 +620,7 @@ def test_the_answer_post_does_not_say_in_the_access_log_who_opted_in(client, db,
     plain = _answer_by_link(client, db, pulse, pulse["people"][1], "I do not", replies=False)
     no_comment = _answer_by_link(client, db, pulse, pulse["people"][2], "", replies=False)
     observed = [(r.status_code, len(r.get_data())) for r in (opted, plain, no_comment)]
-    # Found by the red team, now closed: an opted-in answer is a 200 carrying the thank-you page with its link(s) (its size grows with
+    # Closed (red team): an opted-in answer is a 200 carrying the thank-you page with its link(s) (its size grows with
     # the number of links, i.e. of comments written), every other answer a 302 to /s/thanks. One log
     # line per respondent thus tells who wrote a comment and asked for a reply; in a round where one
     # person opted in, the one reply thread (its comment text is in the database and on HR's page) is
