@@ -2,14 +2,15 @@
 
     .venv/bin/python bench/load.py --employees 2000 --clients 50 --database sqlite
     .venv/bin/python bench/load.py --employees 2000 --clients 50 200 --database postgres
+    .venv/bin/python bench/load.py --employees 1000 --clients 50 --database postgres --servers 1 2
 
 In a fresh database (an SQLite file in a temporary directory, or a PostgreSQL database
-``polso_bench_<random>`` on ``--postgres-server``, dropped afterwards) it migrates, seeds an organisation
-of ``--employees`` people with ``flask demo seed --weeks 0``, and opens one round for everyone per phase
-(``surveys.rounds.open_round_now``): each active employee holds an open invitation in each, an API token
-and a personal link. It then serves Polso with gunicorn on loopback as the README recommends
-(``--workers``, sync workers), and the bare-INSERT floor (``bench/floor.py``) under the same settings, and
-for each ``--clients`` count, with that many threads:
+``polso_bench_<random>`` on ``--postgres-server``, dropped afterwards) it migrates, seeds an organisation of
+``--employees`` people with ``flask demo seed --weeks 0`` (its surveys archived), and opens one round for
+everyone per phase (``surveys.rounds.open_round_now``): each active employee holds an open invitation in
+each, an API token and a personal link. It then serves Polso with gunicorn on loopback as the README
+recommends (``--workers``, sync workers), and the bare-INSERT floor (``bench/floor.py``) under the same
+settings, and for each ``--clients`` count, with that many threads:
 
 - **floor**: one ``POST /answer`` per invitation (one INSERT in a transaction);
 - **api**: every invitation answered through ``POST /api/v1/rounds/<id>/responses`` with a bearer token;
@@ -23,6 +24,19 @@ page), so every success is stored once and nothing else is. Last, for ``--duplic
 their own round, 2-5 copies of the same answer (API and form alternately) are released at once: exactly
 one may be stored each. With ``--profile N``, N API answers are then profiled in-process (cProfile),
 with the SQL statements each one runs.
+
+``--servers N`` (default 1) serves Polso, and the floor, as N gunicorn instances on N loopback ports
+against the one database, each with ``--workers``; every phase sends its jobs to them in turn
+(round-robin per job; the duplicate copies of one invitation go to each server in turn). Unless
+``--no-tick``, each api/form phase also starts, with its load, ``flask pulses tick`` once per server: N
+processes at the same moment, each with its own environment on the same database and no MAIL_SERVER (so
+each e-mail sent is logged, and parsed from that log). Their ``--now`` lies before the bench's rounds
+opened, a minute after a survey made for that phase came due: the ticks race to open its round and
+invite everyone, and to close the previous phase's one. Checked: one round opened, one invitation and
+one invitation e-mail per person, no e-mail sent twice, the previous round closed once. Several values
+(``--servers 1 2``) run one after the other, each in a fresh database of the same size, and the totals
+(stored answers, rounds, invitations, outbox rows by kind, e-mails sent, stored results, payouts) are
+compared with the first run's.
 
 Every loop is bounded by its count and by ``--phase-seconds``; all traffic goes to 127.0.0.1.
 """
@@ -52,6 +66,7 @@ import time
 import urllib.parse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -101,15 +116,18 @@ def polso_app(url: str):
                        "POLSO_BASE_URL": f"http://{HOST}"})
 
 
-def build(url: str, employees: int, phases: list[str]) -> dict:
+def build(url: str, employees: int, phases: list[str], races: list[str]) -> dict:
     """Migrate, seed ``employees`` people, and open one round for everyone per phase; return the plan:
-    per phase its round, questions and invitations (id, API token, personal-link token)."""
+    per phase its round, questions and invitations (id, API token, personal-link token). The demo's
+    own surveys are archived, so that no tick opens a round of theirs; for each phase in ``races`` a
+    survey (once, open one day) is created whose round comes due at the plan's ``races[phase]["now"]``,
+    the moment the ticks of that phase are run at."""
     from flask_migrate import upgrade
 
     from extensions import db
     from people.models import ApiToken
-    from surveys import building, links, rounds
-    from surveys.models import Invitation
+    from surveys import building, links, rounds, schedule
+    from surveys.models import Invitation, Survey
 
     app = polso_app(url)
     with app.app_context():
@@ -117,6 +135,8 @@ def build(url: str, employees: int, phases: list[str]) -> dict:
         result = app.test_cli_runner().invoke(args=["demo", "seed", "--employees", str(employees), "--weeks", "0"])
         if result.exit_code != 0:
             raise RuntimeError(f"demo seed failed: {result.output}{result.exception!r}")
+        db.session.execute(sa.update(Survey).where(Survey.status == "active").values(status="archived"))
+        db.session.commit()
         now = datetime.now(UTC)
         plan: dict = {"phases": {}}
         tokens: dict[int, str] = {}
@@ -140,6 +160,21 @@ def build(url: str, employees: int, phases: list[str]) -> dict:
             db.session.commit()
             questions = [(q.id, q.kind) for q in survey.questions]
             plan["phases"][phase] = {"round": round_.id, "questions": questions, "invitations": invitations}
+        # Race surveys: the i-th starts len(races) - i days ago and stays open one day, so that a tick at
+        # a minute past its opening finds it due, the next ones not yet due, and the previous race
+        # round due to close. Those moments lie before ``now``: the bench rounds (opened at ``now``) are
+        # neither closed nor reminded by such a tick, and the invitation e-mails queued above (due at
+        # ``now``) are not sent by it; only the mail the ticks queue themselves is.
+        plan["races"] = {}
+        for index, phase in enumerate(races):
+            survey = building.create_survey({
+                "title": f"Race {phase}", "cadence": "once", "open_days": 1, "remind_days_before_close": 0,
+                "questions": [{"library_key": "enps", "required": True}]}, now)
+            db.session.flush()
+            survey.starts_on = now.astimezone(ZoneInfo(survey.timezone)).date() - timedelta(days=len(races) - index)
+            db.session.commit()
+            opens, _closes, _remind = schedule.window(survey, survey.starts_on)
+            plan["races"][phase] = {"survey": survey.id, "now": opens + timedelta(minutes=1)}
         db.session.remove()
         db.engine.dispose()
     return plan
@@ -299,9 +334,10 @@ def percentile(ordered: list[float], p: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def duplicates(port: int, phase: dict, count: int, rng: random.Random, seconds: float) -> dict:
-    """For ``count`` invitations, 2-5 copies of one answer at once (API and form alternately), ten
-    invitations at a time; returns the successes per invitation and the statuses seen."""
+def duplicates(ports: list[int], phase: dict, count: int, rng: random.Random, seconds: float) -> dict:
+    """For ``count`` invitations, 2-5 copies of one answer at once (API and form alternately, and to
+    each server in turn), ten invitations at a time; returns the successes per invitation and the
+    statuses seen."""
     successes: dict[int, int] = {}
     statuses: collections.Counter = collections.Counter()
     deadline = time.monotonic() + seconds
@@ -314,12 +350,14 @@ def duplicates(port: int, phase: dict, count: int, rng: random.Random, seconds: 
             values = answers_for(phase["questions"], rng)
             copies = rng.randint(2, 5)
             for copy in range(copies):
+                port = ports[copy % len(ports)]
                 if copy % 2 == 0:
-                    calls.append((invitation_id, lambda t=api_token, v=values: api_answer(port, phase["round"], t, v)))
+                    calls.append((invitation_id, lambda t=api_token, v=values, p=port:
+                                  api_answer(p, phase["round"], t, v)))
                 else:
                     opened = form_open(port, link)  # the page first, so that only the posts race
-                    calls.append((invitation_id, lambda lk=link, o=opened, v=values:
-                                  form_post(port, lk, o[1], o[2], v) if o[0] == 200 else o[0]))
+                    calls.append((invitation_id, lambda lk=link, o=opened, v=values, p=port:
+                                  form_post(p, lk, o[1], o[2], v) if o[0] == 200 else o[0]))
             for invitation_id, _api_token, _link in chosen[start:start + 10]:
                 successes.setdefault(invitation_id, 0)
         barrier = threading.Barrier(len(calls))
@@ -344,6 +382,55 @@ def duplicates(port: int, phase: dict, count: int, rng: random.Random, seconds: 
     return {"successes": successes, "statuses": dict(statuses)}
 
 
+# --- Ticks on several "hosts" ---------------------------------------------------------------
+
+TICK_SUMMARY = re.compile(r"opened (\d+) round\(s\), invited (\d+), reminded (\d+), closed (\d+), "
+                          r"mixed (\d+) answer\(s\).*e-mail sent (\d+), failed (\d+)")
+LOGGED_MAIL = re.compile(r"logged instead of sent:\nTo: (.*)\nSubject: (.*)\nKind: (.*)\n")
+
+
+def start_ticks(env: dict, hosts: int, now: datetime, logdir: Path, label: str) -> list[tuple]:
+    """``flask pulses tick --now <now>`` on each of ``hosts`` "hosts" at once: one process each, with an
+    environment of its own (the same database, no MAIL_SERVER, so each e-mail sent is logged)."""
+    command = [sys.executable, "-m", "flask", "--app", "app", "pulses", "tick", "--now", now.isoformat()]
+    started = []
+    for host in range(hosts):
+        log = logdir / f"tick-{label}-host{host + 1}.log"
+        host_env = {**env, "POLSO_BENCH_HOST": f"host{host + 1}"}
+        process = subprocess.Popen(command, cwd=ROOT, env=host_env, stdout=subprocess.PIPE, stderr=log.open("wb"))
+        started.append((process, log, time.perf_counter()))
+    return started
+
+
+def finish_ticks(started: list[tuple], timeout: float) -> dict:
+    """Wait for the ticks (at most ``timeout`` seconds each); per host its report, and every e-mail the
+    hosts logged as sent, as (kind, to, subject)."""
+    hosts = []
+    mails: collections.Counter = collections.Counter()
+    for process, log, began in started:
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        seconds = time.perf_counter() - began
+        found = TICK_SUMMARY.search(output.decode(errors="replace"))
+        numbers = [int(n) for n in found.groups()] if found else [0] * 7
+        report = dict(zip(("opened", "invited", "reminded", "closed", "mixed", "sent", "failed"), numbers,
+                          strict=True))
+        hosts.append({"rc": process.returncode, "parsed": bool(found), "seconds": seconds, "log": log, **report})
+        text = log.read_text(errors="replace")
+        mails.update((kind, to, subject) for to, subject, kind in LOGGED_MAIL.findall(text))
+    return {"hosts": hosts, "mails": mails}
+
+
+def tick_line(ticks: dict, wall: float) -> str:
+    parts = [f"host{n} {h['seconds']:.1f} s, rc {h['rc']}: opened {h['opened']}, invited {h['invited']}, "
+             f"closed {h['closed']}, mixed {h['mixed']}, e-mail sent {h['sent']}"
+             for n, h in enumerate(ticks["hosts"], 1)]
+    return f"       ticks started with the phase's {wall:.1f} s of load: " + "; ".join(parts)
+
+
 # --- Accounting -----------------------------------------------------------------------------
 
 
@@ -360,6 +447,38 @@ def stored(url: str) -> dict[int, tuple[int, int]]:
     engine.dispose()
     rounds = set(ballots) | set(responses) | set(answered)
     return {r: (ballots.get(r, 0) + responses.get(r, 0), answered.get(r, 0)) for r in rounds}
+
+
+def database_totals(url: str, races: dict) -> dict:
+    """What the ticks left: per race survey its rounds (status, invited_count, invitations, company
+    results rows); over the database the rounds, invitations, outbox rows by kind (all, sent), stored
+    results and milestone payouts."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        def rows(sql: str, **params) -> list:
+            return connection.execute(sa.text(sql), params).all()
+
+        per_race = {}
+        for phase, race in races.items():
+            per_race[phase] = [tuple(r) for r in rows(
+                "SELECT r.status, r.invited_count, "
+                "(SELECT count(*) FROM invitations i WHERE i.round_id = r.id), "
+                "(SELECT count(*) FROM round_results x WHERE x.round_id = r.id AND x.kind = 'company') "
+                "FROM rounds r WHERE r.survey_id = :survey ORDER BY r.id", survey=race["survey"])]
+        outbox = {kind: (n, sent) for kind, n, sent in rows(
+            "SELECT kind, count(*), count(sent_at) FROM outbox GROUP BY kind ORDER BY kind")}
+        totals = {
+            "rounds": rows("SELECT count(*) FROM rounds")[0][0],
+            "invitations": rows("SELECT count(*) FROM invitations")[0][0],
+            "outbox rows (all, sent) by kind": outbox,
+            "outbox dedupe keys used twice": rows(
+                "SELECT count(*) FROM (SELECT dedupe_key FROM outbox WHERE dedupe_key IS NOT NULL "
+                "GROUP BY dedupe_key HAVING count(*) > 1) d")[0][0],
+            "round_results rows": rows("SELECT count(*) FROM round_results")[0][0],
+            "milestone payouts": rows("SELECT count(*) FROM milestone_payouts")[0][0],
+        }
+    engine.dispose()
+    return {"races": per_race, "totals": totals}
 
 
 def profile(url: str, phase: dict, count: int) -> str:
@@ -455,6 +574,11 @@ def main() -> int:
                         help="where to create (and drop) the scratch database; loopback only")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (README: 4)")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--servers", type=int, nargs="+", default=[1],
+                        help="app servers (gunicorn instances) on one database; several values: one run each, "
+                             "then their totals compared")
+    parser.add_argument("--tick", action=argparse.BooleanOptionalAction, default=True,
+                        help="run `flask pulses tick` once per server during each api/form phase")
     parser.add_argument("--paths", nargs="+", choices=("api", "form"), default=["api", "form"])
     parser.add_argument("--duplicates", type=int, default=200, help="invitations sent 2-5 times at once")
     parser.add_argument("--profile", type=int, default=0, help="profile this many API answers in-process")
@@ -464,26 +588,77 @@ def main() -> int:
         parser.error("--profile needs at least 6 answers")
     if not 20 <= args.employees <= 200_000 or not all(1 <= c <= 1000 for c in args.clients):
         parser.error("--employees must be within 20..200000 and --clients within 1..1000")
+    if not all(1 <= n <= 4 for n in args.servers):
+        parser.error("--servers must be within 1..4")
 
+    runs = []
+    for servers in args.servers:
+        failures, totals = run(args, servers)
+        runs.append((servers, failures, totals))
+    failed = [f"--servers {servers}: {', '.join(failures)}" for servers, failures, _totals in runs if failures]
+    if len(runs) > 1:
+        first_servers, _failures, first = runs[0]
+        print(f"\nTotals against --servers {first_servers} (stored answers per phase, floor rows, duplicates, "
+              f"rounds opened per race, rounds, invitations, outbox rows by kind, e-mails the ticks sent by "
+              f"kind, stored results, payouts):")
+        for servers, _failures, totals in runs[1:]:
+            differ = [key for key in sorted(first.keys() | totals.keys()) if first.get(key) != totals.get(key)]
+            if differ:
+                failed.append(f"--servers {servers}: totals differ")
+                print(f"  DIFFER   --servers {servers}: {len(differ)} of {len(first)} totals differ:")
+                for key in differ:
+                    print(f"           {key}: {first.get(key)} against {totals.get(key)}")
+            else:
+                outbox = totals.get("outbox rows (all, sent) by kind", {})
+                print(f"  ok       --servers {servers}: all {len(first)} totals identical "
+                      f"(stored {sum(v[1] for k, v in totals.items() if k.startswith('stored '))} answers, "
+                      f"{totals.get('rounds', '-')} rounds, {totals.get('invitations', '-')} invitations, "
+                      f"{sum(n for n, _sent in outbox.values())} outbox rows, "
+                      f"{sum(totals.get('e-mails sent by the ticks, by kind', {}).values())} e-mails sent by "
+                      f"the ticks)")
+    if failed:
+        print(f"FAILED: {'; '.join(failed)}")
+        return 1
+    return 0
+
+
+def run(args, servers: int) -> tuple[list[str], dict]:
+    """One run with ``servers`` app servers: build, load, tick, check; returns the failures and the totals
+    to compare with another run of the same size."""
     phases = [f"{path}{clients}" for clients in args.clients for path in args.paths]
+    races = list(phases) if args.tick else []
     phases += ["duplicates"] * bool(args.duplicates) + ["profile"] * bool(args.profile)
     rng = random.Random(1)
+    failures: list[str] = []
+    totals: dict = {}
     with scratch_database(args.database, args.postgres_server) as url:
         started = time.perf_counter()
-        plan = build(url, args.employees, phases)
+        plan = build(url, args.employees, phases, races)
         invited = len(next(iter(plan["phases"].values()))["invitations"])
-        print(f"{args.database}: {args.employees} people, {invited} invited per round, {len(phases)} rounds, "
-              f"built in {time.perf_counter() - started:.1f} s; gunicorn --workers {args.workers} "
-              f"--threads {args.threads} (sync)", flush=True)
+        print(f"\n{args.database}: {args.employees} people, {invited} invited per round, {len(phases)} rounds, "
+              f"built in {time.perf_counter() - started:.1f} s; {servers} server(s) on one database, each "
+              f"gunicorn --workers {args.workers} --threads {args.threads} (sync)"
+              + (f"; a tick per server during each of {len(races)} phases" if races else ""), flush=True)
         floor.create_table(url)
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "POLSO_BASE_URL": f"http://{HOST}",
                "MAIL_SERVER": ""}
-        log = Path(tempfile.gettempdir()) / f"polso-load-{os.getpid()}.log"
-        polso, polso_port = serve("app:create_app()", env, args, log)
-        bare, floor_port = serve("bench.floor:create_app()", env, args, log)
-        results: list[tuple[str, int, dict, float | None]] = []
+        logdir = Path(tempfile.mkdtemp(prefix=f"polso-load-{os.getpid()}-s{servers}-"))
+        log = logdir / "servers.log"
+        polsos, bares = [], []
+        try:
+            for _ in range(servers):
+                polsos.append(serve("app:create_app()", env, args, log))
+                bares.append(serve("bench.floor:create_app()", env, args, log))
+        except BaseException:
+            for server, _port in polsos + bares:
+                stop(server)
+            raise
+        polso_ports = [port for _server, port in polsos]
+        floor_ports = [port for _server, port in bares]
         floor_ok = 0
         dup = None
+        ticks: dict[str, dict] = {}
+        live: list[tuple] = []
         try:
             print(f"{'path':<6} {'clients':>4} {'stored':>6} {'answers/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
                   f"{'p99 ms':>8} {'floor':>7}  errors by status", flush=True)
@@ -492,32 +667,42 @@ def main() -> int:
                 values = answers_for(sample["questions"], rng)
                 body = json.dumps({"answers": [{"question_id": q, "value": v} for q, v in values.items()]}).encode()
                 headers = {"Content-Type": "application/json"}
-                jobs = [lambda b=body, h=headers: request(floor_port, "POST", "/answer", b, h)[0]] * invited
+                # Round-robin per job over the servers, here and below.
+                jobs = [lambda b=body, h=headers, p=floor_ports[n % servers]: request(p, "POST", "/answer", b, h)[0]
+                        for n in range(invited)]
                 floor_result = run_phase(jobs, clients, args.phase_seconds)
                 floor_ok += floor_result["ok"]
-                results.append(("floor", clients, floor_result, None))
                 print(row("floor", clients, floor_result, None), flush=True)
                 for path in args.paths:
-                    phase = plan["phases"][f"{path}{clients}"]
-                    answer = api_answer if path == "api" else None
+                    name = f"{path}{clients}"
+                    phase = plan["phases"][name]
                     jobs = []
-                    for _id, token, link in phase["invitations"]:
+                    for n, (_id, token, link) in enumerate(phase["invitations"]):
                         values = answers_for(phase["questions"], rng)
-                        if answer:
-                            jobs.append(lambda t=token, v=values, r=phase["round"]: api_answer(polso_port, r, t, v))
+                        port = polso_ports[n % servers]
+                        if path == "api":
+                            jobs.append(lambda t=token, v=values, r=phase["round"], p=port: api_answer(p, r, t, v))
                         else:
-                            jobs.append(lambda lk=link, v=values: form_answer(polso_port, lk, v))
+                            jobs.append(lambda lk=link, v=values, p=port: form_answer(p, lk, v))
+                    running = (start_ticks(env, servers, plan["races"][name]["now"], logdir, name)
+                               if name in plan["races"] else None)
+                    live.extend(running or [])
                     result = run_phase(jobs, clients, args.phase_seconds)
                     phase["result"] = result
-                    results.append((path, clients, result, floor_result["rate"]))
                     print(row(path, clients, result, floor_result["rate"]), flush=True)
+                    if running:
+                        ticks[name] = finish_ticks(running, args.phase_seconds + 120)
+                        print(tick_line(ticks[name], result["wall"]), flush=True)
             if args.duplicates:
-                dup = duplicates(polso_port, plan["phases"]["duplicates"], args.duplicates, rng, args.phase_seconds)
+                dup = duplicates(polso_ports, plan["phases"]["duplicates"], args.duplicates, rng, args.phase_seconds)
         finally:
-            stop(polso)
-            stop(bare)
+            for process, _log, _began in live:
+                if process.poll() is None:  # only if the run broke off: the ticks are waited for above
+                    process.kill()
+                    process.wait()
+            for server, _port in polsos + bares:
+                stop(server)
 
-        failures = []
         counts = stored(url)
         print("\nStored (waiting ballots + mixed responses) against successes, per round:")
         for name, phase in plan["phases"].items():
@@ -527,10 +712,12 @@ def main() -> int:
             ok = phase.get("result", {}).get("ok", 0)
             verdict = "ok" if got == ok == answered else "MISMATCH"
             failures += [name] * (verdict != "ok")
+            totals[f"stored {name} (successes, stored, answered)"] = (ok, got, answered)
             print(f"  {verdict:<8} {name:<10} successes {ok}, stored {got}, invitations answered {answered}")
         floor_rows = floor.count(url)
         verdict = "ok" if floor_rows == floor_ok else "MISMATCH"
         failures += ["floor"] * (verdict != "ok")
+        totals["floor (successes, rows)"] = (floor_ok, floor_rows)
         print(f"  {verdict:<8} {'floor':<10} successes {floor_ok}, rows {floor_rows}")
         if dup is not None:
             phase = plan["phases"]["duplicates"]
@@ -539,15 +726,73 @@ def main() -> int:
             tried = len(dup["successes"])
             verdict = "ok" if once == tried == got == answered else "MISMATCH"
             failures += ["duplicates"] * (verdict != "ok")
+            totals["duplicates (tried, once, stored, answered)"] = (tried, once, got, answered)
             print(f"  {verdict:<8} duplicates {tried} invitations sent 2-5 times at once: {once} succeeded exactly "
                   f"once, stored {got}, invitations answered {answered}; statuses {dup['statuses']}")
+        if races:
+            failures += check_ticks(url, plan, ticks, servers, invited, totals)
         if args.profile:
             print("\n" + profile(url, plan["phases"]["profile"], args.profile))
-        print(f"\nserver log: {log}")
-    if failures:
-        print(f"FAILED: {', '.join(failures)}")
-        return 1
-    return 0
+        print(f"\nserver and tick logs: {logdir}")
+    return failures, totals
+
+
+def check_ticks(url: str, plan: dict, ticks: dict, servers: int, invited: int, totals: dict) -> list[str]:
+    """Per race phase: one round opened (by one host), its invitations and their e-mails once each, the
+    previous race round closed once with one company result; then the database's totals."""
+    found = database_totals(url, plan["races"])
+    failures = []
+    sent: collections.Counter = collections.Counter()
+    print(f"\nTicks, {servers} per phase at the same moment (a race survey due at each phase's --now):")
+    for index, (name, race) in enumerate(plan["races"].items()):
+        run = ticks.get(name, {"hosts": [], "mails": collections.Counter()})
+        hosts, mails = run["hosts"], run["mails"]
+        for (kind, _to, _subject), n in mails.items():
+            sent[kind] += n
+        rounds_ = found["races"][name]
+        invitation_mails = collections.Counter(to for (kind, to, _s), n in mails.items() if kind == "invitation"
+                                               for _ in range(n))
+        twice = {key: n for key, n in mails.items() if n > 1}
+        problems = []
+        if len(hosts) != servers or any(h["rc"] != 0 or not h["parsed"] for h in hosts):
+            problems.append(f"tick exit codes {[h['rc'] for h in hosts]}")
+        if len(rounds_) != 1 or sum(h["opened"] for h in hosts) != 1:
+            problems.append(f"{len(rounds_)} round(s) stored, {sum(h['opened'] for h in hosts)} reported opened")
+        elif not rounds_[0][1] == rounds_[0][2] == invited == sum(h["invited"] for h in hosts):
+            problems.append(f"invited_count {rounds_[0][1]}, invitations {rounds_[0][2]}, "
+                            f"reported {sum(h['invited'] for h in hosts)}, expected {invited}")
+        if len(invitation_mails) != invited or any(n != 1 for n in invitation_mails.values()):
+            problems.append(f"invitation e-mails to {len(invitation_mails)} people, "
+                            f"{sum(invitation_mails.values())} sent")
+        if sum(mails.values()) != sum(h["sent"] for h in hosts):
+            problems.append(f"{sum(h['sent'] for h in hosts)} e-mails reported sent, {sum(mails.values())} logged")
+        if twice:
+            problems.append(f"{len(twice)} e-mail(s) sent more than once, e.g. {next(iter(twice))}")
+        if index:
+            previous = found["races"][list(plan["races"])[index - 1]]
+            closed = sum(h["closed"] for h in hosts)
+            if closed != 1 or [r[0] for r in previous] != ["closed"] or any(r[3] > 1 for r in previous):
+                problems.append(f"previous race round: {closed} closes reported, now {previous}")
+        verdict = "ok" if not problems else "MISMATCH"
+        failures += [f"tick {name}"] * bool(problems)
+        totals[f"race {name} rounds (status, invited_count, invitations, company results)"] = rounds_
+        per_host = ", ".join(f"host{n} {h['sent']}" for n, h in enumerate(hosts, 1))
+        print(f"  {verdict:<8} {name:<10} at {race['now'].isoformat()}: {len(rounds_)} round opened "
+              f"(by host {[n for n, h in enumerate(hosts, 1) if h['opened']]}), {sum(h['invited'] for h in hosts)} "
+              f"invited, {len(invitation_mails)} invitation e-mails, each sent {set(invitation_mails.values())} "
+              f"time(s); {sum(mails.values())} e-mails sent in all ({per_host})"
+              + (f"; previous race round closed {sum(h['closed'] for h in hosts)} time(s)" if index else "")
+              + ("" if not problems else f"; {'; '.join(problems)}"))
+    totals["e-mails sent by the ticks, by kind"] = dict(sorted(sent.items()))
+    totals.update(found["totals"])
+    twice = found["totals"]["outbox dedupe keys used twice"]
+    failures += ["outbox dedupe"] * bool(twice)
+    print(f"  {'ok' if not twice else 'MISMATCH':<8} outbox    rows (all, sent) by kind "
+          f"{found['totals']['outbox rows (all, sent) by kind']}; e-mails the ticks sent by kind {dict(sent)}; "
+          f"{found['totals']['rounds']} rounds, {found['totals']['invitations']} invitations, "
+          f"{found['totals']['round_results rows']} stored results rows, "
+          f"{found['totals']['milestone payouts']} milestone payouts")
+    return failures
 
 
 if __name__ == "__main__":
