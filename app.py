@@ -222,10 +222,10 @@ def register_security_headers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject():
-        from people.forms import EmptyForm
-
+        # The menu's forms (language, sign out) carry the request's CSRF token as a plain hidden field
+        # (``csrf_token()``, made once per request): no form object built for every page.
         return {"current_locale": str(get_locale() or "en"), "languages": settings.LANGUAGES,
-                "nav_form": EmptyForm(), "company_name": app.config["POLSO_COMPANY_NAME"]}
+                "company_name": app.config["POLSO_COMPANY_NAME"]}
 
     # Helpers that templates of more than one package use, or that e-mail needs outside any request
     # (mail renders without the feature's blueprint). A package's own helpers stay on its blueprint.

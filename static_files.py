@@ -42,13 +42,26 @@ def init_app(app: Flask) -> None:
 
 def _fingerprint_url(endpoint: str, values: dict) -> None:
     if endpoint == "static" and "filename" in values and "v" not in values:
-        path = _static_path(values["filename"])
-        if path is not None:
-            values["v"] = fingerprint(path)
+        if current_app.debug:
+            # The development server: files change under it, so look at each one every time.
+            path = _static_path(values["filename"])
+            version = fingerprint(path) if path is not None else None
+        else:
+            version = _deployed_fingerprint(current_app.static_folder, values["filename"])
+        if version is not None:
+            values["v"] = version
 
 
-def _static_path(filename: str) -> Path | None:
-    joined = safe_join(current_app.static_folder, filename)
+@lru_cache(maxsize=512)
+def _deployed_fingerprint(folder: str, filename: str) -> str | None:
+    """A file's fingerprint, looked up once per process: a deployment restarts the workers, and
+    every page names several static files (a ``stat`` and a path check each, otherwise)."""
+    path = _static_path(filename, folder)
+    return fingerprint(path) if path is not None else None
+
+
+def _static_path(filename: str, folder: str | None = None) -> Path | None:
+    joined = safe_join(folder or current_app.static_folder, filename)
     return Path(joined) if joined and Path(joined).is_file() else None
 
 

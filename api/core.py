@@ -84,22 +84,33 @@ def paginated(pagination, items: list) -> dict[str, Any]:
             "total": pagination.total, "pages": pagination.pages}
 
 
-def token_required(*roles: str):
-    """Authenticate the bearer token; with ``roles``, also require one of them."""
+def token_required(*roles: str, load_person: bool = True):
+    """Authenticate the bearer token; with ``roles``, also require one of them.
+
+    The caller is ``g.api_user`` (a ``Person``) and its id ``g.api_user_id``; with ``load_person=False``
+    only the id is set, for the answering path, which needs no more and takes every employee's answer.
+    """
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             header = request.headers.get("Authorization", "")
             scheme, _sep, token = header.partition(" ")
-            person = None
+            holder = None
             if scheme.lower() == "bearer" and token.strip():
-                person = signin.person_for_api_token(token.strip(), datetime.now(UTC))
-            if person is None:
+                now = datetime.now(UTC)
+                if load_person:
+                    person = signin.person_for_api_token(token.strip(), now)
+                    holder = (person.id, person.role) if person else None
+                else:
+                    holder = signin.holder_of_api_token(token.strip(), now)
+            if holder is None:
                 raise Unauthorized(_("A valid bearer token is required."))
-            if roles and person.role not in roles:
+            if roles and holder[1] not in roles:
                 raise Forbidden(_("Your role does not allow this."))
-            g.api_user = person
+            g.api_user_id = holder[0]
+            if load_person:
+                g.api_user = person
             return view(*args, **kwargs)
 
         return wrapped

@@ -178,7 +178,7 @@ def my_invitations():
 
 
 @bp.post("/rounds/<int:round_id>/responses")
-@core.token_required()
+@core.token_required(load_person=False)
 @operation(json=ResponseInput, responses=responses({201: Recorded}, 400, 401, 403, 404, 409))
 def responses_create(round_id: int):
     """Answer a round as the invited employee; stored anonymously"""
@@ -192,6 +192,5 @@ def responses_create(round_id: int):
             raw[qid] = item["value"]
     if errors:
         raise ValidationError(_("Some answers are not valid."), errors)
-    invitation = invitations.invitation_for(g.api_user, round_id)
-    answering.submit_response(invitation, raw, datetime.now(UTC))
+    answering.answer_round(g.api_user_id, round_id, raw, datetime.now(UTC))
     return jsonify({"status": "recorded"}), 201

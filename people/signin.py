@@ -143,14 +143,28 @@ def issue_api_token(person: Person, now: datetime) -> str:
     return raw
 
 
+# The token with its person, in one statement built once: every API request starts here.
+_TOKEN = sa.select(ApiToken).options(so.joinedload(ApiToken.person)).where(ApiToken.token_hash == sa.bindparam("hash"))
+
+
+_TOKEN_HOLDER = (sa.select(Person.id, Person.role).join(ApiToken, ApiToken.person_id == Person.id)
+                 .where(ApiToken.token_hash == sa.bindparam("hash"), ApiToken.expires_at > sa.bindparam("now"),
+                        Person.active.is_(True)))
+
+
 def person_for_api_token(raw: str, now: datetime) -> Person | None:
-    digest = hashlib.sha256(raw.encode()).hexdigest()
-    # The token with its person, in one statement: every API request starts here.
-    token = db.session.scalar(sa.select(ApiToken).options(so.joinedload(ApiToken.person))
-                              .where(ApiToken.token_hash == digest))
+    token = db.session.scalar(_TOKEN, {"hash": hashlib.sha256(raw.encode()).hexdigest()})
     if token is None or token.expires_at <= now or not token.person.active:
         return None
     return token.person
+
+
+def holder_of_api_token(raw: str, now: datetime) -> tuple[int, str] | None:
+    """The id and role of the active person whose token this is, if it has not expired: what the answering
+    path needs, in one Core statement, without loading the person."""
+    row = db.session.connection().execute(_TOKEN_HOLDER, {"hash": hashlib.sha256(raw.encode()).hexdigest(),
+                                                          "now": now}).first()
+    return (row.id, row.role) if row else None
 
 
 def password_login_allowed(person: Person) -> bool:

@@ -4,19 +4,129 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 import inputs
-from errors import Conflict, ValidationError
+from errors import Conflict, Forbidden, NotFound, ValidationError
 from extensions import db
 from surveys import ballots, reply_links
-from surveys.models import MAX_COMMENT_LENGTH, Invitation, Question, Round
+from surveys.models import MAX_COMMENT_LENGTH, Invitation, Question, Round, Survey
 
 ENPS_RANGE = (0, 10)
 LIKERT_RANGE = (1, 5)
+
+
+class Ticket(NamedTuple):
+    """What casting a ballot needs of an invitation and its round, as plain values: every answer takes this
+    path, and reading it as one Core row costs a fraction of loading the ORM objects."""
+
+    id: int
+    round_id: int
+    survey_id: int
+    answered: bool
+    cell_department_id: int | None
+    cell_manager_id: int | None
+    cell_tenure_band: str | None
+    status: str
+    opens_at: datetime
+    closes_at: datetime
+
+    @classmethod
+    def of(cls, invitation: Invitation) -> Ticket:
+        round_ = invitation.round
+        return cls(invitation.id, invitation.round_id, round_.survey_id, invitation.answered,
+                   invitation.cell_department_id, invitation.cell_manager_id, invitation.cell_tenure_band,
+                   round_.status, round_.opens_at, round_.closes_at)
+
+    def is_open(self, now: datetime) -> bool:
+        return self.status == "open" and self.opens_at <= now < self.closes_at
+
+
+class PageQuestion(NamedTuple):
+    """A question as the answer page shows it and answering checks it."""
+
+    id: int
+    kind: str
+    text: str
+    text_it: str | None
+    options: list[str] | None
+    required: bool
+
+    def text_for(self, locale: str) -> str:
+        return Question.text_for(self, locale)
+
+
+class PageSurvey(NamedTuple):
+    title: str
+    min_group_size: int
+    questions: list[PageQuestion]
+
+
+class PageRound(NamedTuple):
+    id: int
+    closes_at: datetime
+
+
+class AnswerPage(NamedTuple):
+    """What the answer page and its submission read: the invitation's ticket, the survey and its questions,
+    and the invitee's language and time zone (the page opens in them)."""
+
+    ticket: Ticket
+    survey: PageSurvey
+    round: PageRound
+    locale: str | None
+    timezone: str
+
+    @classmethod
+    def of(cls, invitation: Invitation) -> AnswerPage:
+        survey, person = invitation.round.survey, invitation.person
+        questions = [PageQuestion(q.id, q.kind, q.text, q.text_it, q.options, q.required) for q in survey.questions]
+        return cls(Ticket.of(invitation), PageSurvey(survey.title, survey.min_group_size, questions),
+                   PageRound(invitation.round_id, invitation.round.closes_at), person.locale,
+                   person.timezone or survey.timezone)
+
+
+def page_of(row: Sequence[Any]) -> AnswerPage:
+    """An ``AnswerPage`` from a row of ``PAGE_COLUMNS`` (``links.page_from_token`` selects them)."""
+    ticket = Ticket(*row[:len(Ticket._fields)])
+    title, min_group_size, survey_timezone, locale, timezone = row[len(Ticket._fields):]
+    questions = questions_of(ticket.survey_id)
+    return AnswerPage(ticket, PageSurvey(title, min_group_size, questions),
+                      PageRound(ticket.round_id, ticket.closes_at), locale, timezone or survey_timezone)
+
+
+def questions_of(survey_id: int) -> list[PageQuestion]:
+    # A survey with rounds cannot change its questions (building._require_editable).
+    return [PageQuestion(*row) for row in db.session.connection().execute(_QUESTIONS, {"survey_id": survey_id})]
+
+
+def round_is_open(round_id: int, now: datetime) -> bool:
+    """Whether the round is open now, as the database says (after a refused answer: did it close meanwhile?)."""
+    row = db.session.connection().execute(_WINDOW, {"round_id": round_id}).first()
+    return row is not None and row.status == "open" and row.opens_at <= now < row.closes_at
+
+
+# The answering path's statements, built once: building a statement costs more than running it here.
+_TICKET = (sa.select(Invitation.id, Invitation.round_id, Round.survey_id, Invitation.answered,
+                     Invitation.cell_department_id, Invitation.cell_manager_id, Invitation.cell_tenure_band,
+                     Round.status, Round.opens_at, Round.closes_at)
+           .join(Round, Round.id == Invitation.round_id)
+           .where(Invitation.round_id == sa.bindparam("round_id"), Invitation.person_id == sa.bindparam("person_id")))
+_TICKET_COLUMNS = _TICKET.selected_columns
+#: What ``page_of`` reads: a ticket's columns, then the survey's title, group size and time zone; the caller
+#: adds the invitee's language and time zone (``Person.locale``, ``Person.timezone``) and picks the invitation.
+PAGE_COLUMNS = (*_TICKET_COLUMNS, Survey.title, Survey.min_group_size, Survey.timezone)
+_ROUND = sa.select(Round.id).where(Round.id == sa.bindparam("round_id"))
+_WINDOW = sa.select(Round.status, Round.opens_at, Round.closes_at).where(Round.id == sa.bindparam("round_id"))
+_QUESTIONS = (sa.select(Question.id, Question.kind, Question.text, Question.text_it, Question.options,
+                        Question.required)
+              .where(Question.survey_id == sa.bindparam("survey_id")).order_by(Question.position))
+_CLAIM = (sa.update(Invitation).where(Invitation.id == sa.bindparam("invitation_id"), Invitation.answered.is_(False))
+          .values(answered=True))
+_STATUS = sa.select(Round.status).where(Round.id == sa.bindparam("round_id")).with_for_update(read=True)
 
 
 def validate_answers(questions: Sequence[Question],
@@ -73,8 +183,29 @@ def validate_answers(questions: Sequence[Question],
     return values
 
 
+def answer_round(person_id: int, round_id: int, answers: Mapping[Any, Any], now: datetime) -> None:
+    """The API's answer: ``person_id``'s invitation to ``round_id`` answered, as ``submit_response`` does.
+
+    :raise NotFound: no such round. :raise Forbidden: the person was not invited to it.
+    :raise Conflict: round closed, or already answered. :raise ValidationError: bad answers.
+    """
+    connection = db.session.connection()
+    row = connection.execute(_TICKET, {"round_id": round_id, "person_id": person_id}).first()
+    if row is None:
+        if connection.execute(_ROUND, {"round_id": round_id}).first() is None:
+            raise NotFound(_("No such round."))
+        raise Forbidden(_("You are not invited to this round."))
+    submit(Ticket(*row), answers, now)
+
+
 def submit_response(invitation: Invitation, answers: Mapping[Any, Any], now: datetime, *,
                     replies: bool = False) -> dict[int, str]:
+    """Cast one anonymous ballot for this invitation and mark the invitation used, atomically (``submit``)."""
+    return submit(Ticket.of(invitation), answers, now, replies=replies)
+
+
+def submit(ticket: Ticket, answers: Mapping[Any, Any], now: datetime, *, replies: bool = False,
+           questions: Sequence[PageQuestion] | None = None) -> dict[int, str]:
     """Cast one anonymous ballot for this invitation and mark the invitation used, atomically.
 
     With ``replies``, each comment gets a secret reply link: returns question id → secret, to be
@@ -87,23 +218,22 @@ def submit_response(invitation: Invitation, answers: Mapping[Any, Any], now: dat
     answers being written, so none is left behind a closed round.
     :raise Conflict: round closed, or already answered. :raise ValidationError: bad answers.
     """
-    round_ = invitation.round
-    if not round_.is_open(now):
+    if not ticket.is_open(now):
         raise Conflict(_("This survey round is closed."))
-    if invitation.answered:
+    if ticket.answered:
         raise Conflict(_("You have already answered this survey."))
-    values = validate_answers(round_.survey.questions, answers)
-    kinds = {q.id: q.kind for q in round_.survey.questions}
-    issued = {qid: reply_links.new_secret() for qid in values if replies and kinds[qid] == "text"}
     try:
-        claimed = db.session.execute(sa.update(Invitation).where(
-            Invitation.id == invitation.id, Invitation.answered.is_(False)).values(answered=True))
-        if claimed.rowcount != 1:
+        connection = db.session.connection()
+        if questions is None:
+            questions = questions_of(ticket.survey_id)
+        values = validate_answers(questions, answers)
+        kinds = {q.id: q.kind for q in questions}
+        issued = {qid: reply_links.new_secret() for qid in values if replies and kinds[qid] == "text"}
+        if connection.execute(_CLAIM, {"invitation_id": ticket.id}).rowcount != 1:
             raise Conflict(_("You have already answered this survey."))
-        status = db.session.scalar(sa.select(Round.status).where(Round.id == round_.id).with_for_update(read=True))
-        if status != "open":
+        if connection.execute(_STATUS, {"round_id": ticket.round_id}).scalar() != "open":
             raise Conflict(_("This survey round is closed."))
-        ballots.cast(invitation, values, {qid: hashed for qid, (_secret, hashed) in issued.items()})
+        ballots.cast(ticket, values, {qid: hashed for qid, (_secret, hashed) in issued.items()})
         db.session.commit()
     except Exception:
         db.session.rollback()

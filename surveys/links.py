@@ -19,7 +19,9 @@ from flask_babel import gettext as _
 
 from errors import NotFound
 from extensions import db
-from surveys.models import Invitation, InvitationLink, Round
+from people.models import Person
+from surveys import answering
+from surveys.models import Invitation, InvitationLink, Round, Survey
 
 ANSWER_PATH = "/s/"
 TOKEN_BYTES = 32
@@ -41,17 +43,38 @@ def personal_link(token: str) -> str:
     return f"{current_app.config['POLSO_BASE_URL'].rstrip('/')}{ANSWER_PATH}{token}"
 
 
+# Built once. With the invitation's round (without its membership snapshot), survey and person.
+_BY_TOKEN = (sa.select(Invitation).join(InvitationLink)
+             .options(so.joinedload(Invitation.round).defer(Round.snapshot).joinedload(Round.survey),
+                      so.joinedload(Invitation.person))
+             .where(InvitationLink.token_hash == sa.bindparam("token_hash")))
+
+
+_PAGE = (sa.select(*answering.PAGE_COLUMNS, Person.locale, Person.timezone)
+         .select_from(InvitationLink).join(Invitation, Invitation.id == InvitationLink.invitation_id)
+         .join(Round, Round.id == Invitation.round_id).join(Survey, Survey.id == Round.survey_id)
+         .join(Person, Person.id == Invitation.person_id)
+         .where(InvitationLink.token_hash == sa.bindparam("token_hash")))
+
+
+def page_from_token(token: object) -> answering.AnswerPage:
+    """What the answer page behind this link shows, read as plain rows (two statements, no ORM objects).
+
+    :raise NotFound: for a token that opens no invitation.
+    """
+    row = None
+    if isinstance(token, str) and 0 < len(token) <= 200:
+        row = db.session.connection().execute(_PAGE, {"token_hash": _hash(token)}).first()
+    if row is None:
+        raise NotFound(_("This link is not valid."))
+    return answering.page_of(row)
+
+
 def invitation_from_token(token: object) -> Invitation:
     """:raise NotFound: for a token that opens no invitation."""
     invitation = None
     if isinstance(token, str) and 0 < len(token) <= 200:
-        # With what the answer page reads (the round without its membership snapshot, the survey, the
-        # person's language and time zone), in one statement.
-        invitation = db.session.scalar(
-            sa.select(Invitation).join(InvitationLink)
-            .options(so.joinedload(Invitation.round).defer(Round.snapshot).joinedload(Round.survey),
-                     so.joinedload(Invitation.person))
-            .where(InvitationLink.token_hash == _hash(token)))
+        invitation = db.session.scalar(_BY_TOKEN, {"token_hash": _hash(token)})
     if invitation is None:
         raise NotFound(_("This link is not valid."))
     return invitation

@@ -260,25 +260,23 @@ def _labels() -> dict:
             "enps": ENPS_ANCHORS_IT if italian else ENPS_ANCHORS_EN}
 
 
-def _answer_page(invitation, *, token: str | None = None):
-    """The answer page for ``invitation``, and on POST its submission.
+def _answer_page(page: answering.AnswerPage, *, token: str | None = None):
+    """The answer page, and on POST its submission.
 
     The page opens in the invitee's language and time zone. The form posts to
     ``/s/answer``, a URL with no token: a personal link's token travels in the
     form body, a signed-in person's round id with their session.
     """
-    round_ = invitation.round
-    person = invitation.person
-    g.timezone = person.timezone or round_.survey.timezone
-    if person.locale:
-        g.locale_override = person.locale
+    ticket, survey = page.ticket, page.survey
+    g.timezone = page.timezone
+    if page.locale:
+        g.locale_override = page.locale
         refresh()
     now = _now()
-    if invitation.answered:
+    if ticket.answered:
         return render_template("surveys/done.html", state="already"), 200
-    if not round_.is_open(now):
+    if not ticket.is_open(now):
         return render_template("surveys/done.html", state="closed"), 410
-    survey = round_.survey
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     status = 200
@@ -290,12 +288,12 @@ def _answer_page(invitation, *, token: str | None = None):
         status = 400
     elif request.method == "POST":
         try:
-            issued = answering.submit_response(invitation, answers_from_form(survey.questions, request.form), now,
-                                                replies=bool(request.form.get("replies")))
+            issued = answering.submit(ticket, answers_from_form(survey.questions, request.form), now,
+                                      replies=bool(request.form.get("replies")), questions=survey.questions)
         except ValidationError as error:
             errors = error.fields
         except Conflict:
-            state = "closed" if not round_.is_open(_now()) else "already"
+            state = "already" if answering.round_is_open(ticket.round_id, _now()) else "closed"
             return render_template("surveys/done.html", state=state), 409
         else:
             if issued:
@@ -303,23 +301,27 @@ def _answer_page(invitation, *, token: str | None = None):
                 # server keeps nothing): every answer, with replies or not, gets the same redirect.
                 session[REPLY_LINKS] = reply_links.seal_for_browser(_reply_links(survey, issued))
             return redirect(url_for("surveys.thanks"))
-    return render_template("surveys/answer.html", survey=survey, round=round_, errors=errors, values=values,
+    return render_template("surveys/answer.html", survey=survey, round=page.round, errors=errors, values=values,
                            labels=_labels(), locale=_locale(), form=EmptyForm(), token=token,
                            company=current_app.config["POLSO_COMPANY_NAME"]), (422 if errors else status)
 
 
-def _invitation_from_token(token: object):
+def _page_from_token(token: object) -> answering.AnswerPage:
     try:
-        return links.invitation_from_token(token)
+        return links.page_from_token(token)
     except NotFound:
         # Links are forgotten when their round closes, so "not valid" is often "closed".
         abort(make_response(render_template("surveys/done.html", state="invalid"), 404))
 
 
+def _signed_in_page(round_id: int) -> answering.AnswerPage:
+    return answering.AnswerPage.of(invitations.invitation_for(current_user, round_id))
+
+
 @bp.route("/s/<token>")
 def answer(token: str):
     """The personal survey link: no password; the random token opens only its own invitation."""
-    return _answer_page(_invitation_from_token(token), token=token)
+    return _answer_page(_page_from_token(token), token=token)
 
 
 @bp.route("/s/answer", methods=["POST"])
@@ -327,21 +329,21 @@ def answer_submit():
     """Where every answer page posts: the token is in the body, never in this URL (or its logs)."""
     token = request.form.get("token")
     if token:
-        return _answer_page(_invitation_from_token(token), token=token)
+        return _answer_page(_page_from_token(token), token=token)
     try:
         round_id = inputs.read_id(request.form.get("round"), "round")
     except ValidationError:
         abort(404)  # as for a round one was not invited to: nothing to tell apart
     if not current_user.is_authenticated:
         abort(404)
-    return _answer_page(invitations.invitation_for(current_user, round_id))
+    return _answer_page(_signed_in_page(round_id))
 
 
 @bp.route("/my/surveys/<int:round_id>")
 @login_required
 def my_answer(round_id: int):
     """A signed-in person answers from their home page, without a personal link."""
-    return _answer_page(invitations.invitation_for(current_user, round_id))
+    return _answer_page(_signed_in_page(round_id))
 
 
 REPLY_LINKS = "reply_links"
