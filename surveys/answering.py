@@ -124,9 +124,13 @@ _WINDOW = sa.select(Round.status, Round.opens_at, Round.closes_at).where(Round.i
 _QUESTIONS = (sa.select(Question.id, Question.kind, Question.text, Question.text_it, Question.options,
                         Question.required)
               .where(Question.survey_id == sa.bindparam("survey_id")).order_by(Question.position))
-_CLAIM = (sa.update(Invitation).where(Invitation.id == sa.bindparam("invitation_id"), Invitation.answered.is_(False))
+# The claim, and the round read FOR SHARE in the same statement (one round trip): a round that closed
+# meanwhile refuses it, and closing, which updates the round's row, waits for the answers being written.
+_CLAIM = (sa.update(Invitation).where(
+    Invitation.id == sa.bindparam("invitation_id"), Invitation.answered.is_(False),
+    sa.exists(sa.select(1).where(Round.id == sa.bindparam("open_round"), Round.status == "open")
+              .with_for_update(read=True)))
           .values(answered=True))
-_STATUS = sa.select(Round.status).where(Round.id == sa.bindparam("round_id")).with_for_update(read=True)
 
 
 def validate_answers(questions: Sequence[Question],
@@ -213,9 +217,9 @@ def submit(ticket: Ticket, answers: Mapping[Any, Any], now: datetime, *, replies
 
     The invitation is claimed with a conditional update (``answered`` false →
     true) in the same transaction as the ballot, so of two concurrent
-    submits exactly one casts a ballot. The round is then read FOR SHARE: a
-    round that closed meanwhile refuses the answer, and closing waits for
-    answers being written, so none is left behind a closed round.
+    submits exactly one casts a ballot. The same statement reads the round FOR
+    SHARE: a round that closed meanwhile refuses the answer, and closing waits
+    for answers being written, so none is left behind a closed round.
     :raise Conflict: round closed, or already answered. :raise ValidationError: bad answers.
     """
     if not ticket.is_open(now):
@@ -229,10 +233,10 @@ def submit(ticket: Ticket, answers: Mapping[Any, Any], now: datetime, *, replies
         values = validate_answers(questions, answers)
         kinds = {q.id: q.kind for q in questions}
         issued = {qid: reply_links.new_secret() for qid in values if replies and kinds[qid] == "text"}
-        if connection.execute(_CLAIM, {"invitation_id": ticket.id}).rowcount != 1:
+        if connection.execute(_CLAIM, {"invitation_id": ticket.id, "open_round": ticket.round_id}).rowcount != 1:
+            if connection.execute(_WINDOW, {"round_id": ticket.round_id}).first().status != "open":
+                raise Conflict(_("This survey round is closed."))
             raise Conflict(_("You have already answered this survey."))
-        if connection.execute(_STATUS, {"round_id": ticket.round_id}).scalar() != "open":
-            raise Conflict(_("This survey round is closed."))
         ballots.cast(ticket, values, {qid: hashed for qid, (_secret, hashed) in issued.items()})
         db.session.commit()
     except Exception:

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from datetime import UTC, datetime, timedelta
@@ -154,3 +155,28 @@ def test_api_and_form_copies_of_one_answer_at_once_store_exactly_one(db, served,
     for index in range(len(invited["people"])):
         assert outcomes[index * 4:(index + 1) * 4].count("stored") == 1
     assert_one_stored_each(db, invited, outcomes)
+
+
+@pytest.mark.parametrize("way", ["api", "form"])
+def test_an_answer_sent_while_its_round_closes_waits_for_the_close_and_is_refused(db, served, invited,
+                                                                                   database_uri, way):
+    """Closing updates the round's row; an answer claims its invitation in a statement that reads that row FOR
+    SHARE (on SQLite the write lock does the same): it waits for the close, then sees the round closed."""
+    person = invited["people"][0]
+    submit = (api_submit if way == "api" else form_submit)(served, invited, person)
+    closer = sa.create_engine(database_uri, poolclass=sa.pool.NullPool)
+    try:
+        with closer.connect() as connection:
+            transaction = connection.begin()
+            connection.execute(sa.text("UPDATE rounds SET status = 'closed' WHERE id = :id"), {"id": invited["round"]})
+            outcome: list[str] = []
+            waiting = threading.Thread(target=lambda: outcome.append(submit()))
+            waiting.start()
+            waiting.join(1.5)
+            assert waiting.is_alive(), outcome  # held by the close
+            transaction.commit()
+            waiting.join(30)
+    finally:
+        closer.dispose()
+    assert outcome == ["409"]
+    assert stored_per_round(db, invited["round"]) == (0, 0)
