@@ -99,8 +99,21 @@ def page_of(row: Sequence[Any]) -> AnswerPage:
 
 
 def questions_of(survey_id: int) -> list[PageQuestion]:
-    # A survey with rounds cannot change its questions (building._require_editable).
-    return [PageQuestion(*row) for row in db.session.connection().execute(_QUESTIONS, {"survey_id": survey_id})]
+    """The questions of a survey that has a round (callers hold its ticket), in order.
+
+    Such a survey cannot change its questions (``building._require_editable``) and cannot be deleted (its
+    rounds restrict it), so they are kept with the database connection they were read on: each connection
+    (a pool holds a few per worker) reads them once, and one of another database never sees them.
+    """
+    connection = db.session.connection()
+    frozen = connection.info.setdefault("polso.frozen_questions", {})
+    questions = frozen.get(survey_id)
+    if questions is None:
+        if len(frozen) >= 64:
+            frozen.clear()
+        questions = frozen[survey_id] = [PageQuestion(*row) for row in connection.execute(
+            _QUESTIONS, {"survey_id": survey_id})]
+    return questions
 
 
 def round_is_open(round_id: int, now: datetime) -> bool:
