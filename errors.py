@@ -6,14 +6,18 @@ never leaves a partial change behind, whether or not the service had already wri
 
 A database that cannot be reached during a request (down, restarting, or its connection lost mid-request)
 becomes ``Unavailable``: a 503 with ``Retry-After``, never a 500, and nothing of the request is stored.
+A connection lost after the response was made (a restart while a page is being rendered) costs nothing:
+the transaction the request still holds is rolled back at the end of the request, and if that finds the
+connection gone, the server has already discarded the transaction, so the response goes out as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TypeVar
 
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_request_context, request, request_started, request_tearing_down
 from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -99,6 +103,43 @@ def _database_lost(context) -> None:
             g._login_user = current_app.login_manager.anonymous_user()
         raise Unavailable(_("The database cannot be reached just now, so nothing was saved. "
                             "Please try again in a moment."))
+
+
+# The session's transaction when the request began, kept with the request (its WSGI environ), not in ``g``: a
+# request context made inside a request (to render an e-mail's links) shares the app context, its ``g`` and its
+# session, and must not end the request's transaction; and in tests a request may share the test's session,
+# whose transaction is not the request's to end.
+_BEGUN_BEFORE = "polso.transaction_before_request"
+_NOT_DISPATCHED = object()
+
+
+def _uses_db(app) -> bool:
+    return app.extensions.get("sqlalchemy") is db
+
+
+@request_started.connect
+def _note_transaction(app, **_extra) -> None:
+    if _uses_db(app):
+        request.environ[_BEGUN_BEFORE] = db.session().get_transaction()
+
+
+@request_tearing_down.connect
+def _end_transaction(app, **_extra) -> None:
+    """Roll back the transaction the request began and left open (reads), while the request is still there.
+
+    Flask-SQLAlchemy would do it when the app context ends, where a connection lost in between (PostgreSQL
+    restarted while the page was rendered) makes the ROLLBACK raise, and the finished response a 500. Here
+    that loss is ``Unavailable`` (``_database_lost``, which logs it) and is let go: the server discarded the
+    transaction with the connection, and the pool has dropped that connection.
+    """
+    before = request.environ.pop(_BEGUN_BEFORE, _NOT_DISPATCHED) if _uses_db(app) else _NOT_DISPATCHED
+    if before is _NOT_DISPATCHED:  # not a request the app answered (``test_request_context``): not ours
+        return
+    transaction = db.session().get_transaction()
+    if transaction is None or transaction is before:
+        return
+    with contextlib.suppress(Unavailable):
+        db.session.rollback()
 
 
 def get_or_raise(model: type[T], ident: object, message: str) -> T:

@@ -3,9 +3,12 @@
     .venv/bin/python bench/load.py --employees 2000 --clients 50 --database sqlite
     .venv/bin/python bench/load.py --employees 2000 --clients 50 200 --database postgres
     .venv/bin/python bench/load.py --employees 1000 --clients 50 --database postgres --servers 1 2
+    .venv/bin/python bench/load.py --employees 1000 --clients 50 --database postgres --restart-postgres
 
 In a fresh database (an SQLite file in a temporary directory, or a PostgreSQL database
-``polso_bench_<random>`` on ``--postgres-server``, dropped afterwards) it migrates, seeds an organisation of
+``polso_bench_<random>`` on ``--postgres-server``, dropped afterwards; ``--postgres-server private`` makes
+that server a cluster of the bench's own, ``initdb`` in a temporary directory on a free loopback port,
+deleted afterwards) it migrates, seeds an organisation of
 ``--employees`` people with ``flask demo seed --weeks 0`` (its surveys archived), and opens one round for
 everyone per phase (``surveys.rounds.open_round_now``): each active employee holds an open invitation in
 each, an API token and a personal link. It then serves Polso with gunicorn on loopback as the README
@@ -37,6 +40,19 @@ one invitation e-mail per person, no e-mail sent twice, the previous round close
 (``--servers 1 2``) run one after the other, each in a fresh database of the same size, and the totals
 (stored answers, rounds, invitations, outbox rows by kind, e-mails sent, stored results, payouts) are
 compared with the first run's.
+
+``--restart-postgres`` (PostgreSQL only) restarts the database in the middle of each api and form phase,
+once a third of its answers are done: a fast shutdown (open transactions rolled back, every connection
+cut), ``--restart-down`` seconds (default 2) down, started again, while the clients go on. It never restarts
+a server others may use: it runs on a private cluster (``--postgres-server private``, its default; a URL is
+refused) and without ticks. A client that gets a 503 sends the same answer again after its
+``Retry-After``, at most 5 times. Each such phase prints when the database was down, how many responses
+were 503 (and whether each had ``Retry-After``), how many answers got a 500, how many clients gave up,
+and how many answers were stored after the restart; the run fails on any 500, a 503 without
+``Retry-After``, a client that gave up, or no answer stored after the restart. The accounting is the
+usual one; an invitation whose 503 retry is told "already answered" (its commit reached PostgreSQL but
+the reply never reached the app) counts with the successes, as stored once ("stored before a 503"). The
+latencies of such a phase include the clients' waits.
 
 Every loop is bounded by its count and by ``--phase-seconds``; all traffic goes to 127.0.0.1.
 """
@@ -79,20 +95,126 @@ HOST = "127.0.0.1"
 QUESTIONS = ("enps", "recognition_valued", "growth_learning", "manager_support_feedback", "workload_manageable")
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 SECRET_KEY = "bench-load-" + secrets.token_hex(16)
+SHARED_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 # --- The scratch database -----------------------------------------------------------------
 
 
+def postgres_bindir() -> Path | None:
+    """The directory of PostgreSQL's server programs (``initdb``, ``pg_ctl``, ``postgres``), or None:
+    ``pg_config --bindir``, then the newest ``/usr/lib/postgresql/<version>/bin``, then ``pg_ctl`` on PATH."""
+    candidates = []
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        candidates.append(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
+                                         check=True).stdout.strip())
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+                      key=lambda p: [int(n) for n in re.findall(r"\d+", p.parent.name)], reverse=True)
+    candidates += [str(p) for p in versions]
+    if shutil.which("pg_ctl"):
+        candidates.append(str(Path(shutil.which("pg_ctl")).resolve().parent))
+    for candidate in candidates:
+        path = Path(candidate)
+        if candidate and all(os.access(path / name, os.X_OK) for name in ("initdb", "pg_ctl", "postgres")):
+            return path
+    return None
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of one's own, to restart at will without touching a shared server.
+
+    ``initdb`` in a new temporary directory (trust authentication, superuser ``postgres``), served by
+    ``pg_ctl`` on a free loopback port, its socket in the same directory; ``url`` is its ``postgres``
+    database. As root the server runs as the ``postgres`` OS user (PostgreSQL refuses to run as root),
+    which then owns the directory. ``restart`` stops it with a fast shutdown (open transactions rolled
+    back, every connection cut), leaves it down ``down_seconds`` and starts it again; ``close`` stops
+    it and deletes the directory. Raises LookupError when no server programs are installed.
+    """
+
+    def __init__(self):
+        bindir = postgres_bindir()
+        if bindir is None:
+            raise LookupError("no PostgreSQL server programs (initdb, pg_ctl, postgres) found: install PostgreSQL")
+        self.bindir = bindir
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            import pwd
+
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                raise LookupError("running as root, and there is no `postgres` OS user to run PostgreSQL as") \
+                    from None
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.directory = Path(tempfile.mkdtemp(prefix="polso-pg-"))
+        if self.as_user:
+            os.chown(self.directory, owner.pw_uid, owner.pw_gid)
+        self.data = self.directory / "data"
+        self.log = self.directory / "server.log"
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://postgres@{HOST}:{self.port}/postgres"
+        try:
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                      "--no-sync", "--no-instructions")
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _run(self, program: str, *arguments: str) -> None:
+        done = subprocess.run([*self.as_user, str(self.bindir / program), *arguments], capture_output=True,
+                              text=True, cwd=self.directory)
+        if done.returncode != 0:
+            raise RuntimeError(f"{program} failed ({done.returncode}): {(done.stdout + done.stderr)[-2000:]}"
+                               + (f"\n{self.log.read_text(errors='replace')[-2000:]}" if self.log.exists() else ""))
+
+    def start(self) -> None:
+        self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data), "-l", str(self.log), "-o",
+                  f"-p {self.port} -k {self.directory} -c listen_addresses={HOST}")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "stop", "-w", "-t", "60", "-m", "fast", "-D", str(self.data))
+
+    def restart(self, down_seconds: float = 2.0) -> tuple[float, float]:
+        """Stop (fast), stay down ``down_seconds``, start; returns (stopped, started) as ``time.monotonic()``."""
+        self.stop()
+        stopped = time.monotonic()
+        time.sleep(down_seconds)
+        self.start()
+        return stopped, time.monotonic()
+
+    def close(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            with contextlib.suppress(RuntimeError):
+                self._run("pg_ctl", "stop", "-w", "-t", "60", "-m", "immediate", "-D", str(self.data))
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self) -> PrivatePostgres:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
 @contextlib.contextmanager
-def scratch_database(kind: str, server: str):
-    """A fresh database URL, removed afterwards: an SQLite file, or ``polso_bench_<random>`` on ``server``."""
+def scratch_database(kind: str, server: str, private: list | None = None):
+    """A fresh database URL, removed afterwards: an SQLite file, or ``polso_bench_<random>`` on ``server``.
+
+    With ``server`` "private", the database is on a ``PrivatePostgres`` started for it (and deleted
+    after), which is appended to ``private`` for the caller to restart."""
     if kind == "sqlite":
         directory = tempfile.mkdtemp(prefix="polso-load-")
         try:
             yield f"sqlite:///{directory}/polso.sqlite3"
         finally:
             shutil.rmtree(directory, ignore_errors=True)
+        return
+    if server == "private":
+        with PrivatePostgres() as cluster:
+            if private is not None:
+                private.append(cluster)
+            with scratch_database(kind, cluster.url) as url:
+                yield url
         return
     url = sa.make_url(server)
     if url.host not in (HOST, "localhost"):
@@ -223,12 +345,17 @@ def stop(server: subprocess.Popen) -> None:
         server.wait()
 
 
+# This thread's last response: its status and headers (``answer_with_retries`` reads a 503's Retry-After there).
+last_response = threading.local()
+
+
 def request(port: int, method: str, path: str, body: bytes | None = None,
             headers: dict | None = None) -> tuple[int, list, bytes]:
     connection = http.client.HTTPConnection(HOST, port, timeout=60)
     try:
         connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
+        last_response.status, last_response.headers = response.status, response.getheaders()
         return response.status, response.getheaders(), response.read()
     finally:
         connection.close()
@@ -285,15 +412,53 @@ def form_answer(port: int, link: str, values: dict) -> int:
     return form_post(port, link, csrf, cookie, values)
 
 
+STORED_BEFORE_503 = "stored before a 503"
+GAVE_UP = "503 (gave up)"
+
+
+def answer_with_retries(job, tally: collections.Counter, lock: threading.Lock, attempts: int = 5,
+                        longest_wait: float = 30.0):
+    """``job`` (one answer, API or form: 201 when stored), sent again after each 503 once its ``Retry-After``
+    has passed, at most ``attempts`` times in all, as a client told "try again in a moment" would.
+
+    ``tally`` counts every 503 (``"503"``) and those without a positive ``Retry-After``. Returns 201 when an
+    attempt stored the answer; ``STORED_BEFORE_503`` when a retry after a 503 finds the invitation already
+    answered (the API's 409, the form's "already answered" page, a 200): that 503's commit reached the
+    database but its acknowledgement never reached the app; ``GAVE_UP`` after ``attempts`` 503s; any other
+    status as it came.
+    """
+    status, retried = job(), False
+    for attempt in range(attempts):
+        if status != 503:
+            break
+        headers = {k.lower(): v for k, v in getattr(last_response, "headers", [])}
+        wait = headers.get("retry-after", "")
+        with lock:
+            tally["503"] += 1
+            if not (wait.isdigit() and int(wait) > 0):
+                tally["503 without Retry-After"] += 1
+        if attempt == attempts - 1:
+            return GAVE_UP
+        time.sleep(min(float(wait) if wait.isdigit() else 1.0, longest_wait))
+        status, retried = job(), True
+    if retried and status in (200, 409):
+        return STORED_BEFORE_503
+    return status
+
+
 # --- A phase: every job once, with ``clients`` threads ---------------------------------------
 
 
-def run_phase(jobs: list, clients: int, seconds: float) -> dict:
-    """Run each job (a callable returning a status, 201 for a stored answer) once, ``clients`` at a time."""
+def run_phase(jobs: list, clients: int, seconds: float, midway=None, midway_after: int = 0) -> dict:
+    """Run each job (a callable returning a status, 201 for a stored answer) once, ``clients`` at a time.
+
+    With ``midway``, it is called once, in a thread of its own, when ``midway_after`` jobs are done, while
+    the others go on; the result's ``finished`` lists when (``time.monotonic()``) each job ended, and how."""
     results: list = []
     lock = threading.Lock()
     todo = iter(jobs)
     deadline = time.monotonic() + seconds
+    side: list[threading.Thread] = []
 
     def client() -> None:
         while time.monotonic() < deadline:
@@ -308,7 +473,11 @@ def run_phase(jobs: list, clients: int, seconds: float) -> dict:
                 status = f"{type(error).__name__}"
             elapsed = time.perf_counter() - started
             with lock:
-                results.append((status, elapsed))
+                results.append((status, elapsed, time.monotonic()))
+                start_midway = midway is not None and len(results) == midway_after
+            if start_midway:
+                side.append(threading.Thread(target=midway, daemon=True))
+                side[0].start()
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     started = time.perf_counter()
@@ -316,16 +485,18 @@ def run_phase(jobs: list, clients: int, seconds: float) -> dict:
         thread.start()
     for thread in threads:
         thread.join(timeout=max(1.0, deadline - time.monotonic() + 70))
+    for thread in side:
+        thread.join(timeout=120)
     wall = time.perf_counter() - started
-    latencies = sorted(elapsed for _status, elapsed in results)
-    ok = sum(1 for status, _elapsed in results if status == 201)
-    errors = collections.Counter(str(status) for status, _elapsed in results if status != 201)
+    latencies = sorted(elapsed for _status, elapsed, _finished in results)
+    ok = sum(1 for status, _elapsed, _finished in results if status == 201)
+    errors = collections.Counter(str(status) for status, _elapsed, _finished in results if status != 201)
     not_run = len(jobs) - len(results)
     if not_run:
         errors["not run (time bound)"] = not_run
     return {"sent": len(results), "ok": ok, "wall": wall, "rate": ok / wall if wall else 0.0,
             "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
-            "errors": dict(errors)}
+            "errors": dict(errors), "finished": [(finished, status) for status, _elapsed, finished in results]}
 
 
 def percentile(ordered: list[float], p: float) -> float:
@@ -570,15 +741,23 @@ def main() -> int:
     parser.add_argument("--employees", type=int, default=2000)
     parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--postgres-server", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                        help="where to create (and drop) the scratch database; loopback only")
+    parser.add_argument("--postgres-server", default=None,
+                        help="where to create (and drop) the scratch database: a loopback URL (default "
+                             f"{SHARED_POSTGRES}), or 'private' for a PostgreSQL cluster of the bench's own, "
+                             "made with initdb in a temporary directory and deleted afterwards")
+    parser.add_argument("--restart-postgres", action="store_true",
+                        help="restart PostgreSQL once in the middle of each api and form phase (fast shutdown, "
+                             "down --restart-down seconds); only a private cluster (--postgres-server private, "
+                             "the default with this option), never a shared server; implies --no-tick")
+    parser.add_argument("--restart-down", type=float, default=2.0, help="seconds PostgreSQL stays down")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (README: 4)")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--servers", type=int, nargs="+", default=[1],
                         help="app servers (gunicorn instances) on one database; several values: one run each, "
                              "then their totals compared")
-    parser.add_argument("--tick", action=argparse.BooleanOptionalAction, default=True,
-                        help="run `flask pulses tick` once per server during each api/form phase")
+    parser.add_argument("--tick", action=argparse.BooleanOptionalAction, default=None,
+                        help="run `flask pulses tick` once per server during each api/form phase (default: on, "
+                             "off with --restart-postgres)")
     parser.add_argument("--paths", nargs="+", choices=("api", "form"), default=["api", "form"])
     parser.add_argument("--duplicates", type=int, default=200, help="invitations sent 2-5 times at once")
     parser.add_argument("--profile", type=int, default=0, help="profile this many API answers in-process")
@@ -590,6 +769,20 @@ def main() -> int:
         parser.error("--employees must be within 20..200000 and --clients within 1..1000")
     if not all(1 <= n <= 4 for n in args.servers):
         parser.error("--servers must be within 1..4")
+    if args.restart_postgres:
+        if args.database != "postgres":
+            parser.error("--restart-postgres needs --database postgres")
+        if args.postgres_server not in (None, "private"):
+            parser.error("--restart-postgres restarts only a private cluster (--postgres-server private), never "
+                         "a server others may be using")
+        if args.tick:
+            parser.error("--restart-postgres runs without ticks: a tick cut off by the restart fails (cron runs "
+                         "it again) and the race checks would count it")
+        if not 0 <= args.restart_down <= 30:
+            parser.error("--restart-down must be within 0..30 seconds")
+        args.postgres_server, args.tick = "private", False
+    args.postgres_server = args.postgres_server or SHARED_POSTGRES
+    args.tick = True if args.tick is None else args.tick
 
     runs = []
     for servers in args.servers:
@@ -631,14 +824,19 @@ def run(args, servers: int) -> tuple[list[str], dict]:
     rng = random.Random(1)
     failures: list[str] = []
     totals: dict = {}
-    with scratch_database(args.database, args.postgres_server) as url:
+    private: list[PrivatePostgres] = []
+    with scratch_database(args.database, args.postgres_server, private) as url:
+        cluster = private[0] if args.restart_postgres else None
         started = time.perf_counter()
         plan = build(url, args.employees, phases, races)
         invited = len(next(iter(plan["phases"].values()))["invitations"])
         print(f"\n{args.database}: {args.employees} people, {invited} invited per round, {len(phases)} rounds, "
               f"built in {time.perf_counter() - started:.1f} s; {servers} server(s) on one database, each "
               f"gunicorn --workers {args.workers} --threads {args.threads} (sync)"
-              + (f"; a tick per server during each of {len(races)} phases" if races else ""), flush=True)
+              + (f"; a tick per server during each of {len(races)} phases" if races else "")
+              + (f"; PostgreSQL (private, port {cluster.port}) restarted in each api/form phase once a third "
+                 f"of it is done, down {args.restart_down:g} s; clients send a 503 again after its Retry-After, "
+                 f"at most {RETRY_ATTEMPTS} times" if cluster else ""), flush=True)
         floor.create_table(url)
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "POLSO_BASE_URL": f"http://{HOST}",
                "MAIL_SERVER": ""}
@@ -687,9 +885,15 @@ def run(args, servers: int) -> tuple[list[str], dict]:
                     running = (start_ticks(env, servers, plan["races"][name]["now"], logdir, name)
                                if name in plan["races"] else None)
                     live.extend(running or [])
-                    result = run_phase(jobs, clients, args.phase_seconds)
+                    if cluster:
+                        result = restart_phase(cluster, jobs, clients, args)
+                        failures += [f"restart {name}: {problem}" for problem in result["problems"]]
+                    else:
+                        result = run_phase(jobs, clients, args.phase_seconds)
                     phase["result"] = result
                     print(row(path, clients, result, floor_result["rate"]), flush=True)
+                    if cluster:
+                        print(restart_line(result), flush=True)
                     if running:
                         ticks[name] = finish_ticks(running, args.phase_seconds + 120)
                         print(tick_line(ticks[name], result["wall"]), flush=True)
@@ -709,11 +913,15 @@ def run(args, servers: int) -> tuple[list[str], dict]:
             if name in ("duplicates", "profile"):
                 continue
             got, answered = counts.get(phase["round"], (0, 0))
-            ok = phase.get("result", {}).get("ok", 0)
+            result = phase.get("result", {})
+            # A 503 whose commit had reached the database (found answered by its retry) counts as a success.
+            late = result.get("errors", {}).get(STORED_BEFORE_503, 0)
+            ok = result.get("ok", 0) + late
             verdict = "ok" if got == ok == answered else "MISMATCH"
             failures += [name] * (verdict != "ok")
             totals[f"stored {name} (successes, stored, answered)"] = (ok, got, answered)
-            print(f"  {verdict:<8} {name:<10} successes {ok}, stored {got}, invitations answered {answered}")
+            print(f"  {verdict:<8} {name:<10} successes {ok}" + (f" ({late} {STORED_BEFORE_503})" if late else "")
+                  + f", stored {got}, invitations answered {answered}")
         floor_rows = floor.count(url)
         verdict = "ok" if floor_rows == floor_ok else "MISMATCH"
         failures += ["floor"] * (verdict != "ok")
@@ -735,6 +943,57 @@ def run(args, servers: int) -> tuple[list[str], dict]:
             print("\n" + profile(url, plan["phases"]["profile"], args.profile))
         print(f"\nserver and tick logs: {logdir}")
     return failures, totals
+
+
+RETRY_ATTEMPTS = 5
+
+
+def restart_phase(cluster: PrivatePostgres, jobs: list, clients: int, args) -> dict:
+    """``run_phase`` with each job sent again after a 503 (``answer_with_retries``), and ``cluster``
+    restarted once a third of the jobs are done; the result adds the restart's moments, the 503s seen, the
+    answers stored after the restart, and what went wrong (a 500, a 503 without Retry-After, a client
+    that gave up, no answer stored once the database was back)."""
+    tally: collections.Counter = collections.Counter()
+    lock = threading.Lock()
+    restart: dict = {}
+
+    def midway() -> None:
+        restart["began"] = time.monotonic()
+        try:
+            restart["stopped"], restart["started"] = cluster.restart(args.restart_down)
+        except RuntimeError as error:
+            restart["error"] = str(error)
+
+    wrapped = [lambda job=job: answer_with_retries(job, tally, lock, RETRY_ATTEMPTS) for job in jobs]
+    result = run_phase(wrapped, clients, args.phase_seconds, midway=midway, midway_after=max(1, len(jobs) // 3))
+    problems = []
+    if "started" not in restart:
+        problems.append(restart.get("error", "the phase ended before a third of it was done: no restart"))
+    after = sum(1 for finished, status in result["finished"]
+                if status == 201 and finished > restart.get("started", float("inf")))
+    errors = result["errors"]
+    if errors.get("500"):
+        problems.append(f"{errors['500']} answer(s) got a 500")
+    if tally["503 without Retry-After"]:
+        problems.append(f"{tally['503 without Retry-After']} 503(s) without Retry-After")
+    if errors.get(GAVE_UP):
+        problems.append(f"{errors[GAVE_UP]} client(s) still got a 503 after {RETRY_ATTEMPTS} attempts")
+    if "started" in restart and not after:
+        problems.append("no answer stored after the restart")
+    return {**result, "restart": restart, "tally": dict(tally), "after restart": after, "problems": problems}
+
+
+def restart_line(result: dict) -> str:
+    restart, tally, errors = result["restart"], result["tally"], result["errors"]
+    if "started" not in restart:
+        return f"       PostgreSQL NOT restarted: {'; '.join(result['problems'])}"
+    began = min(finished for finished, _status in result["finished"]) if result["finished"] else restart["began"]
+    return (f"       PostgreSQL restarted: stop began {restart['began'] - began:.1f} s after the first answer, down "
+            f"{restart['stopped'] - restart['began']:.1f}..{restart['started'] - restart['began']:.1f} s, "
+            f"{tally.get('503', 0)} responses 503 ({tally.get('503 without Retry-After', 0)} without Retry-After), "
+            f"{errors.get('500', 0)} answers 500, {errors.get(STORED_BEFORE_503, 0)} {STORED_BEFORE_503} "
+            f"(commit acknowledged, reply lost), {errors.get(GAVE_UP, 0)} gave up; {result['after restart']} "
+            f"answers stored after it" + (f"; {'; '.join(result['problems'])}" if result["problems"] else ""))
 
 
 def check_ticks(url: str, plan: dict, ticks: dict, servers: int, invited: int, totals: dict) -> list[str]:
