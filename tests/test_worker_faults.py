@@ -36,14 +36,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served(database_uri):
-    """gunicorn with two sync workers on the test database, as the README runs it; yields (url, master)."""
+def served(database_uri, tmp_path):
+    """gunicorn with two sync workers on the test database, as the README runs it; yields (url, master).
+
+    Its log goes to a file: a pipe nobody reads would stop the workers once it holds 64 KiB."""
     port = _free_port()
+    log = tmp_path / "gunicorn.log"
     env = {**os.environ, "DATABASE_URL": database_uri, "SECRET_KEY": "test-secret", "POLSO_ENV": "production",
            "POLSO_BASE_URL": f"http://127.0.0.1:{port}", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
     master = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
                                "--timeout", "30", "--graceful-timeout", "5", "app:create_app()"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -54,7 +57,7 @@ def served(database_uri):
             time.sleep(0.2)
     else:
         master.kill()
-        pytest.fail("gunicorn did not start: " + master.stderr.read().decode()[-2000:])
+        pytest.fail("gunicorn did not start: " + log.read_text(errors="replace")[-2000:])
     yield url, master
     master.terminate()
     try:
