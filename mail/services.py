@@ -17,18 +17,21 @@ reminded of, which round. So are e-mails carrying a link that sets a password
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 import smtplib
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
+from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
 
 from extensions import db
@@ -123,9 +126,154 @@ def render(template_base: str, locale: str | None, **context) -> tuple[str, str,
     app = current_app._get_current_object()
     with app.test_request_context(base_url=app.config["POLSO_BASE_URL"]), \
             force_locale(locale or app.config["BABEL_DEFAULT_LOCALE"]):
-        subject = render_template(f"mail/{template_base}.subject.txt", **context)
-        text = render_template(f"mail/{template_base}.txt", **context)
-        html = render_template(f"mail/{template_base}.html", **context)
+        return _render_three(template_base, context)
+
+
+# Rows per INSERT of ``queue_many``: large enough to cost one round trip per few hundred messages,
+# small enough to keep a batch's bodies (a few KB each) from piling up in memory.
+QUEUE_BATCH = 1000
+
+
+def queue_many(messages: Iterable[Mapping], *, now: datetime) -> int:
+    """Add many messages to the outbox in the current transaction, due at ``now``; the caller commits.
+
+    Each message is a mapping with ``to``, ``subject``, ``body_text``, ``body_html``, ``kind`` and
+    ``dedupe_key``. What ``queue`` guarantees holds here too: a message whose ``dedupe_key`` is
+    already in the outbox (sent or not, or queued by a concurrent transaction that commits first) is
+    not added (``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING``). Rows are written with Core, in
+    batches of ``QUEUE_BATCH``, without the ORM's unit of work. Returns how many were added.
+    """
+    added = 0
+    batch: list[tuple] = []
+    for message in messages:
+        batch.append((message["to"], _one_line(message["subject"]), message["body_text"], message.get("body_html"),
+                      message["kind"], message.get("dedupe_key")))
+        if len(batch) >= QUEUE_BATCH:
+            added += _queue_batch(batch, now)
+            batch = []
+    if batch:
+        added += _queue_batch(batch, now)
+    return added
+
+
+_INCOMING_COLUMNS = ("to_address", "subject", "body_text", "body_html", "kind", "dedupe_key")
+
+
+def _queue_batch(batch: list[tuple], now: datetime) -> int:
+    connection = db.session.connection()
+    table = OutboxMessage.__table__
+    if connection.dialect.name != "postgresql":
+        from sqlalchemy.dialects.sqlite import insert
+
+        stmt = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+        rows = [{**dict(zip(_INCOMING_COLUMNS, values, strict=True)), "created_at": now, "attempts": 0,
+                 "next_attempt_at": now} for values in batch]
+        return len(connection.execute(stmt, rows).all())
+    # On PostgreSQL the bodies go in by COPY: an INSERT of a thousand rows of several KB each is mostly
+    # client-side query building. First straight into the outbox, in a savepoint: if one of the batch's
+    # keys is there already (or a concurrent transaction commits it first), the COPY fails on the UNIQUE
+    # constraint, and the batch takes the other way. Callers that expect repeats look their keys up
+    # first (``queued_keys``), so that path is the exception.
+    import psycopg
+
+    connection.exec_driver_sql("SAVEPOINT outbox_copy")
+    try:
+        _copy_into_outbox(connection, batch, now)
+    except psycopg.errors.UniqueViolation:
+        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT outbox_copy")
+    else:
+        connection.exec_driver_sql("RELEASE SAVEPOINT outbox_copy")
+        return len(batch)
+    # Otherwise into a temporary table of this connection, emptied at commit, and from there into the
+    # outbox with one INSERT ... SELECT ... ON CONFLICT DO NOTHING, which skips the keys already there.
+    connection.exec_driver_sql(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS outbox_incoming (n integer, to_address text, subject text, "
+        "body_text text, body_html text, kind text, dedupe_key text) ON COMMIT DELETE ROWS")
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY outbox_incoming (n, {', '.join(_INCOMING_COLUMNS)}) FROM STDIN") as copy:
+        for n, values in enumerate(batch):
+            copy.write_row((n, *values))
+    incoming = sa.table("outbox_incoming", sa.column("n"), *(sa.column(name) for name in _INCOMING_COLUMNS))
+    select = sa.select(*(incoming.c[name] for name in _INCOMING_COLUMNS),
+                       sa.literal(now, OutboxMessage.created_at.type), sa.literal(0),
+                       sa.literal(now, OutboxMessage.next_attempt_at.type)).order_by(incoming.c.n)
+    from sqlalchemy.dialects.postgresql import insert
+
+    stmt = (insert(table).from_select([*_INCOMING_COLUMNS, "created_at", "attempts", "next_attempt_at"], select)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id))
+    added = len(connection.execute(stmt).all())
+    connection.exec_driver_sql("DELETE FROM outbox_incoming")
+    return added
+
+
+def _copy_into_outbox(connection, batch: list[tuple], now: datetime) -> None:
+    if now.tzinfo is None:  # as ``UTCDateTime`` refuses it
+        raise ValueError("naive datetime: Polso stores only timezone-aware times")
+    now = now.astimezone(UTC)
+    cursor = connection.connection.driver_connection.cursor()
+    columns = ", ".join((*_INCOMING_COLUMNS, "created_at", "attempts", "next_attempt_at"))
+    with cursor.copy(f"COPY outbox ({columns}) FROM STDIN") as copy:
+        for values in batch:
+            copy.write_row((*values, now, 0, now))
+
+
+def queued_keys(keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` are in the outbox already (sent or not); in chunks, whatever their number."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 5000):
+        chunk = list(keys[start:start + 5000])
+        found.update(db.session.scalars(sa.select(OutboxMessage.dedupe_key)
+                                        .where(OutboxMessage.dedupe_key.in_(chunk))))
+    return found
+
+
+def render_each(template_base: str, locale: str | None, context: Callable[[Mapping[str, str]], dict],
+                recipients: Sequence[Mapping[str, str]]) -> Iterator[tuple[str, str, str]]:
+    """``render(template_base, locale, **context(values))`` for each ``values`` in ``recipients``, in order,
+    rendering the templates once rather than once per recipient.
+
+    ``values`` are the personal strings of one message (a name, a link, an id in a URL), the same keys
+    for every recipient; ``context`` builds the templates' context from them. The templates are
+    rendered once with a random placeholder for each value, and each message is that rendering with
+    its values put in: as they are in the subject and the text, HTML-escaped in the HTML, which is what
+    the templates do with them. So that a template doing anything else with a value (a filter, a
+    condition, a URL-quoting) cannot go unnoticed, the first recipient's message is also rendered in
+    full and compared; if the two differ, every message is rendered in full.
+    """
+    if not recipients:
+        return
+    keys = list(recipients[0])
+    marks = {key: f"polso{secrets.token_hex(12)}" for key in keys}
+    pattern = re.compile("|".join(marks.values()))
+    by_mark = {mark: key for key, mark in marks.items()}
+    app = current_app._get_current_object()
+    with app.test_request_context(base_url=app.config["POLSO_BASE_URL"]), \
+            force_locale(locale or app.config["BABEL_DEFAULT_LOCALE"]):
+        shape = _render_three(template_base, context(marks))
+        first = _render_three(template_base, context(recipients[0]))
+    subject, text, body_html = shape
+
+    def fill(values: Mapping[str, str]) -> tuple[str, str, str]:
+        raw = {mark: str(values[key]) for mark, key in by_mark.items()}
+        escaped = {mark: str(escape(value)) for mark, value in raw.items()}
+        return (_one_line(pattern.sub(lambda m: raw[m.group()], subject)),
+                pattern.sub(lambda m: raw[m.group()], text),
+                pattern.sub(lambda m: escaped[m.group()], body_html))
+
+    yield first
+    if fill(recipients[0]) == first:
+        for values in recipients[1:]:
+            yield fill(values)
+        return
+    logger.warning("mail/%s does not take its personal values as they are; rendering each message", template_base)
+    for values in recipients[1:]:
+        yield render(template_base, locale, **context(values))
+
+
+def _render_three(template_base: str, context: dict) -> tuple[str, str, str]:
+    subject = render_template(f"mail/{template_base}.subject.txt", **context)
+    text = render_template(f"mail/{template_base}.txt", **context)
+    html = render_template(f"mail/{template_base}.html", **context)
     return _one_line(subject), text, html
 
 

@@ -11,10 +11,10 @@ May import: ``extensions``, ``flask``, ``babel``, ``mail``, ``oneonones.models``
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import partial
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from babel.dates import format_date, format_time
 from flask import current_app
 
@@ -34,9 +34,9 @@ def _reminder_key(series: Series, occurrence: Occurrence, person: Person) -> str
     return f"1on1-reminder:{series.id}:{schedule.occurrence_key(occurrence.starts_at)}:{person.id}"
 
 
-def _queue_reminder(series: Series, occurrence: Occurrence, person: Person, other: Person, now: datetime) -> None:
+def _reminder(series: Series, occurrence: Occurrence, person: Person, other: Person, items: list[str],
+              key: str) -> dict:
     """The reminder of ``occurrence`` to ``person``, in their language and time zone, with the open agenda."""
-    items = [row.item.text for row in agenda(series, occurrence) if not row.item.done_occurrence]
     tz = ZoneInfo(person.timezone or series.timezone)
     locale = person.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
     local = occurrence.starts_at.astimezone(tz)
@@ -47,23 +47,56 @@ def _queue_reminder(series: Series, occurrence: Occurrence, person: Person, othe
         time=format_time(local, "short", tzinfo=tz, locale=locale),
         minutes=int((occurrence.ends_at - occurrence.starts_at).total_seconds() // 60),
         agenda=items, series_id=series.id, key=occurrence.key)
-    mail.queue(person.email, subject, text, body_html=html, kind="oneonone_reminder",
-               dedupe_key=_reminder_key(series, occurrence, person), now=now)
+    return {"to": person.email, "subject": subject, "body_text": text, "body_html": html,
+            "kind": "oneonone_reminder", "dedupe_key": key}
+
+
+# Reminders per transaction: a crash loses at most this many (the next tick queues them), and one
+# commit serves them all instead of one each.
+REMINDER_BATCH = 200
 
 
 def queue_reminders(now: datetime) -> int:
-    """Queue an e-mail to both people for each meeting starting in the next 24 hours; once each."""
-    queued = 0
-    active = db.session.scalars(sa.select(Series).where(Series.status == "active").order_by(Series.id)).all()
+    """Queue an e-mail to both people for each meeting starting in the next 24 hours; once each.
+
+    The keys already in the outbox are looked up together, so a repeated tick renders nothing; the
+    rest are rendered (each meeting's agenda read once for both people) and queued in batches of
+    ``REMINDER_BATCH``, each committed. A key queued meanwhile by a concurrent tick on another host is
+    skipped by the outbox (``mail.queue_many``), so nobody is reminded twice.
+    """
+    active = db.session.scalars(sa.select(Series).where(Series.status == "active").order_by(Series.id)
+                                .options(so.joinedload(Series.manager), so.joinedload(Series.report))).all()
     exceptions = exceptions_of(s.id for s in active)
+    due = []  # (series, occurrence, [(person, other, key)])
     for series in active:
-        soon = [o for o in occurrences(series, now, now + REMINDER_AHEAD, exceptions=exceptions[series.id])
-                if not o.cancelled]
-        for occurrence in soon:
-            for person, other in ((series.manager, series.report), (series.report, series.manager)):
-                if person.active and mail.queue_once(_reminder_key(series, occurrence, person),
-                                                     partial(_queue_reminder, series, occurrence, person, other, now)):
-                    queued += 1
+        for occurrence in occurrences(series, now, now + REMINDER_AHEAD, exceptions=exceptions[series.id]):
+            if occurrence.cancelled:
+                continue
+            pairs = [(person, other, _reminder_key(series, occurrence, person))
+                     for person, other in ((series.manager, series.report), (series.report, series.manager))
+                     if person.active]
+            if pairs:
+                due.append((series, occurrence, pairs))
+    already = mail.queued_keys([key for _series, _occurrence, pairs in due for _p, _o, key in pairs])
+    queued = 0
+    batch: list[dict] = []
+    for series, occurrence, pairs in due:
+        pairs = [pair for pair in pairs if pair[2] not in already]
+        if not pairs:
+            continue
+        items = [row.item.text for row in agenda(series, occurrence) if not row.item.done_occurrence]
+        batch += [_reminder(series, occurrence, person, other, items, key) for person, other, key in pairs]
+        if len(batch) >= REMINDER_BATCH:
+            queued += _queue_batch(batch, now)
+            batch = []
+    if batch:
+        queued += _queue_batch(batch, now)
+    return queued
+
+
+def _queue_batch(batch: list[dict], now: datetime) -> int:
+    queued = mail.queue_many(batch, now=now)
+    db.session.commit()
     return queued
 
 

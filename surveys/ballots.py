@@ -56,9 +56,11 @@ def seal(round_id: int, content: list) -> bytes:
     return nonce + _cipher().encrypt(nonce, json.dumps(content).encode(), str(round_id).encode())
 
 
-def unseal(round_id: int, sealed: bytes) -> list:
-    """:raise cryptography.exceptions.InvalidTag: sealed under another key or for another round."""
-    return json.loads(_cipher().decrypt(sealed[:12], sealed[12:], str(round_id).encode()))
+def unseal(round_id: int, sealed: bytes, cipher: AESGCM | None = None) -> list:
+    """:raise cryptography.exceptions.InvalidTag: sealed under another key or for another round.
+
+    ``cipher`` is ``_cipher()``, made once by a caller opening many ballots."""
+    return json.loads((cipher or _cipher()).decrypt(sealed[:12], sealed[12:], str(round_id).encode()))
 
 
 _CAST = sa.insert(Ballot.__table__)
@@ -97,7 +99,8 @@ def mix(round_id: int, k: int, *, final: bool) -> int:
         return 0
     sealed = db.session.scalars(sa.delete(Ballot).where(Ballot.round_id == round_id).returning(Ballot.sealed)).all()
     try:
-        ballots = [tuple(unseal(round_id, blob)) for blob in sealed]
+        cipher = _cipher()
+        ballots = [tuple(unseal(round_id, blob, cipher)) for blob in sealed]
     except InvalidTag:
         # Sealed under another key (SECRET_KEY or POLSO_BALLOT_KEY changed): keep them for an operator.
         db.session.rollback()
@@ -124,12 +127,44 @@ def mix(round_id: int, k: int, *, final: bool) -> int:
         answers.extend({"response_id": key, "question_id": qid, "kind": kinds[qid], "value_int": number,
                         "value_text": text, "reply_hash": reply if kinds[qid] == "text" else None}
                        for qid, number, text, reply in map(_value, values) if qid in kinds)
-    db.session.execute(sa.insert(Response), responses)
-    if answers:
-        db.session.execute(sa.insert(Answer), answers)
+    insert_rows(Response.__table__, responses)
+    insert_rows(Answer.__table__, answers)
     if final:
         _open_threads(round_id, [a["reply_hash"] for a in answers if a["reply_hash"]])
     return moved
+
+
+def insert_rows(table: sa.Table, rows: list[dict]) -> None:
+    """Write ``rows`` (dicts with the same keys, columns of ``table``) in the session's transaction, in
+    their order; the caller commits.
+
+    On PostgreSQL with ``COPY ... FROM STDIN``, several times faster than an INSERT per row (what
+    psycopg's executemany sends) for the tens of thousands of rows of a round; elsewhere one executemany.
+    A JSON value is written as SQLAlchemy writes it (``json.dumps``, None as JSON ``null``).
+    """
+    if not rows:
+        return
+    connection = db.session.connection()
+    columns = list(rows[0])
+    types = [table.c[column].type for column in columns]
+    # COPY sends values as psycopg dumps them: a type that converts its values itself goes through INSERT.
+    if connection.dialect.name != "postgresql" or any(isinstance(kind, sa.types.TypeDecorator) for kind in types):
+        connection.execute(sa.insert(table), rows)
+        return
+    if any(len(row) != len(columns) for row in rows):
+        raise ValueError("insert_rows takes rows with the same columns")
+    as_json = [isinstance(kind, sa.JSON) for kind in types]
+    quoted = ", ".join(connection.dialect.identifier_preparer.quote(name) for name in columns)
+    name = connection.dialect.identifier_preparer.format_table(table)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
+        if not any(as_json):
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+            return
+        for row in rows:
+            copy.write_row([json.dumps(row[column]) if is_json else row[column]
+                            for column, is_json in zip(columns, as_json, strict=True)])
 
 
 def _value(value: list) -> tuple:

@@ -83,11 +83,12 @@ def tick(now: datetime, *, on_close: rounds.OnClose, send_mail: bool = True) -> 
         if claimed.rowcount != 1:
             db.session.rollback()
             continue
-        pending = db.session.execute(sa.select(Invitation, Person).join(Person, Invitation.person_id == Person.id)
-                                     .where(Invitation.round_id == round_.id, Invitation.answered.is_(False),
-                                            Person.active)).all()
-        for invitation, person in pending:
-            invitations.queue_invitation_mail(person, invitation.id, round_, "reminder", now)
+        pending = [invitations.Invitee(*row) for row in db.session.execute(
+            sa.select(Invitation.id, Person.email, Person.name, Person.locale, Person.timezone)
+            .join(Person, Invitation.person_id == Person.id)
+            .where(Invitation.round_id == round_.id, Invitation.answered.is_(False), Person.active)
+            .order_by(Invitation.id))]
+        invitations.queue_invitation_mails(round_, pending, "reminder", now)
         db.session.commit()
         report.reminded += len(pending)
 

@@ -20,7 +20,7 @@ from extensions import db
 from people import org
 from people.models import Person
 from surveys import ballots, links, membership
-from surveys.invitations import queue_invitation_mail
+from surveys.invitations import Invitee, queue_invitation_mails
 from surveys.models import Invitation, Round, Survey
 
 
@@ -37,12 +37,26 @@ class OnClose(Protocol):
 
 def audience(survey: Survey, opens_on: date) -> list[Person]:
     """Active employees (never contractors) in the survey's audience, hired by ``opens_on``."""
-    stmt = sa.select(Person).where(
-        Person.active, Person.kind == "employee",
-        sa.or_(Person.hired_on.is_(None), Person.hired_on <= opens_on))
+    return list(db.session.scalars(_audience_query(sa.select(Person), survey, opens_on)))
+
+
+# What opening a round reads of each invited person: their segment, and what their e-mail needs.
+_INVITEE_COLUMNS = (Person.id, Person.department_id, Person.manager_id, Person.hired_on, Person.email, Person.name,
+                    Person.locale, Person.timezone)
+
+
+def _audience_rows(survey: Survey, opens_on: date) -> list[sa.Row]:
+    """``audience`` as rows of ``_INVITEE_COLUMNS`` (read by attribute, like a person): no ORM objects for
+    the tens of thousands invited at a large company."""
+    return list(db.session.execute(_audience_query(sa.select(*_INVITEE_COLUMNS), survey, opens_on)))
+
+
+def _audience_query(stmt: sa.Select, survey: Survey, opens_on: date) -> sa.Select:
+    stmt = stmt.where(Person.active, Person.kind == "employee",
+                      sa.or_(Person.hired_on.is_(None), Person.hired_on <= opens_on))
     if survey.audience_department_id is not None:
         stmt = stmt.where(Person.department_id.in_(org.department_subtree(survey.audience_department_id)))
-    return list(db.session.scalars(stmt.order_by(Person.id)))
+    return stmt.order_by(Person.id)
 
 
 def _insert_round(survey: Survey, opens: datetime, closes: datetime, remind: datetime | None) -> int | None:
@@ -94,7 +108,7 @@ def start_round(survey: Survey, opens: datetime, closes: datetime, remind: datet
         db.session.rollback()
         return None
     opens_on = opens.astimezone(ZoneInfo(survey.timezone)).date()
-    people = audience(survey, opens_on)
+    people = _audience_rows(survey, opens_on)
     try:
         check_audience_apart(survey, people, now)
     except Conflict:
@@ -103,7 +117,7 @@ def start_round(survey: Survey, opens: datetime, closes: datetime, remind: datet
     trees = membership.org_trees()
     cells = membership.cells(people, opens_on, trees, survey.min_group_size)
     if people:
-        db.session.execute(sa.insert(Invitation), [
+        ballots.insert_rows(Invitation.__table__, [
             {"round_id": round_id, "person_id": p.id, "answered": False, "cell_department_id": cells[p.id][0],
              "cell_manager_id": cells[p.id][1], "cell_tenure_band": cells[p.id][2]} for p in people])
     # A round opened late (tick did not run for a while) gets no reminder on the heels of its invitation.
@@ -113,8 +127,8 @@ def start_round(survey: Survey, opens: datetime, closes: datetime, remind: datet
     invitations = dict(db.session.execute(
         sa.select(Invitation.person_id, Invitation.id).where(Invitation.round_id == round_id)).all())
     round_ = db.session.get(Round, round_id)
-    for person in people:
-        queue_invitation_mail(person, invitations[person.id], round_, "invitation", now)
+    queue_invitation_mails(round_, (Invitee(invitations[p.id], p.email, p.name, p.locale, p.timezone)
+                                    for p in people), "invitation", now)
     # By HR ("open now") or by Polso on the schedule (``by`` None); the count, never who was invited.
     audit.record("round.opened", actor=by, target=round_, now=now,
                  summary=f"“{survey.title}”, {len(people)} invited, closes {closes.date().isoformat()}")
