@@ -3,6 +3,7 @@
     .venv/bin/python bench/scale.py                                  # 100,000 employees x 52 weeks
     .venv/bin/python bench/scale.py --sizes 10000 100000 --weeks 52  # the 10,000 baseline in the same run
     .venv/bin/python bench/scale.py --sizes 500 --weeks 4            # a quick try
+    .venv/bin/python bench/scale.py --database polso_scale_00010000 polso_scale_00100000 --phases pages
 
 For each size, in a fresh database ``polso_scale_<random>`` on ``--server`` (loopback only; dropped at the
 end unless ``--keep``):
@@ -35,7 +36,9 @@ end unless ``--keep``):
 
 With several ``--sizes`` it ends with a table of each figure at each size, the ratio of the largest to the
 smallest, and the issue's targets (pages and APIs at most 2x the 10,000 figures, opening and closing a round
-within 60 s, no worker over 300 MB after the results pages). ``--sql-top N`` also runs each request once in
+within 60 s, no worker over 300 MB after the results pages). ``--database NAME ...`` skips seeding and runs
+``--phases`` (``pages``, ``ticks``; the ticks alone by default) on databases kept by an earlier run, so the
+pages' figures can be taken again in minutes. ``--sql-top N`` also runs each request once in
 this process and prints its N slowest SQL statements (to find missing indexes); ``--profile-ticks`` runs the
 ticks under cProfile (slower) and prints the top of each profile.
 """
@@ -298,11 +301,14 @@ def targets(url: str) -> dict:
 
 
 def paths(ids: dict) -> dict[str, str]:
-    return {"results_company": "/results",
-            "results_department": f"/results?department={ids['department']}",
-            "trend_by_department": f"/api/v1/surveys/{ids['survey']}/trend?group_by=department",
+    # The pages name the pulse: on a database whose ticks have run (``--database``), the newest survey,
+    # and so the pages' default, is the tick phase's, whose round may not have closed.
+    survey = ids["survey"]
+    return {"results_company": f"/results?survey={survey}",
+            "results_department": f"/results?survey={survey}&department={ids['department']}",
+            "trend_by_department": f"/api/v1/surveys/{survey}/trend?group_by=department",
             "round_results": f"/api/v1/rounds/{ids['round']}/results",
-            "export_csv": "/results/export.csv"}
+            "export_csv": f"/results/export.csv?survey={survey}"}
 
 
 def slowest_statements(url: str, ids: dict, top: int) -> str:
@@ -459,15 +465,20 @@ def profile_top(path: Path, lines: int = 18) -> str:
 # --- One size ---------------------------------------------------------------------------------
 
 
-def reuse_database(args) -> dict:
-    """The tick phase alone, on a database kept by an earlier run (``--database``); it is kept again."""
-    url = sa.make_url(args.server).set(database=args.database).render_as_string(hide_password=False)
+def reuse_database(name: str, args) -> dict:
+    """``--phases`` (by default the ticks alone) on a database kept by an earlier run (``--database``);
+    it is kept again."""
+    url = sa.make_url(args.server).set(database=name).render_as_string(hide_password=False)
     employees = sql(url, "SELECT count(*) FROM people WHERE active")[0][0]
-    log(f"\n=== ticks on {args.database} ({employees} active people), {datetime.now(UTC):%H:%M:%S} UTC, "
+    log(f"\n=== {' and '.join(args.phases)} on {name} ({employees} active people), {datetime.now(UTC):%H:%M:%S} UTC, "
         f"load average {os.getloadavg()[0]:.2f} ===")
-    report = {"employees": employees, "database": args.database, "ticks": ticks(url, args)}
-    size, _tables = database_size(url)
-    log(f"pg_database_size after the round: {mib(size)}")
+    report: dict = {"employees": employees, "database": name}
+    if "pages" in args.phases:
+        report.update(pages(url, environment(url), args))
+    if "ticks" in args.phases:
+        report["ticks"] = ticks(url, args)
+        size, _tables = database_size(url)
+        log(f"pg_database_size after the round: {mib(size)}")
     return report
 
 
@@ -490,42 +501,60 @@ def run_size(employees: int, args) -> dict:
         sql(url, "ANALYZE")
         log(f"ANALYZE: {time.perf_counter() - started:.1f} s")
 
-        ids = targets(url)
-        server_log = Path(tempfile.gettempdir()) / f"polso-scale-{os.getpid()}.log"
-        server, port = serve(env, args.workers, server_log)
-        try:
-            browser, token = sign_in(port)
-            api = {"Authorization": f"Bearer {token}"}
-            report["requests"] = {}
-            log(f"gunicorn --workers {args.workers} on {HOST}:{port}; {args.repeat} requests each as {HR_EMAIL} "
-                f"(ms, client wall clock):")
-            for key, path in paths(ids).items():
-                headers = api if path.startswith("/api/") else None
-                result = timed_requests(lambda p=path, h=headers: browser.get(p, h), args.repeat)
-                report["requests"][key] = result
-                log(f"  {key:<20} median {result['median_ms']:>8.1f}  p95 {result['p95_ms']:>8.1f}  "
-                    f"max {result['max_ms']:>8.1f}  {result['bytes']:>9,} bytes  GET {path}")
-            before = worker_rss(server.pid)
-            started = time.perf_counter()
-            for _ in range(args.pages):
-                status, _body = browser.get("/results")
-                if status != 200:
-                    raise RuntimeError(f"/results: {status}")
-            pages_s = time.perf_counter() - started
-            after = worker_rss(server.pid)
-            report["rss_mb"] = {"before": before, "after": after, "max_after": max(after.values())}
-            log(f"worker RSS before {args.pages} more /results pages: "
-                + ", ".join(f"pid {p} {mb:.0f} MB" for p, mb in before.items())
-                + f"; after ({pages_s:.1f} s): " + ", ".join(f"pid {p} {mb:.0f} MB" for p, mb in after.items()))
-        finally:
-            stop(server)
-        if args.sql_top:
-            log("slowest statements, each request once in this process:")
-            log(slowest_statements(url, ids, args.sql_top))
-
-        report["ticks"] = ticks(url, args)
+        if "pages" in args.phases:
+            report.update(pages(url, env, args))
+        if "ticks" in args.phases:
+            report["ticks"] = ticks(url, args)
         size, _tables = database_size(url)
         log(f"pg_database_size after the round: {mib(size)}")
+    return report
+
+
+def pages(url: str, env: dict, args) -> dict:
+    """HR's pages and APIs under gunicorn, then worker RSS after ``--pages`` more results pages (steps 2, 3)."""
+    report: dict = {}
+    ids = targets(url)
+    server_log = Path(tempfile.gettempdir()) / f"polso-scale-{os.getpid()}.log"
+    server, port = serve(env, args.workers, server_log)
+    try:
+        browser, token = sign_in(port)
+        api = {"Authorization": f"Bearer {token}"}
+        report["requests"] = {}
+        log(f"gunicorn --workers {args.workers} on {HOST}:{port}; {args.repeat} requests each as {HR_EMAIL} "
+            f"(ms, client wall clock), load average {os.getloadavg()[0]:.2f}:")
+        for key, path in paths(ids).items():
+            headers = api if path.startswith("/api/") else None
+            result = timed_requests(lambda p=path, h=headers: browser.get(p, h), args.repeat)
+            report["requests"][key] = result
+            log(f"  {key:<20} median {result['median_ms']:>8.1f}  p95 {result['p95_ms']:>8.1f}  "
+                f"max {result['max_ms']:>8.1f}  {result['bytes']:>9,} bytes  GET {path}")
+        before = worker_rss(server.pid)
+        started = time.perf_counter()
+        page = paths(ids)["results_company"]
+        signed_in_again = 0
+        for _ in range(args.pages):
+            status, _body = browser.get(page)
+            if status == 302 and signed_in_again < 3:
+                # Signed out (on a kept database others may use, say); in again, and the page once more.
+                signed_in_again += 1
+                browser, _token = sign_in(port)
+                status, _body = browser.get(page)
+            if status != 200:
+                raise RuntimeError(f"{page}: {status}")
+        pages_s = time.perf_counter() - started
+        if signed_in_again:
+            log(f"    signed in again {signed_in_again} time(s) during the pages")
+        after = worker_rss(server.pid)
+        report["rss_mb"] = {"before": before, "after": after, "max_after": max(after.values())}
+        log(f"worker RSS before {args.pages} more results pages: "
+            + ", ".join(f"pid {p} {mb:.0f} MB" for p, mb in before.items())
+            + f"; after ({pages_s:.1f} s): " + ", ".join(f"pid {p} {mb:.0f} MB" for p, mb in after.items())
+            + f"; load average {os.getloadavg()[0]:.2f}")
+    finally:
+        stop(server)
+    if args.sql_top:
+        log("slowest statements, each request once in this process:")
+        log(slowest_statements(url, ids, args.sql_top))
     return report
 
 
@@ -596,11 +625,11 @@ def summary(reports: list[dict]) -> str:
             verdict = "ok" if ratio <= TARGET_RATIO and p95 <= TARGET_RATIO else "OVER"
             line += f"{ratio:>8.2f}x  <= {TARGET_RATIO}x (median; p95 {p95:.2f}x): {verdict}"
         lines.append(line)
-    for label, key in (("seed", "seed_s"),):
-        lines.append(f"{label:<22}" + "".join(f"{r[key]:>21.1f}s" for r in reports))
-    lines.append(f"{'database size':<22}" + "".join(f"{mib(r['database_bytes']):>22}" for r in reports))
+    if all("seed_s" in r for r in reports):
+        lines.append(f"{'seed':<22}" + "".join(f"{r['seed_s']:>21.1f}s" for r in reports))
+        lines.append(f"{'database size':<22}" + "".join(f"{mib(r['database_bytes']):>22}" for r in reports))
     for label in ("floor", "open", "idle", "remind", "close"):
-        if not all(label in r["ticks"] for r in reports):
+        if not all(label in r.get("ticks", {}) for r in reports):
             continue
         verdict = ""
         if label in ("open", "close"):
@@ -630,8 +659,12 @@ def main() -> int:
                         help="skip the tick that queues the reminders before the round closes")
     parser.add_argument("--pause-oneonones", action="store_true",
                         help="pause the demo's one-on-one series before the ticks (their reminders cost ~30 ms each)")
-    parser.add_argument("--database", help="only the tick phase, on this database kept by an earlier run "
-                                           "(polso_scale_<hex>); it is kept")
+    parser.add_argument("--database", nargs="+", metavar="NAME",
+                        help="instead of seeding, run --phases (by default the ticks only) on these databases kept "
+                             "by an earlier run (polso_scale_<hex>), smallest first as given; they are kept")
+    parser.add_argument("--phases", nargs="+", choices=("pages", "ticks"),
+                        help="pages: HR's pages and APIs and worker RSS; ticks: the tick phase "
+                             "(default: both after seeding, ticks alone with --database)")
     parser.add_argument("--sql-top", type=int, default=0, help="print each request's N slowest statements")
     parser.add_argument("--profile-ticks", action="store_true", help="run the ticks under cProfile")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
@@ -643,22 +676,30 @@ def main() -> int:
     if args.weeks < 1:
         parser.error("--weeks must be at least 1: the pages need a closed round")
     log(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-        f"sizes {args.sizes} x {args.weeks} weeks")
+        + (f"databases {' '.join(args.database)}" if args.database else f"sizes {args.sizes} x {args.weeks} weeks"))
+    args.phases = args.phases or (["ticks"] if args.database else ["pages", "ticks"])
     if args.database:
-        if not re.fullmatch(r"polso_scale_[0-9a-f]{8}", args.database):
-            parser.error("--database takes a database this script made: polso_scale_<8 hex digits>")
-        reports = [reuse_database(args)]
+        if not all(re.fullmatch(r"polso_scale_[0-9a-f]{8}", name) for name in args.database):
+            parser.error("--database takes databases this script made: polso_scale_<8 hex digits>")
+        reports = []
+        for name in args.database:
+            reports.append(reuse_database(name, args))
+            if args.json:
+                args.json.write_text(json.dumps(reports, indent=2, default=str))
+        if "pages" in args.phases:
+            log(summary(reports))
     else:
         reports = []
         for n in sorted(args.sizes):
             reports.append(run_size(n, args))
             if args.json:  # after each size, so that an interrupted run keeps what it measured
                 args.json.write_text(json.dumps(reports, indent=2, default=str))
-        log(summary(reports))
+        if "pages" in args.phases:
+            log(summary(reports))
     log(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         args.json.write_text(json.dumps(reports, indent=2, default=str))
-    return 0 if all(r["ticks"]["check"] == "ok" for r in reports) else 1
+    return 0 if all(r["ticks"]["check"] == "ok" for r in reports if "ticks" in r) else 1
 
 
 if __name__ == "__main__":

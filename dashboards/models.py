@@ -47,6 +47,8 @@ class RoundResult(db.Model):
     __table_args__ = (
         sa.CheckConstraint(f"kind IN {SEGMENT_KINDS}", name="kind_known"),
         sa.CheckConstraint("responses >= 0", name="responses_not_negative"),
+        # The groups right below one (``results.children``): the primary key alone narrows only to the round's kind.
+        sa.Index("ix_round_results_children", "round_id", "kind", "parent_key"),
     )
 
 

@@ -44,6 +44,8 @@ from scoring import (
 from surveys.models import Question, Round, Survey
 
 COMPANY = -1  # the root of every tree handed to the guard
+BREAKDOWN_PAGE = 100  # groups of a page's breakdown
+IN_CHUNK = 5000  # ids to a statement: PostgreSQL takes at most 65,535 bound parameters, SQLite 32,766
 
 
 # --- Trees ------------------------------------------------------------------------------
@@ -53,9 +55,13 @@ def labels(cut: str, keys: Iterable[int] | None = None) -> dict[int, str]:
     """Current names of departments or managers (stored results keep only their ids)."""
     model = Department if cut == "department" else Person
     stmt = sa.select(model.id, model.name)
-    if keys is not None:
-        stmt = stmt.where(model.id.in_(list(keys)))
-    return dict(db.session.execute(stmt).all())
+    if keys is None:
+        return dict(db.session.execute(stmt).all())
+    keys = sorted(set(keys))
+    found: dict[int, str] = {}
+    for start in range(0, len(keys), IN_CHUNK):
+        found.update(db.session.execute(stmt.where(model.id.in_(keys[start:start + IN_CHUNK]))).all())
+    return found
 
 
 # --- Results of one group ---------------------------------------------------------------
@@ -285,6 +291,9 @@ class Dashboard:
     k: int
     # Set when a manager's own team could not be shown and this is the nearest larger group that can.
     rolled_up_from: str | None = None
+    # How many groups are below the scope, and where ``breakdown`` starts among them (a page of them).
+    breakdown_total: int = 0
+    breakdown_first: int = 0
 
 
 def nearest_shown_group(round_: Round, scope: Scope) -> Scope | None:
@@ -311,13 +320,16 @@ def nearest_shown_group(round_: Round, scope: Scope) -> Scope | None:
 
 def dashboard(survey: Survey, scope: Scope, *, first: date | None = None, last: date | None = None,
               rounds: list[Round] | None = None, with_comments: bool = True,
-              rng: random.Random | None = None, roll_up: bool = False) -> Dashboard:
+              rng: random.Random | None = None, roll_up: bool = False,
+              breakdown_page: int | None = None) -> Dashboard:
     """Everything a results page shows for one scope, each number already through the guard.
 
     ``rounds`` limits it to given closed rounds (the shared page), else all closed
     rounds between ``first`` and ``last``. Driver impact and comments only at company level.
     With ``roll_up``, a manager's team that the guard hid in the latest round is replaced by
     the nearest larger group it shows (``nearest_shown_group``), and ``rolled_up_from`` says so.
+    ``breakdown_page`` (from 1) limits the breakdown to that page of ``BREAKDOWN_PAGE`` groups by
+    name (a department of 100,000 people may have a thousand below it); None: all of them.
     """
     rounds = rounds if rounds is not None else closed_rounds(survey, first, last)
     if roll_up and rounds and scope.cut == "manager":
@@ -326,19 +338,20 @@ def dashboard(survey: Survey, scope: Scope, *, first: date | None = None, last: 
         if target is not None:
             dash = dashboard(survey, target, rounds=rounds, with_comments=False, rng=rng)
             # The larger group as a whole only: its other teams are not this manager's to see.
-            dash.breakdown, dash.impacts = [], []
+            dash.breakdown, dash.impacts, dash.breakdown_total = [], [], 0
             dash.rolled_up_from = labels(scope.cut, [scope.key]).get(scope.key, "")
             return dash
     per_round = _results_for(survey, rounds, scope)
     points = trend([(r.closes_at.date().isoformat(), per_round[r.id].enps) for r in rounds])
     latest = per_round[rounds[-1].id] if rounds else None
     previous = per_round[rounds[-2].id] if len(rounds) > 1 else None
-    breakdown = _breakdown(survey, rounds[-1], scope) if rounds else []
+    breakdown, below, first_shown = _breakdown(survey, rounds[-1], scope, breakdown_page) if rounds else ([], 0, 0)
     impacts = _impacts(survey, rounds[-1]) if rounds and scope.cut == "company" and latest.shown else []
     comments = _comments(survey, rounds[-1], rng) if rounds and scope.cut == "company" and with_comments else []
     label = labels(scope.cut, [scope.key]).get(scope.key, "") if scope.cut != "company" else ""
     return Dashboard(survey, scope, label, rounds, per_round, points, latest, previous,
-                     points[-1] if points else None, breakdown, impacts, comments, survey.min_group_size)
+                     points[-1] if points else None, breakdown, impacts, comments, survey.min_group_size,
+                     breakdown_total=below, breakdown_first=first_shown)
 
 
 def results_for_round(survey: Survey, round_: Round, scope: Scope) -> GroupResult:
@@ -347,21 +360,61 @@ def results_for_round(survey: Survey, round_: Round, scope: Scope) -> GroupResul
 
 
 def department_breakdown(survey: Survey, round_: Round) -> list[GroupResult]:
-    return _breakdown(survey, round_, Scope("company"))
+    return _breakdown(survey, round_, Scope("company"))[0]
 
 
-def _breakdown(survey: Survey, round_: Round, scope: Scope) -> list[GroupResult]:
-    """The groups one level below the scope: departments of the company or of a department; sub-teams."""
+def department_breakdowns(survey: Survey, rounds: list[Round]) -> dict[int, list[GroupResult]]:
+    """``department_breakdown`` of each round, read in a few statements whatever the number of rounds."""
+    ids = [r.id for r in rounds]
+    below = _children_of(ids, "department", dict.fromkeys(ids, COMPANY))
+    single = {i: keys[0] for i, keys in below.items() if len(keys) == 1}
+    below.update(_children_of(list(single), "department", single))
+    counts = results.load(ids, "department", keys={k for keys in below.values() for k in keys}) if ids else {}
+    names = labels("department", {k for keys in below.values() for k in keys})
+    return {i: [group_result(survey, c, names.get(c, "?"), counts[i][c].visibility, counts[i][c])
+                for c in sorted(below.get(i, []), key=lambda c: names.get(c, "").lower())] for i in ids}
+
+
+def _children_of(round_ids: list[int], cut: str, parent: dict[int, int]) -> dict[int, list[int]]:
+    """``results.children`` of several rounds at once: round id → the keys right below ``parent[round id]``."""
+    found: dict[int, list[int]] = {i: [] for i in round_ids}
+    if round_ids:
+        for round_id, parent_key, key in db.session.execute(
+                sa.select(RoundResult.round_id, RoundResult.parent_key, RoundResult.key)
+                .where(RoundResult.round_id.in_(round_ids), RoundResult.kind == cut,
+                       RoundResult.parent_key.in_(set(parent.values())))):
+            if parent[round_id] == parent_key:
+                found[round_id].append(key)
+    return found
+
+
+def _breakdown(survey: Survey, round_: Round, scope: Scope,
+               page: int | None = None) -> tuple[list[GroupResult], int, int]:
+    """The groups one level below the scope (departments of the company or of a department; sub-teams),
+    by name, all of them or one ``page`` (the last one if there are fewer); how many there are; and
+    the index of the first one returned."""
     cut = "manager" if scope.cut == "manager" else "department"
-    keys = results.children(round_.id, cut, scope.key)
+    parent = scope.key
+    keys = results.children(round_.id, cut, parent)
     if scope.cut == "company" and len(keys) == 1:  # one top department (the company itself): go one down
-        keys = results.children(round_.id, cut, keys[0])
-    if not keys:
-        return []
-    counts = results.load([round_.id], cut, keys=keys).get(round_.id, {})
-    names = labels(cut, keys)
-    ordered = sorted(keys, key=lambda c: names.get(c, "").lower())
-    return [group_result(survey, c, names.get(c, "?"), counts[c].visibility, counts[c]) for c in ordered]
+        parent = keys[0]
+    # The groups' names with their keys, in one statement (a department may have a thousand below it).
+    model = Department if cut == "department" else Person
+    names = dict(db.session.execute(
+        sa.select(RoundResult.key, model.name).outerjoin(model, model.id == RoundResult.key)
+        .where(RoundResult.round_id == round_.id, RoundResult.kind == cut, RoundResult.parent_key == parent)).all())
+    if not names:
+        return [], 0, 0
+    keys = list(names)
+    names = {key: name or "" for key, name in names.items()}
+    ordered = sorted(keys, key=lambda c: (names[c].lower(), c))
+    first = 0
+    if page is not None:
+        first = min(page - 1, (len(ordered) - 1) // BREAKDOWN_PAGE) * BREAKDOWN_PAGE
+        ordered = ordered[first:first + BREAKDOWN_PAGE]
+    counts = results.load([round_.id], cut, keys=ordered).get(round_.id, {}) if ordered else {}
+    groups = [group_result(survey, c, names[c] or "?", counts[c].visibility, counts[c]) for c in ordered]
+    return groups, len(keys), first
 
 
 def _impacts(survey: Survey, round_: Round) -> list[DriverImpactRow]:

@@ -40,7 +40,8 @@ def survey_trend(survey: Survey, viewer: Person, *, by_department: bool = False)
         raise Forbidden(_("Your role does not give access to these results."))
     rounds = services.closed_rounds(survey)
     company = services.dashboard(survey, services.Scope("company"), rounds=rounds, with_comments=False)
+    departments = services.department_breakdowns(survey, rounds) if by_department else {}
     return Trend(survey, [
         TrendPoint(round_, company.per_round[round_.id], point.significant_change,
-                   services.department_breakdown(survey, round_) if by_department else None)
+                   departments[round_.id] if by_department else None)
         for round_, point in zip(rounds, company.trend, strict=True)])

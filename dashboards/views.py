@@ -11,12 +11,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import inputs
-from dashboards import display, exports, figures, heatmap, services
+from dashboards import choices, display, exports, figures, heatmap, services
 from dashboards.plotly_assets import PLOTLY_DIR, plotly_css
 from errors import Conflict, Forbidden, NotFound
 from extensions import db
 from people.auth import hr_required, manager_required
-from people.directory import department_choices
 from people.forms import EmptyForm
 from replies import services as replies
 from scoring import COMMENT_THRESHOLD, MIN_DRIVER_N
@@ -168,11 +167,16 @@ def results():
     if empty is not None:
         return empty
     survey, scope = _request_scope()
-    dash = services.dashboard(survey, scope, first=_date_arg("from"), last=_date_arg("to"), roll_up=True)
-    choices = {"surveys": services.surveys_with_results(),
-               "departments": department_choices() if current_user.is_hr else [],
-               "teams": services.team_choices(current_user)}
-    return render_template("dashboards/results.html", dash=dash, model=page_model(dash), choices=choices,
+    page = inputs.read_int(request.args.get("page"), "page", low=1, high=100_000, required=False) or 1
+    dash = services.dashboard(survey, scope, first=_date_arg("from"), last=_date_arg("to"), roll_up=True,
+                              breakdown_page=page)
+    find = inputs.read_text(request.args.get("find"), "find", max_length=choices.QUERY_LENGTH, required=False,
+                            single_line=True)
+    # The group asked for, not the larger one a hidden team may be rolled up to.
+    groups = choices.offered(current_user, scope.cut, scope.key, find)
+    return render_template("dashboards/results.html", dash=dash, model=page_model(dash), groups=groups,
+                           surveys=services.surveys_with_results(), selected=scope.key if scope.cut != "company"
+                           else None, find_limit=choices.MATCHES, breakdown_size=services.BREAKDOWN_PAGE,
                            args=request.args, share_form=EmptyForm(), comment_threshold=COMMENT_THRESHOLD,
                            min_driver_n=MIN_DRIVER_N, shared=dash.rounds and services.is_shared(dash.rounds[-1].id),
                            comments=_comments_with_threads(dash))

@@ -140,7 +140,8 @@ class Round(db.Model):
     reminders_queued: so.Mapped[bool] = so.mapped_column(default=False)
     # The department and manager trees when the round opened ({"department": {id: parent}, ...},
     # -1 at the top): results are counted over these, so moves during the round change nothing.
-    snapshot: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
+    # Deferred: ~2 entries per person, and only counting and live participation read it.
+    snapshot: so.Mapped[dict | None] = so.mapped_column(sa.JSON, deferred=True)
 
     survey: so.Mapped[Survey] = so.relationship()
 

@@ -70,3 +70,23 @@ def test_charts_offer_no_control_that_sends_data_off_the_server(page, closed, or
     page.locator("html[lang=it]").wait_for()
     assert _modebar_titles(page, charts[0]) == ["Scarica il grafico come PNG", "Reimposta gli assi"]
     assert page.console_errors == [] and page.foreign_requests == []
+
+
+def test_hr_finds_a_department_of_a_large_organisation_with_the_keyboard(page, closed, org, monkeypatch):
+    from dashboards import choices
+
+    monkeypatch.setattr(choices, "FULL_LIST", 0)  # as if there were too many departments to list
+    open_results_as_hr(page)
+    page.get_by_role("heading", name="Results: Pulse").wait_for()
+    department = page.get_by_label("Department (with everything below it)")
+    assert "Acme / Parent / Child" not in department.inner_text()
+    page.get_by_label("Find a department by name").focus()
+    page.keyboard.type("chil")
+    page.keyboard.press("Enter")
+    results = page.get_by_role("region", name="Found for “chil”")
+    results.get_by_role("link", name="Acme / Parent / Child").focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Results: Pulse · Child").wait_for()
+    assert "Acme / Parent / Child" in department.locator("option:checked").inner_text()
+    assert axe_violations(page) == []
+    assert page.console_errors == [] and page.foreign_requests == []
