@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from typing import TypeVar
 
 from flask import current_app, g, has_request_context, request, request_started, request_tearing_down
 from flask_babel import gettext as _
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from extensions import db
 
@@ -92,17 +94,38 @@ def _database_lost(context) -> None:
     failed_connect = context.connection is None and isinstance(
         context.original_exception, context.dialect.loaded_dbapi.OperationalError)
     if context.is_disconnect or failed_connect:
-        # The driver's own message, first line only: never the statement or its parameters (which
-        # could say whose invitation was being answered, and when).
-        reason = (str(context.original_exception).splitlines() or [""])[0]
-        logging.getLogger("polso").warning("Database unavailable (%s): %s",
-                                           type(context.original_exception).__name__, reason)
-        if "_login_user" not in g:
-            # Loading the signed-in person (for the page's language, or its menu) needs the database that
-            # is away: the rest of this request, its 503 included, is answered as for nobody signed in.
-            g._login_user = current_app.login_manager.anonymous_user()
-        raise Unavailable(_("The database cannot be reached just now, so nothing was saved. "
-                            "Please try again in a moment."))
+        raise _unavailable(context.original_exception)
+
+
+def _unavailable(exception: BaseException) -> Unavailable:
+    # The driver's own message, first line only: never the statement or its parameters (which
+    # could say whose invitation was being answered, and when).
+    reason = (str(exception).splitlines() or [""])[0]
+    logging.getLogger("polso").warning("Database unavailable (%s): %s", type(exception).__name__, reason)
+    if "_login_user" not in g:
+        # Loading the signed-in person (for the page's language, or its menu) needs the database that
+        # is away: the rest of this request, its 503 included, is answered as for nobody signed in.
+        g._login_user = current_app.login_manager.anonymous_user()
+    return Unavailable(_("The database cannot be reached just now, so nothing was saved. "
+                         "Please try again in a moment."))
+
+
+@contextlib.contextmanager
+def driver_errors(connection: Connection) -> Iterator[None]:
+    """Around work on the driver's own connection (PostgreSQL's COPY), which SQLAlchemy does not see: its
+    errors become SQLAlchemy's, and a connection lost during it is dropped from the pool and, in a request,
+    ``Unavailable`` (a 503), as for any statement."""
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as error:
+        lost = isinstance(error, dbapi.OperationalError) or getattr(
+            connection.connection.driver_connection, "broken", False)
+        if lost:
+            connection.invalidate(error)
+            if has_request_context():
+                raise _unavailable(error) from error
+        raise DBAPIError.instance(None, None, error, dbapi.Error, connection_invalidated=lost) from error
 
 
 # The session's transaction when the request began, kept with the request (its WSGI environ), not in ``g``: a

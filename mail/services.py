@@ -34,6 +34,7 @@ from flask_babel import force_locale
 from markupsafe import escape
 from sqlalchemy.exc import IntegrityError
 
+from errors import driver_errors
 from extensions import db
 from logs import redact
 from mail.models import OutboxMessage
@@ -189,8 +190,8 @@ def _queue_batch(batch: list[tuple], now: datetime) -> int:
     connection.exec_driver_sql(
         "CREATE TEMPORARY TABLE IF NOT EXISTS outbox_incoming (n integer, to_address text, subject text, "
         "body_text text, body_html text, kind text, dedupe_key text) ON COMMIT DELETE ROWS")
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY outbox_incoming (n, {', '.join(_INCOMING_COLUMNS)}) FROM STDIN") as copy:
+    with driver_errors(connection), connection.connection.driver_connection.cursor() as cursor, \
+            cursor.copy(f"COPY outbox_incoming (n, {', '.join(_INCOMING_COLUMNS)}) FROM STDIN") as copy:
         for n, values in enumerate(batch):
             copy.write_row((n, *values))
     incoming = sa.table("outbox_incoming", sa.column("n"), *(sa.column(name) for name in _INCOMING_COLUMNS))
@@ -210,9 +211,9 @@ def _copy_into_outbox(connection, batch: list[tuple], now: datetime) -> None:
     if now.tzinfo is None:  # as ``UTCDateTime`` refuses it
         raise ValueError("naive datetime: Polso stores only timezone-aware times")
     now = now.astimezone(UTC)
-    cursor = connection.connection.driver_connection.cursor()
     columns = ", ".join((*_INCOMING_COLUMNS, "created_at", "attempts", "next_attempt_at"))
-    with cursor.copy(f"COPY outbox ({columns}) FROM STDIN") as copy:
+    with driver_errors(connection), connection.connection.driver_connection.cursor() as cursor, \
+            cursor.copy(f"COPY outbox ({columns}) FROM STDIN") as copy:
         for values in batch:
             copy.write_row((*values, now, 0, now))
 

@@ -137,12 +137,14 @@ _WINDOW = sa.select(Round.status, Round.opens_at, Round.closes_at).where(Round.i
 _QUESTIONS = (sa.select(Question.id, Question.kind, Question.text, Question.text_it, Question.options,
                         Question.required)
               .where(Question.survey_id == sa.bindparam("survey_id")).order_by(Question.position))
-# The claim, and the round read FOR SHARE in the same statement (one round trip): a round that closed
-# meanwhile refuses it, and closing, which updates the round's row, waits for the answers being written.
+# The claim, and the round read FOR KEY SHARE in the same statement (one round trip): a round that closed
+# meanwhile refuses it, and closing, which locks the round's row FOR UPDATE first, waits for the answers being
+# written. KEY SHARE, not SHARE: other updates of the round (its reminders being queued, for seconds at a large
+# company) leave answers alone.
 _CLAIM = (sa.update(Invitation).where(
     Invitation.id == sa.bindparam("invitation_id"), Invitation.answered.is_(False),
     sa.exists(sa.select(1).where(Round.id == sa.bindparam("open_round"), Round.status == "open")
-              .with_for_update(read=True)))
+              .with_for_update(read=True, key_share=True)))
           .values(answered=True))
 
 
@@ -231,8 +233,9 @@ def submit(ticket: Ticket, answers: Mapping[Any, Any], now: datetime, *, replies
     The invitation is claimed with a conditional update (``answered`` false →
     true) in the same transaction as the ballot, so of two concurrent
     submits exactly one casts a ballot. The same statement reads the round FOR
-    SHARE: a round that closed meanwhile refuses the answer, and closing waits
-    for answers being written, so none is left behind a closed round.
+    KEY SHARE: a round that closed meanwhile refuses the answer, and closing
+    (which locks the round FOR UPDATE) waits for answers being written, so none
+    is left behind a closed round.
     :raise Conflict: round closed, or already answered. :raise ValidationError: bad answers.
     """
     if not ticket.is_open(now):

@@ -37,6 +37,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
+from errors import driver_errors
 from extensions import db
 from surveys.models import Answer, Ballot, Invitation, Question, ReplyThread, Response, Round, Survey
 
@@ -156,8 +157,8 @@ def insert_rows(table: sa.Table, rows: list[dict]) -> None:
     as_json = [isinstance(kind, sa.JSON) for kind in types]
     quoted = ", ".join(connection.dialect.identifier_preparer.quote(name) for name in columns)
     name = connection.dialect.identifier_preparer.format_table(table)
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
+    with driver_errors(connection), connection.connection.driver_connection.cursor() as cursor, \
+            cursor.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
         if not any(as_json):
             for row in rows:
                 copy.write_row([row[column] for column in columns])

@@ -176,6 +176,10 @@ def has_rounds(survey: Survey) -> bool:
 
 
 def _require_editable(survey: Survey) -> None:
+    # The survey's row, locked until the edit commits: a round being opened meanwhile (its insert holds the
+    # row FOR KEY SHARE) is waited for and then seen, and one opened after waits for the edit. Without it, an
+    # edit could check "no rounds", and then change the questions of a survey whose first round just opened.
+    db.session.execute(sa.select(Survey.id).where(Survey.id == survey.id).with_for_update())
     if survey.status == "archived":
         raise Conflict(_("This survey is archived."))
     if has_rounds(survey):

@@ -54,7 +54,8 @@ _PAGE = (sa.select(*answering.PAGE_COLUMNS, Person.locale, Person.timezone)
          .select_from(InvitationLink).join(Invitation, Invitation.id == InvitationLink.invitation_id)
          .join(Round, Round.id == Invitation.round_id).join(Survey, Survey.id == Round.survey_id)
          .join(Person, Person.id == Invitation.person_id)
-         .where(InvitationLink.token_hash == sa.bindparam("token_hash")))
+         # Someone who has left answers nothing, by link as by API token.
+         .where(InvitationLink.token_hash == sa.bindparam("token_hash"), Person.active.is_(True)))
 
 
 def page_from_token(token: object) -> answering.AnswerPage:

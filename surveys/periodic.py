@@ -44,7 +44,9 @@ def tick(now: datetime, *, on_close: rounds.OnClose, send_mail: bool = True) -> 
     report = TickReport()
     for round_id in db.session.scalars(sa.select(Round.id).where(Round.status == "open",
                                                                  Round.closes_at <= now)).all():
-        # Waits for answers being submitted (they hold the round FOR SHARE), so none arrives after this.
+        # Waits for answers being submitted (they hold the round FOR KEY SHARE, which only FOR UPDATE waits
+        # for), so none arrives after this.
+        db.session.execute(sa.select(Round.id).where(Round.id == round_id).with_for_update())
         closed = db.session.execute(sa.update(Round).where(Round.id == round_id, Round.status == "open")
                                     .values(status="closed"))
         if closed.rowcount == 1:

@@ -160,14 +160,17 @@ def test_api_and_form_copies_of_one_answer_at_once_store_exactly_one(db, served,
 @pytest.mark.parametrize("way", ["api", "form"])
 def test_an_answer_sent_while_its_round_closes_waits_for_the_close_and_is_refused(db, served, invited,
                                                                                    database_uri, way):
-    """Closing updates the round's row; an answer claims its invitation in a statement that reads that row FOR
-    SHARE (on SQLite the write lock does the same): it waits for the close, then sees the round closed."""
+    """Closing locks the round's row FOR UPDATE and updates it; an answer claims its invitation in a statement
+    that reads that row FOR KEY SHARE (on SQLite the write lock does the same): it waits for the close, then
+    sees the round closed."""
     person = invited["people"][0]
     submit = (api_submit if way == "api" else form_submit)(served, invited, person)
     closer = sa.create_engine(database_uri, poolclass=sa.pool.NullPool)
     try:
         with closer.connect() as connection:
             transaction = connection.begin()
+            if connection.dialect.name == "postgresql":  # as pulses tick closes a round
+                connection.execute(sa.text("SELECT id FROM rounds WHERE id = :id FOR UPDATE"), {"id": invited["round"]})
             connection.execute(sa.text("UPDATE rounds SET status = 'closed' WHERE id = :id"), {"id": invited["round"]})
             outcome: list[str] = []
             waiting = threading.Thread(target=lambda: outcome.append(submit()))
