@@ -180,7 +180,9 @@ def _queue_batch(batch: list[tuple], now: datetime) -> int:
     connection.exec_driver_sql("SAVEPOINT outbox_copy")
     try:
         _copy_into_outbox(connection, batch, now)
-    except psycopg.errors.UniqueViolation:
+    except IntegrityError as error:  # the driver's error, as SQLAlchemy's (``errors.driver_errors``)
+        if not isinstance(error.orig, psycopg.errors.UniqueViolation):
+            raise
         connection.exec_driver_sql("ROLLBACK TO SAVEPOINT outbox_copy")
     else:
         connection.exec_driver_sql("RELEASE SAVEPOINT outbox_copy")
