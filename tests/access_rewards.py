@@ -11,7 +11,7 @@ A second plan (``reward_draft``) nobody has agreed to yet can be edited by HR; e
 is refused because its terms are locked (409). The edit PUT carries no body either: HR gets 400.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 ANON, EMPLOYEE, MANAGER, HR = "anonymous", "employee", "manager", "hr_admin"
 
@@ -49,12 +49,14 @@ def make_ids(people, factory) -> dict:
     from rewards import plans, transitions
 
     now = datetime.now(UTC)
+    # A month ahead: the plan starts on today in HR's time zone, which is a day ahead of UTC's date late at night.
+    due = (now + timedelta(days=30)).date().isoformat()
     plan = plans.create_plan({
         "recipient_email": people[EMPLOYEE].email, "approver_email": people[MANAGER].email, "currency": "EUR",
         "milestones": [
             {"title": "Ship the beta", "criteria": "Beta live for 50 users", "amount_minor": 100000,
-             "due_on": now.date().isoformat()},
-            {"title": "Ship 1.0", "criteria": "1.0 live", "amount_minor": 200000, "due_on": now.date().isoformat()},
+             "due_on": due},
+            {"title": "Ship 1.0", "criteria": "1.0 live", "amount_minor": 200000, "due_on": due},
         ]}, people[HR], now)
     first = plan.milestones[0]
     transitions.perform(first.id, "agree", people[EMPLOYEE], {}, now)
@@ -62,5 +64,5 @@ def make_ids(people, factory) -> dict:
     draft = plans.create_plan({
         "recipient_email": people[EMPLOYEE].email, "approver_email": people[MANAGER].email, "currency": "EUR",
         "milestones": [{"title": "Write the docs", "criteria": "Docs published", "amount_minor": 50000,
-                        "due_on": now.date().isoformat()}]}, people[HR], now)
+                        "due_on": due}]}, people[HR], now)
     return {"reward_plan": plan.id, "reward_agreed": first.id, "reward_draft": draft.id}
