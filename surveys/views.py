@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,9 +20,10 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale, refresh
+from flask_babel import get_locale, get_timezone, refresh
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from wtforms import SelectChoice
 
 import inputs
@@ -268,10 +270,9 @@ def _answer_page(page: answering.AnswerPage, *, token: str | None = None):
     form body, a signed-in person's round id with their session.
     """
     ticket, survey = page.ticket, page.survey
-    g.timezone = page.timezone
-    if page.locale:
-        g.locale_override = page.locale
-        refresh()
+    # Set (or cleared) on every page: ``g`` may outlive one request where an app context spans several.
+    g.timezone, g.locale_override = page.timezone, page.locale
+    refresh()
     now = _now()
     if ticket.answered:
         return render_template("surveys/done.html", state="already"), 200
@@ -283,7 +284,7 @@ def _answer_page(page: answering.AnswerPage, *, token: str | None = None):
     if request.method == "POST":
         values = {key[1:]: value for key, value in request.form.items() if key.startswith("q") and key[1:].isdigit()}
         values["replies"] = request.form.get("replies", "")
-    if request.method == "POST" and not EmptyForm().validate_on_submit():
+    if request.method == "POST" and not _csrf_checked():
         # The form expired (its CSRF token is old or gone): nothing is stored, the page comes back as filled in.
         status = 400
     elif request.method == "POST":
@@ -301,9 +302,50 @@ def _answer_page(page: answering.AnswerPage, *, token: str | None = None):
                 # server keeps nothing): every answer, with replies or not, gets the same redirect.
                 session[REPLY_LINKS] = reply_links.seal_for_browser(_reply_links(survey, issued))
             return redirect(url_for("surveys.thanks"))
-    return render_template("surveys/answer.html", survey=survey, round=page.round, errors=errors, values=values,
-                           labels=_labels(), locale=_locale(), form=EmptyForm(), token=token,
-                           company=current_app.config["POLSO_COMPANY_NAME"]), (422 if errors else status)
+    return render_template("surveys/answer.html", survey=survey, round=page.round, token=token, values=values,
+                           errors=errors, questions_html=_questions_html(survey.questions, errors, values),
+                           closes=_closing_time(page.round.closes_at, str(get_timezone()), _locale())), (
+        422 if errors else status)
+
+
+# Rendered question blocks of pages just opened, by survey content, language and company name (``_questions_html``).
+_BLANK_QUESTIONS: dict[tuple, Markup] = {}
+
+
+def _questions_html(questions: list[answering.PageQuestion], errors: dict, values: dict) -> Markup:
+    """The page's questions. Those of a page just opened hold nothing of the invitee (no token, no answer),
+    only the survey's questions in a language, so each process renders them once per survey and language:
+    they are most of the page's work, and every invitee opens it."""
+    locale, company = _locale(), current_app.config["POLSO_COMPANY_NAME"]
+
+    def render() -> Markup:
+        return Markup(render_template("surveys/_questions.html", survey_questions=questions, errors=errors,
+                                      values=values, labels=_labels(), locale=locale, company=company))
+
+    if errors or any(values.values()) or current_app.debug:
+        return render()
+    key = (tuple((q.id, q.kind, q.text, q.text_it, tuple(q.options or ()), q.required) for q in questions),
+           locale, company)
+    html = _BLANK_QUESTIONS.get(key)
+    if html is None:
+        if len(_BLANK_QUESTIONS) >= 256:
+            _BLANK_QUESTIONS.clear()
+        html = _BLANK_QUESTIONS[key] = render()
+    return html
+
+
+@functools.lru_cache(maxsize=512)
+def _closing_time(closes_at: datetime, timezone: str, locale: str) -> str:
+    """When the round closes, in the invitee's time zone and language (the same for all of a round's invitees
+    in one zone and language: formatting it is a good part of the page's work)."""
+    return format_datetime(closes_at, "medium", tzinfo=ZoneInfo(timezone), locale=locale)
+
+
+def _csrf_checked() -> bool:
+    """Whether this POST's CSRF token was found good, without building a form object (every answer posts):
+    CSRFProtect checks it before any view and marks the request; an expired form's replay
+    (``expired_forms``) clears the mark, so the page comes back with what was typed."""
+    return not current_app.config["WTF_CSRF_ENABLED"] or bool(g.get("csrf_valid"))
 
 
 def _page_from_token(token: object) -> answering.AnswerPage:

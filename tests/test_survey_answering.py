@@ -199,6 +199,45 @@ def test_refused_page_keeps_what_was_typed(client, setup):
     assert "Keep me</textarea>" in html
 
 
+def test_each_invitee_gets_the_page_in_their_language_and_zone_whatever_opened_before(client, setup, db, factory):
+    """A page just opened reuses the questions rendered for the survey and language (surveys.views): the
+    next invitee, in another language or zone, or after someone's refused answer, must see their own."""
+    setup["person"].timezone = "America/New_York"
+    giulia = factory.person("giulia@example.com", department=setup["dept"], manager=setup["boss"])
+    giulia.locale, giulia.timezone = "it", "Asia/Tokyo"
+    for n in range(4):  # a round of another audience than ``setup``'s, by more than the differencing margin
+        factory.person(f"colleague{n}@example.com", department=setup["dept"], manager=setup["boss"])
+    db.session.commit()
+    survey = building.create_survey({"title": "Pulse two", "cadence": "weekly", "questions": [
+        {"library_key": "enps", "required": True}, {"library_key": "workload_manageable"},
+        {"kind": "text", "text": "Anything else?"}]}, NOW)
+    round_ = rounds.open_round_now(survey, NOW)
+    token_en = personal_token(invitations.invitation_for(setup["person"], round_.id).id)
+    token_it = personal_token(invitations.invitation_for(giulia, round_.id).id)
+    closes, enps, text = round_.closes_at, survey.questions[0].id, survey.questions[2].id
+
+    def opened(token):
+        response = client.get(f"/s/{token}")
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    refused = client.post("/s/answer", data={"token": token_en, f"q{enps}": "11", f"q{text}": "Keep me",
+                                             "replies": "yes"})
+    assert refused.status_code == 422
+    assert "Keep me</textarea>" in refused.get_data(as_text=True) and "checked" in refused.get_data(as_text=True)
+    for _ in range(2):
+        english, italian = opened(token_en), opened(token_it)
+        assert "Not at all likely" in english and "Strongly agree" in english and "Per niente" not in english
+        assert "Per niente probabile" in italian and "Per niente d&#39;accordo" in italian
+        assert "Not at all likely" not in italian and "Strongly agree" not in italian
+        assert format_datetime(closes, "medium", tzinfo=ZoneInfo("America/New_York"), locale="en") in english
+        assert format_datetime(closes, "medium", tzinfo=ZoneInfo("Asia/Tokyo"), locale="it") in italian
+        # Each page carries its own link's token, and none of what the refused answer typed.
+        assert f'value="{token_en}"' in english and token_it not in english
+        assert f'value="{token_it}"' in italian and token_en not in italian
+        assert "Keep me" not in english + italian and "checked" not in english + italian
+
+
 @pytest.mark.parametrize("round_field", ["", "abc", "²", "-1", "0", "99999999999999999999", "1.5"])
 def test_answer_post_with_a_bad_round_id_is_404_and_stores_nothing(client, setup, auth, round_field):
     auth.login("ada@example.com")
