@@ -6,6 +6,8 @@ never leaves a partial change behind, whether or not the service had already wri
 
 A database that cannot be reached during a request (down, restarting, or its connection lost mid-request)
 becomes ``Unavailable``: a 503 with ``Retry-After``, never a 500, and nothing of the request is stored.
+So does a database too busy for the request just now (SQLite's write lock held past its busy timeout,
+PostgreSQL's deadlock or serialization refusals): the same request, sent again, can pass.
 A connection lost after the response was made (a restart while a page is being rendered) costs nothing:
 the transaction the request still holds is rolled back at the end of the request, and if that finds the
 connection gone, the server has already discarded the transaction, so the response goes out as it was.
@@ -95,17 +97,36 @@ def _database_lost(context) -> None:
         context.original_exception, context.dialect.loaded_dbapi.OperationalError)
     if context.is_disconnect or failed_connect:
         raise _unavailable(context.original_exception)
+    if _busy(context.dialect.name, context.original_exception):
+        raise _unavailable(context.original_exception, busy=True)
 
 
-def _unavailable(exception: BaseException) -> Unavailable:
+# PostgreSQL's refusals of a transaction that the same request, sent again, can pass: deadlock_detected,
+# serialization_failure and lock_not_available (a lock_timeout reached).
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def _busy(dialect: str, error: BaseException | None) -> bool:
+    """Whether the database refused this transaction only for others' work at the same moment: SQLite's
+    write lock still held by another process after the busy timeout ("database is locked"), or one of
+    PostgreSQL's retryable refusals. The transaction is rolled back whole, so a retry is safe."""
+    if dialect == "sqlite":
+        return type(error).__name__ == "OperationalError" and "database is locked" in str(error)
+    return getattr(error, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+def _unavailable(exception: BaseException, *, busy: bool = False) -> Unavailable:
     # The driver's own message, first line only: never the statement or its parameters (which
     # could say whose invitation was being answered, and when).
     reason = (str(exception).splitlines() or [""])[0]
-    logging.getLogger("polso").warning("Database unavailable (%s): %s", type(exception).__name__, reason)
+    logging.getLogger("polso").warning("Database %s (%s): %s", "busy" if busy else "unavailable",
+                                       type(exception).__name__, reason)
     if "_login_user" not in g:
         # Loading the signed-in person (for the page's language, or its menu) needs the database that
         # is away: the rest of this request, its 503 included, is answered as for nobody signed in.
         g._login_user = current_app.login_manager.anonymous_user()
+    if busy:
+        return Unavailable(_("The database is busy just now, so nothing was saved. Please try again in a moment."))
     return Unavailable(_("The database cannot be reached just now, so nothing was saved. "
                          "Please try again in a moment."))
 

@@ -141,3 +141,63 @@ def test_form_answer_whose_connection_is_killed_is_the_503_page_and_not_stored(c
     assert stored(db, invited) == (0, False)
     assert client.post("/s/answer", data=data).status_code == 302
     assert stored(db, invited) == (1, True)
+
+
+# --- A database busy with others' work ----------------------------------------------------------
+
+
+@pytest.fixture
+def held(db, invited):
+    """Another process holds what the answer must write: SQLite's write lock, or on PostgreSQL the
+    invitation's row (``FOR UPDATE``). The app waits 0.2 s for it (SQLite's busy timeout, PostgreSQL's
+    ``lock_timeout``, as an operator may set), not the 10 s of production's SQLite setting."""
+    sqlite = db.engine.dialect.name == "sqlite"
+    wait = "PRAGMA busy_timeout = 200" if sqlite else "SET lock_timeout = '200ms'"
+
+    def short_wait(conn, _cursor, statement, *_args) -> None:
+        if statement != wait:
+            conn.connection.driver_connection.execute(wait)
+
+    db.session.commit()
+    sa.event.listen(db.engine, "before_cursor_execute", short_wait)
+    if sqlite:
+        import sqlite3
+
+        other = sqlite3.connect(db.engine.url.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        release = other.rollback
+    else:
+        engine = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+        other = engine.connect()
+        other.execute(sa.select(Invitation.id).where(Invitation.id == invited["invitation"]).with_for_update())
+        release = other.rollback
+    yield release
+    release()
+    other.close()
+    sa.event.remove(db.engine, "before_cursor_execute", short_wait)
+    if not sqlite:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("path", ["api", "form"])
+def test_an_answer_while_another_process_holds_the_lock_it_needs_is_a_503_and_stores_nothing(client, db, invited,
+                                                                                             held, path):
+    """Was a 500 ("database is locked") on SQLite: the transaction is refused whole, so a retry is safe."""
+    def send():
+        if path == "api":
+            return client.post(f"/api/v1/rounds/{invited['round']}/responses",
+                               json={"answers": [{"question_id": invited["enps"], "value": 9}]},
+                               headers={"Authorization": f"Bearer {invited['api_token']}"})
+        return client.post("/s/answer", data={"token": invited["link"], f"q{invited['enps']}": "9"})
+
+    response = send()
+    assert_unavailable(response)
+    if path == "api":
+        assert response.get_json()["error"]["code"] == "unavailable"
+        assert "busy" in response.get_json()["error"]["message"]
+    else:
+        assert "Temporarily unavailable" in response.get_data(as_text=True)
+    held()  # the other process is done
+    assert stored(db, invited) == (0, False)
+    assert send().status_code == (201 if path == "api" else 302)
+    assert stored(db, invited) == (1, True)
