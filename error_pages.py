@@ -1,8 +1,9 @@
 """The one HTML error page: a heading, what happened, and the way home, for every status.
 
 A service's own message (written for the person using the page) replaces the default text where
-the status has one to give: 400, 403, 404 and 409. A 503 (``errors.Unavailable``: the database cannot
-be reached) always gets its own page, with ``Retry-After``, and the page reads nothing from the database.
+the status has one to give: 400, 403, 404, 409 and 503. A 503 (``errors.Unavailable``: the database cannot
+be reached, or is busy) always gets its own page, with ``Retry-After``, and the page reads nothing from the
+database; its text says whether anything of the request was saved.
 The API never comes here; its errors are JSON (``api.core``).
 """
 
@@ -25,7 +26,7 @@ PAGES = {
     500: (_l("Something went wrong"),
           _l("Something went wrong on our side. Nothing you entered was half-saved; please try again."), False),
     503: (_l("Temporarily unavailable"),
-          _l("Polso cannot reach its database just now, so nothing was saved. Please try again in a moment."), False),
+          _l("Polso cannot reach its database just now, so nothing was saved. Please try again in a moment."), True),
 }
 
 

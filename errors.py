@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from extensions import db
 
@@ -115,6 +116,16 @@ def _busy(dialect: str, error: BaseException | None) -> bool:
     return getattr(error, "sqlstate", None) in _RETRYABLE_SQLSTATES
 
 
+# Set in a request's WSGI environ once the request has committed something (``_note_commit``).
+_COMMITTED = "polso.committed"
+
+
+@event.listens_for(Session, "after_commit")
+def _note_commit(_session) -> None:
+    if has_request_context():
+        request.environ[_COMMITTED] = True
+
+
 def _unavailable(exception: BaseException, *, busy: bool = False) -> Unavailable:
     # The driver's own message, first line only: never the statement or its parameters (which
     # could say whose invitation was being answered, and when).
@@ -125,6 +136,11 @@ def _unavailable(exception: BaseException, *, busy: bool = False) -> Unavailable
         # Loading the signed-in person (for the page's language, or its menu) needs the database that
         # is away: the rest of this request, its 503 included, is answered as for nobody signed in.
         g._login_user = current_app.login_manager.anonymous_user()
+    if request.environ.get(_COMMITTED):
+        # A request that saves in more than one step (a sign-in that first spends its one-time code) lost
+        # only its later steps: it must not say that nothing was saved.
+        return Unavailable(_("The database could not finish this just now, and part of it may already be saved. "
+                             "Please check in a moment before you try again."))
     if busy:
         return Unavailable(_("The database is busy just now, so nothing was saved. Please try again in a moment."))
     return Unavailable(_("The database cannot be reached just now, so nothing was saved. "

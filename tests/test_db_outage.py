@@ -201,3 +201,73 @@ def test_an_answer_while_another_process_holds_the_lock_it_needs_is_a_503_and_st
     assert stored(db, invited) == (0, False)
     assert send().status_code == (201 if path == "api" else 302)
     assert stored(db, invited) == (1, True)
+
+
+@pytest.fixture
+def busy(db):
+    """``busy(table)``: from then on, writes to ``table`` are refused as busy. On PostgreSQL another connection
+    holds the table's lock past a 0.2 s ``lock_timeout``; on SQLite, where a lock held by another process
+    stops every write (an earlier step's commit too), the driver raises what SQLite raises then."""
+    undo = []
+
+    def refuse_writes_to(table: str) -> None:
+        if db.engine.dialect.name == "sqlite":
+            import sqlite3
+
+            def refuse(_cursor, statement, _parameters, _context) -> None:
+                if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()}"):
+                    raise sqlite3.OperationalError("database is locked")
+
+            sa.event.listen(db.engine.dialect, "do_execute", refuse)
+            undo.append(lambda: sa.event.remove(db.engine.dialect, "do_execute", refuse))
+            return
+
+        def short_wait(conn, _cursor, statement, *_args) -> None:
+            conn.connection.driver_connection.execute("SET lock_timeout = '200ms'")
+
+        db.session.commit()
+        engine = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+        other = engine.connect()
+        other.execute(sa.text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
+        sa.event.listen(db.engine, "before_cursor_execute", short_wait)
+        undo.extend([lambda: sa.event.remove(db.engine, "before_cursor_execute", short_wait), other.rollback,
+                     other.close, engine.dispose])
+
+    yield refuse_writes_to
+    for step in undo:
+        step()
+
+
+def test_a_503_after_the_request_saved_a_first_step_does_not_say_nothing_was_saved(client, db, factory, busy):
+    """Choosing a password from an invitation link spends the link, then signs in: a busy database at the
+    second step leaves the first done, so the 503 must not tell the person that nothing was saved."""
+    from people import credentials
+
+    person = factory.person("new@example.com", password=None)
+    raw = credentials._new_link(person, "invitation", timedelta(days=7), datetime.now(UTC))
+    db.session.commit()
+    busy("sign_in_sessions")
+    chosen = "A much longer passphrase 42!"
+    response = client.post(f"/password/{raw}", data={"password": chosen, "confirm": chosen})
+    assert_unavailable(response)
+    html = response.get_data(as_text=True)
+    assert "part of it may already be saved" in html and "nothing was saved" not in html
+
+
+def test_a_busy_database_while_a_one_on_one_is_scheduled_is_the_503_page_not_a_form_message(client, db, factory,
+                                                                                            auth, busy):
+    """The one-on-one pages show a service's refusal on their form; the database being busy is not one (its
+    page would need the database again: that was a 500)."""
+    from oneonones.models import Series
+
+    manager = factory.person("marta@example.com", manager=factory.person("boss@example.com"))
+    report = factory.person("enzo@example.com", manager=manager)
+    auth.login("marta@example.com")
+    day = (datetime.now(UTC) + timedelta(days=3)).date()
+    form = {"report_id": report.id, "cadence": "weekly", "starts_on": day.isoformat(), "start_time": "10:00",
+            "duration_minutes": "60", "timezone": "Europe/Rome"}
+    busy("oneonone_series")
+    response = client.post("/one-on-ones/new", data=form)
+    assert_unavailable(response)
+    assert "nothing was saved" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Series)) == 0
