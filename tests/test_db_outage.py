@@ -205,33 +205,27 @@ def test_an_answer_while_another_process_holds_the_lock_it_needs_is_a_503_and_st
 
 @pytest.fixture
 def busy(db):
-    """``busy(table)``: from then on, writes to ``table`` are refused as busy. On PostgreSQL another connection
-    holds the table's lock past a 0.2 s ``lock_timeout``; on SQLite, where a lock held by another process
-    stops every write (an earlier step's commit too), the driver raises what SQLite raises then."""
+    """``busy(table)``: from then on, inserts into ``table`` fail as a busy database fails them: SQLite's
+    "database is locked", PostgreSQL's lock_not_available. Raised by the driver here, since a real lock held by
+    another process stops more than one table's writes (``held`` above is that real case)."""
     undo = []
 
     def refuse_writes_to(table: str) -> None:
         if db.engine.dialect.name == "sqlite":
             import sqlite3
 
-            def refuse(_cursor, statement, _parameters, _context) -> None:
-                if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()}"):
-                    raise sqlite3.OperationalError("database is locked")
+            error = sqlite3.OperationalError("database is locked")
+        else:
+            import psycopg
 
-            sa.event.listen(db.engine.dialect, "do_execute", refuse)
-            undo.append(lambda: sa.event.remove(db.engine.dialect, "do_execute", refuse))
-            return
+            error = psycopg.errors.LockNotAvailable("canceling statement due to lock timeout")
 
-        def short_wait(conn, _cursor, statement, *_args) -> None:
-            conn.connection.driver_connection.execute("SET lock_timeout = '200ms'")
+        def refuse(_cursor, statement, _parameters, _context) -> None:
+            if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()}"):
+                raise error
 
-        db.session.commit()
-        engine = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
-        other = engine.connect()
-        other.execute(sa.text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
-        sa.event.listen(db.engine, "before_cursor_execute", short_wait)
-        undo.extend([lambda: sa.event.remove(db.engine, "before_cursor_execute", short_wait), other.rollback,
-                     other.close, engine.dispose])
+        sa.event.listen(db.engine.dialect, "do_execute", refuse)
+        undo.append(lambda: sa.event.remove(db.engine.dialect, "do_execute", refuse))
 
     yield refuse_writes_to
     for step in undo:
