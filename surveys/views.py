@@ -34,6 +34,7 @@ from people.auth import hr_required
 from people.directory import department_choices
 from people.forms import EmptyForm
 from people.timezones import person_zone
+from settings import LANGUAGES
 from surveys import answering, building, invitations, links, reply_links, rounds
 from surveys.forms import (
     LibraryPickForm,
@@ -270,8 +271,10 @@ def _answer_page(page: answering.AnswerPage, *, token: str | None = None):
     form body, a signed-in person's round id with their session.
     """
     ticket, survey = page.ticket, page.survey
+    # The invitee's language, unless a language was picked on this browser (the page's language switch).
     # Set (or cleared) on every page: ``g`` may outlive one request where an app context spans several.
-    g.timezone, g.locale_override = page.timezone, page.locale
+    g.timezone = page.timezone
+    g.locale_override = None if session.get("locale") in LANGUAGES else page.locale
     refresh()
     now = _now()
     if ticket.answered:

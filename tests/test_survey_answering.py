@@ -238,6 +238,20 @@ def test_each_invitee_gets_the_page_in_their_language_and_zone_whatever_opened_b
         assert "Keep me" not in english + italian and "checked" not in english + italian
 
 
+def test_the_language_switch_on_a_personal_link_page_wins_over_the_invitees_language(client, setup, db):
+    """The page opens in the invitee's language; picking the other one on it (the menu's switch) shows that."""
+    setup["person"].locale = "it"
+    db.session.commit()
+    link = f"/s/{setup['token']}"
+    assert "Per niente probabile" in client.get(link).get_data(as_text=True)
+    switched = client.post("/language/en", data={"next": link})
+    assert switched.status_code == 302 and switched.headers["Location"] == link
+    english = client.get(link).get_data(as_text=True)
+    assert '<html lang="en">' in english and "Not at all likely" in english and "Per niente" not in english
+    client.post("/language/it", data={"next": link})
+    assert "Per niente probabile" in client.get(link).get_data(as_text=True)
+
+
 @pytest.mark.parametrize("round_field", ["", "abc", "²", "-1", "0", "99999999999999999999", "1.5"])
 def test_answer_post_with_a_bad_round_id_is_404_and_stores_nothing(client, setup, auth, round_field):
     auth.login("ada@example.com")
