@@ -126,6 +126,15 @@ def _note_commit(_session) -> None:
         request.environ[_COMMITTED] = True
 
 
+def commit_bookkeeping() -> None:
+    """Commit what a request keeps for itself (a sign-in session's last-seen time), not what the person asked
+    for: a 503 later in the request may still say that nothing of theirs was saved."""
+    committed_before = not has_request_context() or request.environ.get(_COMMITTED)
+    db.session.commit()
+    if not committed_before:
+        request.environ.pop(_COMMITTED, None)
+
+
 def _unavailable(exception: BaseException, *, busy: bool = False) -> Unavailable:
     # The driver's own message, first line only: never the statement or its parameters (which
     # could say whose invitation was being answered, and when).

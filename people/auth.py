@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 import audit
+import errors
 from extensions import db, login_manager
 from people.models import ApiToken, CredentialLink, Person, SignInSession
 
@@ -198,7 +199,7 @@ def load_user(user_id: str) -> Person | None:
     if now - row.last_seen_at >= TOUCH_EVERY and not (db.session.new or db.session.dirty or db.session.deleted):
         row.last_seen_at = now
         row.expires_at = now + _lifetime(row.remember)
-        db.session.commit()
+        errors.commit_bookkeeping()
     return row.person
 
 

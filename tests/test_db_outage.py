@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 
 from app import create_app
 from people import signin
@@ -265,3 +266,32 @@ def test_a_busy_database_while_a_one_on_one_is_scheduled_is_the_503_page_not_a_f
     assert_unavailable(response)
     assert "nothing was saved" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Series)) == 0
+
+
+def test_a_503_after_only_the_sign_in_sessions_own_bookkeeping_still_says_nothing_was_saved(client, db, factory,
+                                                                                            busy):
+    """A signed-in request first notes when its session was last seen (committed every few minutes): that is
+    the request's own bookkeeping, so an answer refused as busy after it still stored nothing of the person's."""
+    from people import auth
+    from people.models import SignInSession
+
+    dept = factory.department("Engineering")
+    lead = factory.person("lead@example.com", department=dept)
+    ada = factory.person("ada@example.com", department=dept, manager=lead)
+    for _ in range(5):
+        factory.person(department=dept, manager=lead)
+    survey = building.create_survey({"title": "Pulse", "cadence": "weekly", "questions": [
+        {"library_key": "enps", "required": True}]}, NOW)
+    round_ = rounds.open_round_now(survey, NOW)
+    assert client.post("/login", data={"email": ada.email, "password": PASSWORD}).status_code == 302
+    db.session.execute(sa.update(SignInSession).values(
+        last_seen_at=datetime.now(UTC) - 2 * auth.TOUCH_EVERY))  # the session's touch is due
+    db.session.commit()
+    g.pop("_login_user", None)  # the test's app context outlives a request: load the person again, as a new one does
+    busy("ballots")
+    response = client.post("/s/answer", data={"round": str(round_.id), f"q{survey.questions[0].id}": "9"})
+    assert_unavailable(response)
+    assert "nothing was saved" in response.get_data(as_text=True)
+    db.session.rollback()
+    assert not invitations.invitation_for(ada, round_.id).answered
+    assert db.session.scalar(sa.select(SignInSession.last_seen_at)) > datetime.now(UTC) - auth.TOUCH_EVERY
