@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import inputs
 import settings
 import static_files
-from errors import ServiceError
+from errors import ServiceError, Unavailable
 from extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -176,7 +176,7 @@ def register_errorhandlers(app: Flask) -> None:
         app.logger.exception("Unhandled error")
         return error_pages.render(500)
 
-    def handle_service_error(error: ServiceError):
+    def handle_service_error(error: ServiceError | Unavailable):
         # A refusal that reached a page unhandled: show the matching error page, never a 500.
         db.session.rollback()
         if is_api():
@@ -191,6 +191,7 @@ def register_errorhandlers(app: Flask) -> None:
 
     app.register_error_handler(CSRFError, expired_forms.handle_csrf_error)  # the page again, as it was typed
     app.register_error_handler(ServiceError, handle_service_error)
+    app.register_error_handler(Unavailable, handle_service_error)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(Exception, handle_500)
 

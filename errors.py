@@ -79,13 +79,23 @@ class TooManyAttempts(ServiceError):
     retry_after: int | None = None
 
 
-class Unavailable(ServiceError):
-    """The database cannot be reached just now: the request's transaction is lost, so nothing was stored,
-    and the same request may be sent again after ``retry_after`` seconds."""
+class Unavailable(Exception):
+    """The database cannot be reached just now, or is busy: the request's transaction is lost, and the same
+    request may be sent again after ``retry_after`` seconds.
+
+    Not a ``ServiceError``: it refuses nothing that was sent, so a view that shows a service's refusals on
+    its form (``except ServiceError``) lets it through to the 503, whose page needs no database. The error
+    handlers of the pages, the API and SCIM answer it with its status, code, message and ``Retry-After``.
+    """
 
     status = 503
     code = "unavailable"
     retry_after = 5
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+        self.fields: dict[str, str] = {}
 
 
 @event.listens_for(Engine, "handle_error")
@@ -98,7 +108,7 @@ def _database_lost(context) -> None:
         context.original_exception, context.dialect.loaded_dbapi.OperationalError)
     if context.is_disconnect or failed_connect:
         raise _unavailable(context.original_exception)
-    if _busy(context.dialect.name, context.original_exception):
+    if _busy(context.dialect, context.original_exception):
         raise _unavailable(context.original_exception, busy=True)
 
 
@@ -107,12 +117,12 @@ def _database_lost(context) -> None:
 _RETRYABLE_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
 
 
-def _busy(dialect: str, error: BaseException | None) -> bool:
+def _busy(dialect, error: BaseException | None) -> bool:
     """Whether the database refused this transaction only for others' work at the same moment: SQLite's
     write lock still held by another process after the busy timeout ("database is locked"), or one of
     PostgreSQL's retryable refusals. The transaction is rolled back whole, so a retry is safe."""
-    if dialect == "sqlite":
-        return type(error).__name__ == "OperationalError" and "database is locked" in str(error)
+    if dialect.name == "sqlite":
+        return isinstance(error, dialect.loaded_dbapi.OperationalError) and "database is locked" in str(error)
     return getattr(error, "sqlstate", None) in _RETRYABLE_SQLSTATES
 
 

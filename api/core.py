@@ -14,7 +14,7 @@ from flask import g, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from errors import Forbidden, ServiceError
+from errors import Forbidden, ServiceError, Unavailable
 from people import signin
 
 
@@ -34,7 +34,7 @@ def error_response(status: int, code: str, message: str, fields: dict[str, str] 
     return response
 
 
-def handle_service_error(error: ServiceError):
+def handle_service_error(error: ServiceError | Unavailable):
     response = error_response(error.status, error.code, error.message, error.fields or None)
     if getattr(error, "retry_after", None):
         response.headers["Retry-After"] = str(error.retry_after)

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from dashboards.services import team_talking_points
-from errors import Conflict, Forbidden, NotFound, ServiceError, Unavailable
+from errors import Conflict, Forbidden, NotFound, ServiceError
 from form_errors import place_errors
 from inputs import read_id
 from oneonones import feeds
@@ -92,8 +92,6 @@ def oneonone_status(status: str) -> str:
             "active": _("Active"), "paused": _("Paused"), "ended": _("Ended")}.get(status, status)
 
 
-# Each ``except ServiceError`` around a service call below lets ``Unavailable`` through first: the database
-# away or busy is the 503 page with Retry-After, not a message on a form whose page needs the database again.
 def _apply_errors(form, error: ServiceError, aliases: dict[str, str] | None = None) -> None:
     """The service's field messages on the form; its message as a notice when no field shows one."""
     aliases = {"starts_at": "starts_on", "report_email": "report_id", **(aliases or {})}
@@ -141,8 +139,6 @@ def series_new():
     if form.validate_on_submit():
         try:
             series = create_series(current_user, form.to_data({p.id: p.email for p in reports}), _now())
-        except Unavailable:
-            raise
         except ServiceError as error:
             _apply_errors(form, error)
             status = error.status
@@ -191,8 +187,6 @@ def series_edit(series_id: int):
     if form.validate_on_submit():
         try:
             result = reschedule(series, current_user, form.to_data(), now)
-        except Unavailable:
-            raise
         except ServiceError as error:
             _apply_errors(form, error)
             status = error.status
@@ -238,8 +232,6 @@ def series_action(series_id: int, action: str):
             else:
                 end_series(series, current_user, now)
                 flash(_("The series has ended. Its history stays here."), "success")
-        except Unavailable:
-            raise
         except ServiceError as error:
             flash(error.message, "danger")
     return redirect(url_for("oneonones.series_detail", series_id=series.id))
@@ -306,8 +298,6 @@ def occurrence_move(series_id: int, key: str):
     if form.validate_on_submit():
         try:
             moved = move_occurrence(series, current_user, key, form.to_data(), now)
-        except Unavailable:
-            raise
         except ServiceError as error:
             _apply_errors(form, error)
             return _occurrence_page(series, found, now, move=form, status=error.status)
@@ -331,8 +321,6 @@ def occurrence_action(series_id: int, key: str, action: str):
             else:
                 restore_occurrence(series, current_user, key, now)
                 flash(_("This meeting is back at its usual time."), "success")
-        except Unavailable:
-            raise
         except ServiceError as error:
             flash(error.message, "danger")
     return _back(series, found)
@@ -346,8 +334,6 @@ def agenda_add(series_id: int, key: str):
     if form.validate_on_submit():
         try:
             add_agenda_item(series, found, current_user, form.text.data, now)
-        except Unavailable:
-            raise
         except ServiceError as error:
             if error.status != 422:
                 raise
@@ -383,8 +369,6 @@ def action_add(series_id: int, key: str):
     if form.validate_on_submit():
         try:
             add_action_item(series, found, current_user, form.to_data(), now)
-        except Unavailable:
-            raise
         except ServiceError as error:
             if error.status != 422:
                 raise
@@ -420,8 +404,6 @@ def _delete(remove, series_id: int, key: str, item_id: int, anchor: str):
             removed = remove(series, current_user, item_id)
         except NotFound:
             abort(404)
-        except Unavailable:
-            raise
         except ServiceError as error:
             flash(error.message, "danger")
             return _occurrence_page(series, found, now, status=error.status)
@@ -437,8 +419,6 @@ def note_save(series_id: int, key: str):
     if form.validate_on_submit():
         try:
             saved = save_private_note(series, found, current_user, form.body.data, now)
-        except Unavailable:
-            raise
         except ServiceError as error:
             if error.status != 422:
                 raise

@@ -23,7 +23,7 @@ from scim2_models import (
 )
 from werkzeug.exceptions import HTTPException
 
-from errors import ServiceError, ValidationError
+from errors import ServiceError, Unavailable, ValidationError
 from extensions import db
 from scim import tokens
 
@@ -68,6 +68,14 @@ def from_service_error(error: ServiceError) -> Response:
     if error.status == 404:
         return error_response(404, error.message)
     return error_response(error.status if 400 <= error.status < 500 else 400, error.message)
+
+
+def from_unavailable(error: Unavailable) -> Response:
+    """The database away or busy: a 503 the client may send again after ``Retry-After``."""
+    db.session.rollback()
+    response = error_response(error.status, error.message)
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def from_http(error: HTTPException) -> Response:

@@ -30,7 +30,7 @@ from scim2_models import (
 )
 from werkzeug.exceptions import HTTPException
 
-from errors import ServiceError
+from errors import ServiceError, Unavailable
 from extensions import csrf
 from scim import discovery, mapping, protocol, users
 from scim.mapping import ENTERPRISE, USER
@@ -47,6 +47,7 @@ _ABSENT = object()
 bp.register_error_handler(SCIMException, protocol.from_scim_exception)
 bp.register_error_handler(PydanticValidationError, protocol.from_pydantic)
 bp.register_error_handler(ServiceError, protocol.from_service_error)
+bp.register_error_handler(Unavailable, protocol.from_unavailable)
 bp.register_error_handler(HTTPException, protocol.from_http)
 bp.register_error_handler(Exception, protocol.unexpected)
 

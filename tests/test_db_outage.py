@@ -67,6 +67,14 @@ def test_signed_in_page_with_the_database_unreachable_is_the_503_page(client, fa
     assert "Temporarily unavailable" in response.get_data(as_text=True)
 
 
+def test_scim_call_with_the_database_unreachable_is_a_scim_503(unreachable):
+    """Was a 400: SCIM's handler of service refusals turned the 503 into a client error."""
+    response = unreachable.test_client().get("/scim/v2/Users", headers={"Authorization": "Bearer some-token"})
+    assert_unavailable(response)
+    body = response.get_json()
+    assert body["status"] == "503" and "urn:ietf:params:scim:api:messages:2.0:Error" in body["schemas"]
+
+
 # --- A PostgreSQL connection lost mid-request ------------------------------------------------
 
 
