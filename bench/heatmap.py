@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -25,20 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from dashboard import seed  # noqa: E402
+from dashboard import seed, timed  # noqa: E402
 
 from demo import DEMO_PASSWORD  # noqa: E402
 
 
-def timed(call, repeat: int) -> tuple[float, float]:
-    call()  # warm
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(1000 * (time.perf_counter() - started))
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+def spread(took: dict) -> str:
+    return f"median {took['median_ms']:7.1f} ms  p95 {took['p95_ms']:7.1f} ms"
 
 
 def measure(url: str, repeat: int) -> None:
@@ -63,18 +55,17 @@ def measure(url: str, repeat: int) -> None:
             print(f"{people} people, round {round_.id}")
             for kinds in (("department",), ("department", "manager")):
                 rows = len(heatmap.heatmap(survey, round_, hr, "en", kinds).rows)
-                median, p95 = timed(lambda k=kinds: heatmap.heatmap(survey, round_, hr, "en", k), repeat)
-                print(f"  heatmap {' + '.join(kinds):<20} {rows:>6} rows  median {median:7.1f} ms  p95 {p95:7.1f} ms")
-            median, p95 = timed(lambda: home.hot_spots(survey, hr, "en"), repeat)
-            print(f"  {'home.hot_spots':<28} {'':>11}  median {median:7.1f} ms  p95 {p95:7.1f} ms")
+                took = timed(lambda k=kinds: heatmap.heatmap(survey, round_, hr, "en", k), repeat)
+                print(f"  heatmap {' + '.join(kinds):<20} {rows:>6} rows  {spread(took)}")
+            took = timed(lambda: home.hot_spots(survey, hr, "en"), repeat)
+            print(f"  {'home.hot_spots':<28} {'':>11}  {spread(took)}")
         client = app.test_client()
         signed_in = client.post("/login", data={"email": hr.email, "password": DEMO_PASSWORD})
         if signed_in.status_code != 302:
             raise SystemExit(f"could not sign in as {hr.email} with the demo password")
         for path in ("/results/heatmap", "/"):
             status = client.get(path).status_code
-            median, p95 = timed(lambda p=path: client.get(p), repeat)
-            print(f"  GET {path:<24} {status:>11}  median {median:7.1f} ms  p95 {p95:7.1f} ms")
+            print(f"  GET {path:<24} {status:>11}  {spread(timed(lambda p=path: client.get(p), repeat))}")
         db.engine.dispose()
 
 
